@@ -1,0 +1,129 @@
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+#include "core/grad_mode.h"
+#include "core/tensor.h"
+
+namespace tg {
+
+struct Node;
+
+// Where a gradient goes: input slot `input_nr` of `node`.
+struct Edge {
+  std::shared_ptr<Node> node;
+  uint32_t input_nr = 0;
+};
+
+// What the engine needs to know of the tensor an edge came from: the gradient it
+// receives is summed down to this shape and cast to this dtype.
+struct NextEdge {
+  Edge edge;
+  DimVec sizes;
+  ScalarType dtype;
+};
+
+// A tensor kept for backward, with the version it had when saved. An op's own output is
+// kept without its grad_fn (which would be a reference cycle) and gets it back on unpack.
+class SavedTensor {
+ public:
+  SavedTensor() = default;
+  SavedTensor(const Tensor& t, bool is_output);
+  Tensor unpack(const Node& owner) const;
+  void reset();
+  bool defined() const { return saved_ || released_; }
+
+ private:
+  Tensor data_;
+  std::weak_ptr<Node> weak_grad_fn_;
+  uint32_t output_nr_ = 0;
+  uint32_t saved_version_ = 0;
+  bool saved_ = false;
+  bool released_ = false;
+  bool is_output_ = false;
+  bool requires_grad_ = false;
+};
+
+// A backward function: gradients of its outputs in, gradients of its inputs out.
+struct Node : std::enable_shared_from_this<Node> {
+  std::vector<NextEdge> next_edges;   // one per forward input, in order
+  uint64_t sequence_nr;               // creation order; later nodes run first
+  std::vector<std::pair<uint32_t, TensorImpl*>> retained_outputs;  // retain_grad() non-leaves
+
+  Node();
+  virtual ~Node() = default;
+  virtual std::string name() const = 0;
+  virtual uint32_t num_outputs() const { return 1; }
+  // grads[i] is the gradient of output i (undefined if none flowed there).
+  virtual TensorList apply(TensorList&& grads) = 0;
+  // Frees what was saved for backward (after a backward without retain_graph).
+  virtual void release_saved() {}
+
+  bool needs_input_grad(size_t i) const { return i < next_edges.size() && next_edges[i].edge.node; }
+  void forget_retained(TensorImpl* impl);
+};
+
+// Accumulates the incoming gradient into a leaf's .grad.
+struct AccumulateGrad : Node {
+  Ref<TensorImpl> variable;
+  explicit AccumulateGrad(Ref<TensorImpl> v) : variable(std::move(v)) {}
+  std::string name() const override { return "AccumulateGrad"; }
+  TensorList apply(TensorList&& grads) override;
+};
+
+// The edge a gradient for `t` flows into: its grad_fn, or its leaf's AccumulateGrad.
+Edge gradient_edge(const Tensor& t);
+std::shared_ptr<Node> grad_accumulator(const Tensor& leaf);
+
+// True when an op on these inputs must record history.
+template <typename... Ts>
+bool compute_requires_grad(const Ts&... inputs) {
+  return GradMode::is_enabled() && ((inputs.defined() && inputs.requires_grad()) || ...);
+}
+
+// Builds node N with edges to each input that requires grad (undefined inputs allowed).
+template <typename N, typename... Ts>
+std::shared_ptr<N> make_node(const Ts&... inputs) {
+  auto node = std::make_shared<N>();
+  node->next_edges.reserve(sizeof...(inputs));
+  auto add_edge = [&](const Tensor& t) {
+    NextEdge e;
+    if (t.defined() && t.requires_grad()) {
+      e.edge = gradient_edge(t);
+      e.sizes = t.sizes();
+    }
+    e.dtype = t.defined() ? t.dtype() : ScalarType::Float32;
+    node->next_edges.push_back(std::move(e));
+  };
+  (add_edge(inputs), ...);
+  return node;
+}
+
+// Same, for a variable number of inputs (cat, stack).
+template <typename N>
+std::shared_ptr<N> make_node_list(const TensorList& inputs) {
+  auto node = std::make_shared<N>();
+  node->next_edges.reserve(inputs.size());
+  for (const Tensor& t : inputs) {
+    NextEdge e;
+    if (t.requires_grad()) {
+      e.edge = gradient_edge(t);
+      e.sizes = t.sizes();
+    }
+    e.dtype = t.dtype();
+    node->next_edges.push_back(std::move(e));
+  }
+  return node;
+}
+
+// Makes `out` the output `output_nr` of `node`.
+void set_history(const Tensor& out, const std::shared_ptr<Node>& node, uint32_t output_nr = 0);
+
+// Errors for in-place ops on tensors autograd cares about; call before writing.
+void check_inplace(const Tensor& self);
+// After an in-place op recorded as `node`, `self` becomes that node's output.
+void rebase_history(const Tensor& self, const std::shared_ptr<Node>& node);
+
+}  // namespace tg

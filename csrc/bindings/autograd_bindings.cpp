@@ -1,0 +1,83 @@
+// backward(), autograd.grad(), grad mode and the Python view of graph nodes.
+#include "autograd/engine.h"
+#include "autograd/node.h"
+#include "bindings/python.h"
+#include "core/grad_mode.h"
+#include "ops/ops.h"
+
+namespace tg::py_bridge {
+
+namespace {
+
+TensorList tensors_from(py::handle o) {
+  TensorList out;
+  if (o.is_none()) return out;
+  if (is_tensor(o.ptr())) return {unwrap(o.ptr())};
+  for (py::handle item : o) out.push_back(item.is_none() ? Tensor() : py::cast<Tensor>(item));
+  return out;
+}
+
+py::tuple next_functions(const Node& node) {
+  py::tuple out(node.next_edges.size());
+  for (size_t i = 0; i < node.next_edges.size(); ++i) {
+    const Edge& e = node.next_edges[i].edge;
+    out[i] = py::make_tuple(e.node ? py::cast(e.node) : py::none(), e.input_nr);
+  }
+  return out;
+}
+
+}  // namespace
+
+void bind_autograd(py::module_& m) {
+  py::class_<Node, std::shared_ptr<Node>>(m, "Node")
+      .def("name", &Node::name)
+      .def_property_readonly("next_functions", &next_functions)
+      .def_property_readonly("variable", [](const Node& n) -> py::object {
+        auto* acc = dynamic_cast<const AccumulateGrad*>(&n);
+        if (!acc) throw py::attribute_error("'" + n.name() + "' object has no attribute 'variable'");
+        return py::reinterpret_steal<py::object>(wrap(Tensor(acc->variable)));
+      })
+      .def("__repr__", [](const Node& n) {
+        return str_cat("<", n.name(), " object at ", static_cast<const void*>(&n), ">");
+      });
+
+  m.def("_backward", [](py::object tensors, py::object grad_tensors, bool retain_graph, bool create_graph) {
+    TensorList roots = tensors_from(tensors), grads = tensors_from(grad_tensors);
+    py::gil_scoped_release release;
+    backward(roots, grads, retain_graph, create_graph);
+  });
+  m.def("_grad", [](py::object outputs, py::object inputs, py::object grad_outputs, bool retain_graph,
+                    bool create_graph, bool allow_unused) {
+    TensorList roots = tensors_from(outputs), ins = tensors_from(inputs), grads = tensors_from(grad_outputs);
+    TensorList result;
+    {
+      py::gil_scoped_release release;
+      result = grad(roots, grads, ins, retain_graph, create_graph, allow_unused);
+    }
+    py::tuple out(result.size());
+    for (size_t i = 0; i < result.size(); ++i) out[i] = py::reinterpret_steal<py::object>(wrap(result[i]));
+    return out;
+  });
+  m.def("is_grad_enabled", &GradMode::is_enabled);
+  m.def("_set_grad_enabled", &GradMode::set_enabled);
+
+  def_method("retain_grad", [](const Tensor& t) {
+    TG_CHECK(t.requires_grad(), "can't retain_grad on Tensor that has requires_grad=False");
+    if (t.is_leaf() || t.impl()->retains_grad) return;
+    t.impl()->retains_grad = true;
+    t.grad_fn()->retained_outputs.emplace_back(t.output_nr(), t.impl());
+  });
+  def_method("requires_grad_", [](py::object self, bool flag) {
+    py::setattr(self, "requires_grad", py::bool_(flag));
+    return self;
+  }, py::arg("requires_grad") = true);
+  def_method("detach", [](const Tensor& t) { return ops::detach(t); });
+  def_method("detach_", [](py::object self) {
+    Tensor t = unwrap(self.ptr());
+    t.impl()->grad_fn.reset();
+    t.impl()->requires_grad = false;
+    return self;
+  });
+}
+
+}  // namespace tg::py_bridge

@@ -1,0 +1,418 @@
+// Creation functions, NumPy interop, conversions and plain tensor queries.
+#include <cstring>
+#include "bindings/python.h"
+#include "core/rng.h"
+#include "ops/ops.h"
+
+namespace tg::py_bridge {
+
+namespace {
+
+// ---- torch.tensor(data) ----
+
+struct Inferred {
+  DimVec shape;
+  std::optional<ScalarType> dtype;
+};
+
+ScalarType scalar_dtype(const Scalar& s) {
+  return s.is_floating() ? default_dtype() : s.kind();
+}
+
+bool is_sequence(PyObject* o) { return PyList_Check(o) || PyTuple_Check(o); }
+
+void infer(PyObject* obj, size_t depth, Inferred& info) {
+  auto note = [&](ScalarType t) { info.dtype = info.dtype ? promote_types(*info.dtype, t) : t; };
+  if (is_tensor(obj)) {
+    Tensor t = unwrap(obj);
+    if (depth == info.shape.size())
+      for (int64_t s : t.sizes()) info.shape.push_back(s);
+    note(t.dtype());
+    return;
+  }
+  if (auto s = as_scalar(obj)) {
+    if (depth != info.shape.size())
+      throw ValueError(str_cat("expected sequence of length ", info.shape[depth], " at dim ", depth, " (got 0)"));
+    note(scalar_dtype(*s));
+    return;
+  }
+  if (!is_sequence(obj) && !(PySequence_Check(obj) && !PyUnicode_Check(obj) && !PyBytes_Check(obj)))
+    throw TypeError(str_cat("Could not infer dtype of ", Py_TYPE(obj)->tp_name));
+  py::sequence seq = py::reinterpret_borrow<py::sequence>(obj);
+  int64_t n = static_cast<int64_t>(py::len(seq));
+  if (depth == info.shape.size()) info.shape.push_back(n);
+  else if (depth > info.shape.size() || info.shape[depth] != n)
+    throw ValueError(str_cat("expected sequence of length ", depth < info.shape.size() ? info.shape[depth] : 0,
+                             " at dim ", depth, " (got ", n, ")"));
+  for (py::handle item : seq) infer(item.ptr(), depth + 1, info);
+}
+
+template <typename T>
+void fill_from(PyObject* obj, T*& out) {
+  if (is_tensor(obj)) {
+    Tensor t = unwrap(obj);
+    Tensor dst = empty(t.sizes(), scalar_type_of<T>());
+    ops::copy_(dst, ops::detach(t));
+    std::memcpy(out, dst.data_ptr(), sizeof(T) * static_cast<size_t>(t.numel()));
+    out += t.numel();
+    return;
+  }
+  if (auto s = as_scalar(obj)) {
+    *out++ = s->to<T>();
+    return;
+  }
+  py::sequence seq = py::reinterpret_borrow<py::sequence>(obj);
+  for (py::handle item : seq) fill_from<T>(item.ptr(), out);
+}
+
+struct BufferGuard {
+  Py_buffer view;
+  bool held = false;
+  ~BufferGuard() { if (held) PyBuffer_Release(&view); }
+};
+
+// The dtype tapegrad stores a buffer format as, and whether that is exact (no conversion).
+std::optional<ScalarType> buffer_dtype(const char* format, size_t itemsize, bool& exact) {
+  std::string f = format ? format : "B";
+  if (!f.empty() && (f[0] == '<' || f[0] == '=' || f[0] == '@')) f = f.substr(1);
+  exact = true;
+  if (f == "f") return ScalarType::Float32;
+  if (f == "d") return ScalarType::Float64;
+  if (f == "?") return ScalarType::Bool;
+  if ((f == "q" || f == "l") && itemsize == 8) return ScalarType::Int64;
+  exact = false;
+  if (f == "e") return ScalarType::Float32;
+  if (f.size() == 1 && std::strchr("bBhHiIlLqQ", f[0])) return ScalarType::Int64;
+  return std::nullopt;
+}
+
+void release_buffer_with_gil(void* context) {
+  py::gil_scoped_acquire gil;
+  auto* guard = static_cast<BufferGuard*>(context);
+  delete guard;
+}
+
+// A tensor viewing a buffer's memory (zero-copy); the buffer is released when the storage dies.
+Tensor from_buffer(PyObject* obj, bool require_exact) {
+  auto guard = std::make_unique<BufferGuard>();
+  int flags = PyBUF_STRIDES | PyBUF_FORMAT;
+  if (PyObject_GetBuffer(obj, &guard->view, flags | PyBUF_WRITABLE) != 0) {
+    PyErr_Clear();
+    if (PyObject_GetBuffer(obj, &guard->view, flags) != 0) throw py::error_already_set();
+  }
+  guard->held = true;
+  Py_buffer& v = guard->view;
+  bool exact = false;
+  auto dtype = buffer_dtype(v.format, static_cast<size_t>(v.itemsize), exact);
+  if (!dtype || (require_exact && !exact))
+    throw TypeError(str_cat("can't convert np.ndarray of type ", v.format ? v.format : "?",
+                            ". The only supported types are: float64, float32, int64, and bool."));
+  DimVec sizes, strides;
+  int64_t extent = v.ndim == 0 ? 1 : 0;
+  for (int i = 0; i < v.ndim; ++i) {
+    sizes.push_back(v.shape[i]);
+    Py_ssize_t st = v.strides ? v.strides[i] : 0;
+    if (st < 0)
+      throw ValueError("At least one stride in the given numpy array is negative, and tensors with negative strides "
+                       "are not currently supported. (You can probably work around this by making a copy of your "
+                       "array  with array.copy().) ");
+    TG_CHECK(st % v.itemsize == 0, "given numpy array strides not a multiple of the element byte size. Copy the "
+             "numpy array to reallocate the memory.");
+    strides.push_back(st / v.itemsize);
+  }
+  if (!v.strides) strides = contiguous_strides(sizes);
+  for (int i = 0; i < v.ndim; ++i) extent = std::max<int64_t>(extent, (sizes[i] - 1) * strides[i] + 1);
+  if (numel_of(sizes) == 0) extent = 0;
+  void* data = v.buf;
+  size_t nbytes = static_cast<size_t>(extent) * static_cast<size_t>(v.itemsize);
+  if (exact) {
+    auto storage = Storage::wrap_external(data, nbytes, Device(), release_buffer_with_gil, guard.release());
+    auto impl = make_ref<TensorImpl>();
+    impl->storage = storage;
+    impl->numel = numel_of(sizes);
+    impl->sizes = sizes;
+    impl->strides = strides;
+    impl->dtype = *dtype;
+    return Tensor(impl);
+  }
+  // Formats tapegrad has no dtype for are converted element by element through Python.
+  py::object arr = py::reinterpret_borrow<py::object>(obj);
+  py::object as_list = arr.attr("tolist")();
+  return tensor_from_data(as_list.ptr(), *dtype);
+}
+
+bool is_buffer_array(PyObject* o) {
+  return PyObject_CheckBuffer(o) && !PyBytes_Check(o) && !PyByteArray_Check(o) && !is_tensor(o) &&
+         !PyUnicode_Check(o);
+}
+
+Tensor finish(Tensor t, std::optional<Device> device, bool requires_grad) {
+  if (device) t = ops::to_device(t, *device);
+  if (requires_grad) {
+    TG_CHECK(is_floating(t.dtype()), "Only Tensors of floating point and complex dtype can require gradients");
+    t.impl()->requires_grad = true;
+  }
+  return t;
+}
+
+ScalarType dtype_or_default(std::optional<ScalarType> dtype) { return dtype ? *dtype : default_dtype(); }
+
+py::object tolist(const Tensor& t, int64_t dim, int64_t offset) {
+  if (dim == t.dim()) {
+    return dispatch_all(t.dtype(), [&](auto tag) -> py::object {
+      using T = typename decltype(tag)::type;
+      T v = static_cast<T*>(t.storage()->data)[offset];
+      if constexpr (std::is_same_v<T, bool>) return py::bool_(v);
+      else if constexpr (std::is_same_v<T, int64_t>) return py::int_(v);
+      else return py::float_(static_cast<double>(v));
+    });
+  }
+  py::list out(t.sizes()[dim]);
+  for (int64_t i = 0; i < t.sizes()[dim]; ++i) out[i] = tolist(t, dim + 1, offset + i * t.strides()[dim]);
+  return out;
+}
+
+}  // namespace
+
+Tensor tensor_from_data(PyObject* data, std::optional<ScalarType> dtype) {
+  if (is_tensor(data)) {
+    Tensor t = ops::clone(ops::detach(unwrap(data)));
+    return dtype ? ops::to_dtype(t, *dtype) : t;
+  }
+  if (is_buffer_array(data)) {
+    Tensor view = from_buffer(data, false);
+    Tensor copy = empty(view.sizes(), dtype.value_or(view.dtype()));
+    ops::copy_(copy, view);
+    return copy;
+  }
+  Inferred info;
+  infer(data, 0, info);
+  ScalarType dt = dtype ? *dtype : info.dtype.value_or(default_dtype());
+  Tensor t = empty(info.shape, dt);
+  dispatch_all(dt, [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    T* out = t.data<T>();
+    fill_from<T>(data, out);
+  });
+  return t;
+}
+
+PyObject* legacy_tensor_new(PyTypeObject* type, PyObject* args, PyObject* kwargs) {
+  try {
+    Py_ssize_t n = PyTuple_GET_SIZE(args);
+    Tensor t;
+    if (n == 0) {
+      t = empty(DimVec{0}, default_dtype());
+    } else if (n == 1 && is_tensor(PyTuple_GET_ITEM(args, 0))) {
+      t = ops::detach(unwrap(PyTuple_GET_ITEM(args, 0)));
+    } else if (n == 1 && (is_sequence(PyTuple_GET_ITEM(args, 0)) || is_buffer_array(PyTuple_GET_ITEM(args, 0)))) {
+      t = tensor_from_data(PyTuple_GET_ITEM(args, 0), default_dtype());
+    } else {
+      t = ops::zeros(sizes_from_args(py::reinterpret_borrow<py::args>(args), "Tensor"), default_dtype());
+    }
+    return wrap_as(t, type);
+  } catch (...) {
+    set_python_error();
+    return nullptr;
+  }
+}
+
+void bind_factory(py::module_& m) {
+  using OptDtype = std::optional<ScalarType>;
+  using OptDevice = std::optional<Device>;
+
+  m.def("tensor", [](py::handle data, OptDtype dtype, OptDevice device, bool requires_grad) {
+    return finish(tensor_from_data(data.ptr(), dtype), device, requires_grad);
+  }, py::arg("data"), py::kw_only(), py::arg("dtype") = py::none(), py::arg("device") = py::none(),
+     py::arg("requires_grad") = false);
+  m.def("as_tensor", [](py::handle data, OptDtype dtype, OptDevice device) -> Tensor {
+    if (is_tensor(data.ptr())) {
+      Tensor t = unwrap(data.ptr());
+      if (dtype) t = ops::to_dtype(t, *dtype);
+      return device ? ops::to_device(t, *device) : t;
+    }
+    if (is_buffer_array(data.ptr())) {
+      Tensor t = from_buffer(data.ptr(), false);
+      if (dtype) t = ops::to_dtype(t, *dtype);
+      return finish(t, device, false);
+    }
+    return finish(tensor_from_data(data.ptr(), dtype), device, false);
+  }, py::arg("data"), py::arg("dtype") = py::none(), py::arg("device") = py::none());
+  m.def("from_numpy", [](py::handle array) {
+    TG_CHECK_TYPE(is_buffer_array(array.ptr()), "expected np.ndarray (got ", Py_TYPE(array.ptr())->tp_name, ")");
+    return from_buffer(array.ptr(), true);
+  });
+
+  auto def_filled = [&](const char* name, auto make) {
+    m.def(name, [make, name](py::args size, OptDtype dtype, OptDevice device, bool requires_grad) {
+      return finish(make(sizes_from_args(size, name), dtype_or_default(dtype), device.value_or(Device())),
+                    std::nullopt, requires_grad);
+    }, py::kw_only(), py::arg("dtype") = py::none(), py::arg("device") = py::none(), py::arg("requires_grad") = false);
+  };
+  def_filled("zeros", [](const DimVec& s, ScalarType t, Device d) { return ops::zeros(s, t, d); });
+  def_filled("ones", [](const DimVec& s, ScalarType t, Device d) { return ops::ones(s, t, d); });
+  def_filled("empty", [](const DimVec& s, ScalarType t, Device d) { return ops::zeros(s, t, d); });
+  def_filled("rand", [](const DimVec& s, ScalarType t, Device d) { return ops::rand(s, t, d); });
+  def_filled("randn", [](const DimVec& s, ScalarType t, Device d) { return ops::randn(s, t, d); });
+
+  m.def("full", [](const DimVec& size, Scalar value, OptDtype dtype, OptDevice device, bool requires_grad) {
+    ScalarType dt = dtype ? *dtype : (value.is_floating() ? default_dtype() : value.kind());
+    return finish(ops::full(size, value, dt, device.value_or(Device())), std::nullopt, requires_grad);
+  }, py::arg("size"), py::arg("fill_value"), py::kw_only(), py::arg("dtype") = py::none(),
+     py::arg("device") = py::none(), py::arg("requires_grad") = false);
+
+  auto def_like = [&](const char* name, auto make) {
+    m.def(name, [make](const Tensor& like, OptDtype dtype, OptDevice device, bool requires_grad) {
+      return finish(make(like.sizes(), dtype.value_or(like.dtype()), device.value_or(like.device())),
+                    std::nullopt, requires_grad);
+    }, py::arg("input"), py::kw_only(), py::arg("dtype") = py::none(), py::arg("device") = py::none(),
+       py::arg("requires_grad") = false);
+  };
+  def_like("zeros_like", [](const DimVec& s, ScalarType t, Device d) { return ops::zeros(s, t, d); });
+  def_like("ones_like", [](const DimVec& s, ScalarType t, Device d) { return ops::ones(s, t, d); });
+  def_like("empty_like", [](const DimVec& s, ScalarType t, Device d) { return ops::zeros(s, t, d); });
+  def_like("rand_like", [](const DimVec& s, ScalarType t, Device d) { return ops::rand(s, t, d); });
+  def_like("randn_like", [](const DimVec& s, ScalarType t, Device d) { return ops::randn(s, t, d); });
+  m.def("full_like", [](const Tensor& like, Scalar value, OptDtype dtype, OptDevice device, bool requires_grad) {
+    return finish(ops::full(like.sizes(), value, dtype.value_or(like.dtype()), device.value_or(like.device())),
+                  std::nullopt, requires_grad);
+  }, py::arg("input"), py::arg("fill_value"), py::kw_only(), py::arg("dtype") = py::none(),
+     py::arg("device") = py::none(), py::arg("requires_grad") = false);
+
+  m.def("arange", [](Scalar start, std::optional<Scalar> end, Scalar step, OptDtype dtype, OptDevice device,
+                     bool requires_grad) {
+    if (!end) {
+      end = start;
+      start = Scalar(int64_t(0));
+    }
+    bool any_float = start.is_floating() || end->is_floating() || step.is_floating();
+    ScalarType dt = dtype ? *dtype : (any_float ? default_dtype() : ScalarType::Int64);
+    return finish(ops::arange(start, *end, step, dt, device.value_or(Device())), std::nullopt, requires_grad);
+  }, py::arg("start"), py::arg("end") = py::none(), py::arg("step") = 1, py::kw_only(),
+     py::arg("dtype") = py::none(), py::arg("device") = py::none(), py::arg("requires_grad") = false);
+  m.def("linspace", [](double start, double end, int64_t steps, OptDtype dtype, OptDevice device, bool requires_grad) {
+    return finish(ops::linspace(start, end, steps, dtype_or_default(dtype), device.value_or(Device())),
+                  std::nullopt, requires_grad);
+  }, py::arg("start"), py::arg("end"), py::arg("steps"), py::kw_only(), py::arg("dtype") = py::none(),
+     py::arg("device") = py::none(), py::arg("requires_grad") = false);
+  m.def("eye", [](int64_t n, std::optional<int64_t> m_cols, OptDtype dtype, OptDevice device, bool requires_grad) {
+    return finish(ops::eye(n, m_cols.value_or(n), dtype_or_default(dtype), device.value_or(Device())),
+                  std::nullopt, requires_grad);
+  }, py::arg("n"), py::arg("m") = py::none(), py::kw_only(), py::arg("dtype") = py::none(),
+     py::arg("device") = py::none(), py::arg("requires_grad") = false);
+  m.def("randint", [](py::args args, OptDtype dtype, OptDevice device, bool requires_grad) {
+    // randint(high, size) or randint(low, high, size)
+    TG_CHECK_TYPE(args.size() == 2 || args.size() == 3,
+                  "randint() received an invalid combination of arguments - expected (low=0, high, size)");
+    int64_t low = args.size() == 3 ? args[0].cast<int64_t>() : 0;
+    int64_t high = args[args.size() - 2].cast<int64_t>();
+    DimVec size = dims_from_py(args[args.size() - 1]);
+    return finish(ops::randint(low, high, size, dtype.value_or(ScalarType::Int64), device.value_or(Device())),
+                  std::nullopt, requires_grad);
+  }, py::kw_only(), py::arg("dtype") = py::none(), py::arg("device") = py::none(), py::arg("requires_grad") = false);
+  m.def("randperm", [](int64_t n, OptDtype dtype, OptDevice device, bool requires_grad) {
+    return finish(ops::randperm(n, dtype.value_or(ScalarType::Int64), device.value_or(Device())), std::nullopt,
+                  requires_grad);
+  }, py::arg("n"), py::kw_only(), py::arg("dtype") = py::none(), py::arg("device") = py::none(),
+     py::arg("requires_grad") = false);
+
+  m.def("manual_seed", [](int64_t seed) { default_generator().manual_seed(static_cast<uint64_t>(seed)); });
+  m.def("initial_seed", []() { return default_generator().initial_seed(); });
+  m.def("get_rng_state", []() {
+    auto state = default_generator().get_state();
+    return py::bytes(reinterpret_cast<const char*>(state.data()), state.size());
+  });
+  m.def("set_rng_state", [](py::bytes state) {
+    std::string s = state;
+    default_generator().set_state(std::vector<uint8_t>(s.begin(), s.end()));
+  });
+  m.def("get_default_dtype", []() { return default_dtype(); });
+  m.def("set_default_dtype", [](ScalarType t) { set_default_dtype(t); });
+
+  // ---- queries and conversions on every tensor ----
+  def_method("tolist", [](const Tensor& t) {
+    TG_CHECK(t.device().is_cpu(), "tolist() needs a CPU tensor");
+    return tolist(t, 0, t.offset());
+  });
+  def_method("item", [](const Tensor& t) { return t.item(); });
+  def_method("size", [](const Tensor& t, std::optional<int64_t> dim) -> py::object {
+    if (dim) return py::int_(t.size(*dim));
+    return py::reinterpret_steal<py::object>(size_to_py(t.sizes()));
+  }, py::arg("dim") = py::none());
+  def_method("stride", [](const Tensor& t, std::optional<int64_t> dim) -> py::object {
+    if (dim) return py::int_(t.stride(*dim));
+    py::tuple out(t.dim());
+    for (int64_t i = 0; i < t.dim(); ++i) out[i] = t.strides()[i];
+    return out;
+  }, py::arg("dim") = py::none());
+  def_method("dim", [](const Tensor& t) { return t.dim(); });
+  def_method("ndimension", [](const Tensor& t) { return t.dim(); });
+  def_method("numel", [](const Tensor& t) { return t.numel(); });
+  def_method("nelement", [](const Tensor& t) { return t.numel(); });
+  def_method("element_size", [](const Tensor& t) { return itemsize(t.dtype()); });
+  def_method("storage_offset", [](const Tensor& t) { return t.offset(); });
+  def_method("data_ptr", [](const Tensor& t) { return reinterpret_cast<uintptr_t>(t.data_ptr()); });
+  def_method("is_contiguous", [](const Tensor& t) { return t.is_contiguous(); });
+  def_method("is_floating_point", [](const Tensor& t) { return is_floating(t.dtype()); });
+  def_method("contiguous", [](const Tensor& t) { return ops::contiguous(t); });
+  def_method("clone", [](const Tensor& t) { return ops::clone(t); });
+  def_method("float", [](const Tensor& t) { return ops::to_dtype(t, ScalarType::Float32); });
+  def_method("double", [](const Tensor& t) { return ops::to_dtype(t, ScalarType::Float64); });
+  def_method("long", [](const Tensor& t) { return ops::to_dtype(t, ScalarType::Int64); });
+  def_method("int", [](const Tensor& t) { return ops::to_dtype(t, ScalarType::Int64); });
+  def_method("bool", [](const Tensor& t) { return ops::to_dtype(t, ScalarType::Bool); });
+  def_method("cpu", [](const Tensor& t) { return ops::to_device(t, Device()); });
+  def_method("type_as", [](const Tensor& t, const Tensor& other) { return ops::to_dtype(t, other.dtype()); });
+  def_method("to", [](const Tensor& t, py::args args, py::kwargs kwargs) {
+    std::optional<ScalarType> dtype;
+    std::optional<Device> device;
+    auto take = [&](py::handle a) {
+      if (is_tensor(a.ptr())) {
+        Tensor o = unwrap(a.ptr());
+        dtype = o.dtype();
+        device = o.device();
+      } else if (PyUnicode_Check(a.ptr()) || py::isinstance<Device>(a)) {
+        device = device_from_py(a.ptr());
+      } else if (!a.is_none()) {
+        dtype = dtype_from_py(a.ptr());
+      }
+    };
+    for (py::handle a : args) take(a);
+    if (kwargs.contains("dtype")) take(kwargs["dtype"]);
+    if (kwargs.contains("device")) take(kwargs["device"]);
+    bool copy = kwargs.contains("copy") && kwargs["copy"].cast<bool>();
+    Tensor out = t;
+    if (dtype) out = ops::to_dtype(out, *dtype);
+    if (device) out = ops::to_device(out, *device);
+    if (copy && out.is_same(t)) out = ops::clone(t);
+    return out;
+  });
+  def_method("zero_", [](py::object self) {
+    Tensor t = unwrap(self.ptr());
+    ops::zero_(t);
+    return self;
+  });
+  def_method("fill_", [](py::object self, py::handle value) {
+    Tensor t = unwrap(self.ptr());
+    if (is_tensor(value.ptr())) ops::fill_(t, unwrap(value.ptr()).item());
+    else ops::fill_(t, py::cast<Scalar>(value));
+    return self;
+  }, py::arg("value"));
+  def_method("copy_", [](py::object self, const Tensor& src, bool non_blocking) {
+    Tensor t = unwrap(self.ptr());
+    ops::copy_(t, src);
+    return self;
+  }, py::arg("src"), py::arg("non_blocking") = false);
+  def_method("uniform_", [](py::object self, double from, double to) {
+    Tensor t = unwrap(self.ptr());
+    ops::uniform_(t, from, to);
+    return self;
+  }, py::arg("from") = 0.0, py::arg("to") = 1.0);
+  def_method("normal_", [](py::object self, double mean, double std) {
+    Tensor t = unwrap(self.ptr());
+    ops::normal_(t, mean, std);
+    return self;
+  }, py::arg("mean") = 0.0, py::arg("std") = 1.0);
+}
+
+}  // namespace tg::py_bridge

@@ -1,0 +1,25 @@
+#include "bindings/python.h"
+#include "core/error.h"
+
+PYBIND11_MODULE(_C, m) {
+  using namespace tg::py_bridge;
+  m.doc() = "tapegrad's C++ core";
+  py::register_exception_translator([](std::exception_ptr p) {
+    try {
+      if (p) std::rethrow_exception(p);
+    } catch (const tg::Error&) {
+      set_python_error();
+    }
+  });
+  init_tensor_type(m);
+  bind_autograd(m);
+  bind_factory(m);
+  bind_ops(m);
+  bind_shape(m);
+  bind_indexing(m);
+#ifdef TAPEGRAD_WITH_CUDA
+  m.attr("_cuda_compiled") = true;
+#else
+  m.attr("_cuda_compiled") = false;
+#endif
+}

@@ -1,0 +1,164 @@
+// Math ops, each bound as a tapegrad.* function and as a Tensor method where PyTorch has both.
+#include "bindings/python.h"
+#include "ops/ops.h"
+
+namespace tg::py_bridge {
+
+// An argument that may be a tensor or a Python number.
+struct Operand {
+  Tensor t;
+};
+
+}  // namespace tg::py_bridge
+
+namespace pybind11::detail {
+template <>
+struct type_caster<tg::py_bridge::Operand> {
+  PYBIND11_TYPE_CASTER(tg::py_bridge::Operand, const_name("Union[Tensor, Number]"));
+  bool load(handle src, bool) {
+    auto t = tg::py_bridge::as_operand(src.ptr());
+    if (!t) return false;
+    value.t = *t;
+    return true;
+  }
+  static handle cast(const tg::py_bridge::Operand& o, return_value_policy, handle) {
+    return tg::py_bridge::wrap(o.t);
+  }
+};
+}  // namespace pybind11::detail
+
+namespace tg::py_bridge {
+
+namespace {
+
+// `input` names the tensor argument of the function; the method binds it as self.
+template <typename F, typename... Extra>
+void def_both(py::module_& m, const char* name, F f, const py::arg& input, const Extra&... extra) {
+  m.def(name, f, input, extra...);
+  def_method(name, f, extra...);
+}
+
+// In-place methods return self (the same Python object), as in PyTorch.
+template <typename... Args, typename F, typename... Extra>
+void def_inplace(const char* name, F f, const Extra&... extra) {
+  def_method(name, [f](py::object self, Args... args) {
+    Tensor t = unwrap(self.ptr());
+    f(t, args...);
+    return self;
+  }, extra...);
+}
+
+}  // namespace
+
+void bind_ops(py::module_& m) {
+  auto other = py::arg("other");
+  // ---- binary ----
+  def_both(m, "add", [](const Tensor& a, Operand b, Scalar alpha) { return ops::add(a, b.t, alpha); },
+           py::arg("input"), other, py::kw_only(), py::arg("alpha") = 1);
+  def_both(m, "sub", [](const Tensor& a, Operand b, Scalar alpha) { return ops::sub(a, b.t, alpha); },
+           py::arg("input"), other, py::kw_only(), py::arg("alpha") = 1);
+  def_both(m, "subtract", [](const Tensor& a, Operand b, Scalar alpha) { return ops::sub(a, b.t, alpha); },
+           py::arg("input"), other, py::kw_only(), py::arg("alpha") = 1);
+  def_both(m, "mul", [](const Tensor& a, Operand b) { return ops::mul(a, b.t); }, py::arg("input"), other);
+  def_both(m, "multiply", [](const Tensor& a, Operand b) { return ops::mul(a, b.t); }, py::arg("input"), other);
+  auto divide = [](const Tensor& a, Operand b, std::optional<std::string> mode) {
+    if (!mode) return ops::div(a, b.t);
+    if (*mode == "floor") return ops::floor_divide(a, b.t);
+    if (*mode == "trunc") {
+      Tensor q = ops::div(a, b.t);
+      Tensor r = ops::trunc(q);
+      return is_floating(ops::result_type(a, b.t)) ? r : ops::to_dtype(r, ops::result_type(a, b.t));
+    }
+    throw Error(str_cat("div expected rounding_mode to be one of None, 'trunc', or 'floor' but found '", *mode, "'"));
+  };
+  def_both(m, "div", divide, py::arg("input"), other, py::kw_only(), py::arg("rounding_mode") = py::none());
+  def_both(m, "divide", divide, py::arg("input"), other, py::kw_only(), py::arg("rounding_mode") = py::none());
+  def_both(m, "true_divide", [](const Tensor& a, Operand b) { return ops::div(a, b.t); }, py::arg("input"), other);
+  def_both(m, "floor_divide", [](const Tensor& a, Operand b) { return ops::floor_divide(a, b.t); }, py::arg("input"), other);
+  def_both(m, "remainder", [](const Tensor& a, Operand b) { return ops::remainder(a, b.t); }, py::arg("input"), other);
+  m.def("pow", [](Operand a, Operand b) { return ops::pow(a.t, b.t); }, py::arg("input"), py::arg("exponent"));
+  def_method("pow", [](const Tensor& a, Operand b) { return ops::pow(a, b.t); }, py::arg("exponent"));
+  def_both(m, "maximum", [](const Tensor& a, const Tensor& b) { return ops::maximum(a, b); }, py::arg("input"), other);
+  def_both(m, "minimum", [](const Tensor& a, const Tensor& b) { return ops::minimum(a, b); }, py::arg("input"), other);
+  def_both(m, "eq", [](const Tensor& a, Operand b) { return ops::eq(a, b.t); }, py::arg("input"), other);
+  def_both(m, "ne", [](const Tensor& a, Operand b) { return ops::ne(a, b.t); }, py::arg("input"), other);
+  def_both(m, "lt", [](const Tensor& a, Operand b) { return ops::lt(a, b.t); }, py::arg("input"), other);
+  def_both(m, "le", [](const Tensor& a, Operand b) { return ops::le(a, b.t); }, py::arg("input"), other);
+  def_both(m, "gt", [](const Tensor& a, Operand b) { return ops::gt(a, b.t); }, py::arg("input"), other);
+  def_both(m, "ge", [](const Tensor& a, Operand b) { return ops::ge(a, b.t); }, py::arg("input"), other);
+  def_both(m, "logical_and", [](const Tensor& a, Operand b) { return ops::logical_and(a, b.t); }, py::arg("input"), other);
+  def_both(m, "logical_or", [](const Tensor& a, Operand b) { return ops::logical_or(a, b.t); }, py::arg("input"), other);
+  def_both(m, "logical_xor", [](const Tensor& a, Operand b) { return ops::logical_xor(a, b.t); }, py::arg("input"), other);
+  def_both(m, "logical_not", [](const Tensor& a) { return ops::logical_not(a); }, py::arg("input"));
+  m.def("where", [](const Tensor& cond, Operand a, Operand b) { return ops::where(cond, a.t, b.t); },
+        py::arg("condition"), py::arg("input"), other);
+  def_method("where", [](const Tensor& self, const Tensor& cond, Operand b) { return ops::where(cond, self, b.t); },
+             py::arg("condition"), other);
+
+  def_inplace<Operand, Scalar>("add_", [](Tensor& t, Operand b, Scalar alpha) { ops::add_(t, b.t, alpha); }, other, py::kw_only(),
+              py::arg("alpha") = 1);
+  def_inplace<Operand, Scalar>("sub_", [](Tensor& t, Operand b, Scalar alpha) { ops::sub_(t, b.t, alpha); }, other, py::kw_only(),
+              py::arg("alpha") = 1);
+  def_inplace<Operand>("mul_", [](Tensor& t, Operand b) { ops::mul_(t, b.t); }, other);
+  def_inplace<Operand>("div_", [](Tensor& t, Operand b) { ops::div_(t, b.t); }, other);
+  def_inplace<Operand>("pow_", [](Tensor& t, Operand b) { ops::pow_(t, b.t); }, py::arg("exponent"));
+
+  // ---- unary ----
+#define UNARY(name, fn) def_both(m, name, [](const Tensor& a) { return ops::fn(a); }, py::arg("input"))
+  UNARY("neg", neg); UNARY("negative", neg); UNARY("abs", abs); UNARY("exp", exp); UNARY("log", log);
+  UNARY("sqrt", sqrt); UNARY("rsqrt", rsqrt); UNARY("sin", sin); UNARY("cos", cos); UNARY("tanh", tanh);
+  UNARY("sigmoid", sigmoid); UNARY("relu", relu); UNARY("sign", sign); UNARY("square", square);
+  UNARY("reciprocal", reciprocal); UNARY("log1p", log1p); UNARY("expm1", expm1); UNARY("floor", floor);
+  UNARY("ceil", ceil); UNARY("round", round); UNARY("trunc", trunc);
+#undef UNARY
+  def_inplace("neg_", [](Tensor& t) { ops::neg_(t); });
+  def_inplace("relu_", [](Tensor& t) { ops::relu_(t); });
+  // Other in-place unary methods compute out of place and copy back, which keeps autograd exact.
+  for (auto [name, fn] : {std::pair<const char*, Tensor (*)(const Tensor&)>{"exp_", &ops::exp}, {"log_", &ops::log},
+                          {"sqrt_", &ops::sqrt}, {"abs_", &ops::abs}, {"sigmoid_", &ops::sigmoid},
+                          {"tanh_", &ops::tanh}, {"sin_", &ops::sin}, {"cos_", &ops::cos}}) {
+    def_method(name, [fn = fn](py::object self) {
+      Tensor t = unwrap(self.ptr());
+      ops::copy_(t, fn(ops::clone(t)));
+      return self;
+    });
+  }
+
+  auto clamp = [](const Tensor& a, std::optional<Scalar> min, std::optional<Scalar> max) {
+    return ops::clamp(a, min, max);
+  };
+  def_both(m, "clamp", clamp, py::arg("input"), py::arg("min") = py::none(), py::arg("max") = py::none());
+  def_both(m, "clip", clamp, py::arg("input"), py::arg("min") = py::none(), py::arg("max") = py::none());
+  def_inplace<std::optional<Scalar>, std::optional<Scalar>>("clamp_", [](Tensor& t, std::optional<Scalar> min, std::optional<Scalar> max) { ops::clamp_(t, min, max); },
+              py::arg("min") = py::none(), py::arg("max") = py::none());
+
+  // ---- matrix products ----
+  def_both(m, "matmul", [](const Tensor& a, const Tensor& b) { return ops::matmul(a, b); }, py::arg("input"), other);
+  def_both(m, "mm", [](const Tensor& a, const Tensor& b) { return ops::mm(a, b); }, py::arg("input"), py::arg("mat2"));
+  def_both(m, "bmm", [](const Tensor& a, const Tensor& b) { return ops::bmm(a, b); }, py::arg("input"), py::arg("mat2"));
+  def_both(m, "dot", [](const Tensor& a, const Tensor& b) {
+    TG_CHECK(a.dim() == 1 && b.dim() == 1, "1D tensors expected, but got ", a.dim(), "D and ", b.dim(), "D tensors");
+    return ops::matmul(a, b);
+  }, py::arg("input"), py::arg("tensor"));
+  def_both(m, "mv", [](const Tensor& a, const Tensor& b) {
+    TG_CHECK(a.dim() == 2 && b.dim() == 1, "vector + matrix @ vector expected, got ", a.dim(), ", ", b.dim());
+    return ops::matmul(a, b);
+  }, py::arg("input"), py::arg("vec"));
+
+  // ---- reductions ----
+  auto sum = [](const Tensor& a, py::object dim, bool keepdim, std::optional<ScalarType> dtype) {
+    if (dim.is_none()) return keepdim ? ops::sum(a, DimVec(), true, dtype) : ops::sum(a, dtype);
+    return ops::sum(a, py::cast<DimVec>(dim), keepdim, dtype);
+  };
+  def_both(m, "sum", sum, py::arg("input"), py::arg("dim") = py::none(), py::arg("keepdim") = false, py::kw_only(),
+           py::arg("dtype") = py::none());
+  auto mean = [](const Tensor& a, py::object dim, bool keepdim, std::optional<ScalarType> dtype) {
+    Tensor x = dtype ? ops::to_dtype(a, *dtype) : a;
+    if (dim.is_none()) return keepdim ? ops::mean(x, DimVec(), true) : ops::mean(x);
+    return ops::mean(x, py::cast<DimVec>(dim), keepdim);
+  };
+  def_both(m, "mean", mean, py::arg("input"), py::arg("dim") = py::none(), py::arg("keepdim") = false, py::kw_only(),
+           py::arg("dtype") = py::none());
+}
+
+}  // namespace tg::py_bridge

@@ -1,0 +1,140 @@
+#pragma once
+// The bridge between Python objects and C++ tensors. Tensor is a hand-written CPython type
+// (its arithmetic slots are the per-op hot path); everything else is bound with pybind11,
+// which sees tg::Tensor through the type caster below.
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+#include <optional>
+#include "core/tensor.h"
+
+namespace py = pybind11;
+
+namespace tg::py_bridge {
+
+struct PyTensor {
+  PyObject_HEAD
+  TensorImpl* impl;  // owned reference
+  PyObject* dict;
+  PyObject* weakrefs;
+};
+
+PyTypeObject* tensor_type();
+inline bool is_tensor(PyObject* o) {
+  return Py_TYPE(o) == tensor_type() || PyType_IsSubtype(Py_TYPE(o), tensor_type());
+}
+inline Tensor unwrap(PyObject* o) { return Tensor(Ref<TensorImpl>(reinterpret_cast<PyTensor*>(o)->impl)); }
+// New reference to the Python object for t (the same object every time while it lives); None if undefined.
+PyObject* wrap(Tensor t);
+// Wraps t as an instance of `type` (a Tensor subclass such as nn.Parameter).
+PyObject* wrap_as(Tensor t, PyTypeObject* type);
+
+// A Python number as a Scalar, or nullopt if `o` is not one (bool, int, float, NumPy scalars).
+std::optional<Scalar> as_scalar(PyObject* o);
+// A tensor or a Python number (as a wrapped 0-dim tensor); nullopt for anything else.
+std::optional<Tensor> as_operand(PyObject* o);
+// Sets the Python error for the exception in flight; call inside a catch block.
+void set_python_error();
+
+ScalarType dtype_from_py(PyObject* o);
+PyObject* dtype_to_py(ScalarType t);
+Device device_from_py(PyObject* o);
+PyObject* size_to_py(const DimVec& sizes);
+// A shape given as ints, or as one list/tuple/Size of ints (x.view(2, 3) and x.view((2, 3))).
+DimVec sizes_from_args(const py::args& args, const char* fn);
+DimVec dims_from_py(py::handle o);
+
+// Tensor(...): the legacy constructor (Tensor([1., 2.]), Tensor(2, 3), Tensor(tensor)).
+PyObject* legacy_tensor_new(PyTypeObject* type, PyObject* args, PyObject* kwargs);
+// torch.tensor's data parsing: nested sequences, numbers, tensors and buffers (NumPy arrays).
+Tensor tensor_from_data(PyObject* data, std::optional<ScalarType> dtype);
+
+void init_tensor_type(py::module_& m);
+void bind_autograd(py::module_& m);
+void bind_factory(py::module_& m);
+void bind_ops(py::module_& m);
+void bind_shape(py::module_& m);
+void bind_indexing(py::module_& m);
+
+// Defines `name` on the Tensor type from a pybind11-callable (overloads add up).
+template <typename F, typename... Extra>
+void def_method(const char* name, F&& f, const Extra&... extra) {
+  py::handle type(reinterpret_cast<PyObject*>(tensor_type()));
+  py::object sibling = py::getattr(type, name, py::none());
+  py::cpp_function fn(std::forward<F>(f), py::name(name), py::is_method(type), py::sibling(sibling), extra...);
+  py::setattr(type, name, fn);
+}
+
+template <typename F>
+void def_property(const char* name, F&& getter) {
+  py::handle type(reinterpret_cast<PyObject*>(tensor_type()));
+  py::cpp_function fget(std::forward<F>(getter), py::is_method(type));
+  py::setattr(type, name, py::module_::import("builtins").attr("property")(fget));
+}
+
+}  // namespace tg::py_bridge
+
+namespace pybind11::detail {
+
+template <>
+struct type_caster<tg::Tensor> {
+  PYBIND11_TYPE_CASTER(tg::Tensor, const_name("Tensor"));
+  bool load(handle src, bool) {
+    if (!src || !tg::py_bridge::is_tensor(src.ptr())) return false;
+    value = tg::py_bridge::unwrap(src.ptr());
+    return true;
+  }
+  static handle cast(const tg::Tensor& t, return_value_policy, handle) { return tg::py_bridge::wrap(t); }
+};
+
+template <>
+struct type_caster<tg::Scalar> {
+  PYBIND11_TYPE_CASTER(tg::Scalar, const_name("Number"));
+  bool load(handle src, bool) {
+    auto s = tg::py_bridge::as_scalar(src.ptr());
+    if (!s) return false;
+    value = *s;
+    return true;
+  }
+  static handle cast(const tg::Scalar& s, return_value_policy, handle) {
+    if (s.kind() == tg::ScalarType::Bool) return PyBool_FromLong(s.to_int());
+    if (s.kind() == tg::ScalarType::Int64) return PyLong_FromLongLong(s.to_int());
+    return PyFloat_FromDouble(s.to_double());
+  }
+};
+
+template <>
+struct type_caster<tg::ScalarType> {
+  PYBIND11_TYPE_CASTER(tg::ScalarType, const_name("dtype"));
+  bool load(handle src, bool) {
+    try {
+      value = tg::py_bridge::dtype_from_py(src.ptr());
+      return true;
+    } catch (...) {
+      return false;
+    }
+  }
+  static handle cast(tg::ScalarType t, return_value_policy, handle) { return tg::py_bridge::dtype_to_py(t); }
+};
+
+template <>
+struct type_caster<tg::DimVec> {
+  PYBIND11_TYPE_CASTER(tg::DimVec, const_name("Sequence[int]"));
+  bool load(handle src, bool) {
+    if (!src || PyUnicode_Check(src.ptr())) return false;
+    if (PyLong_Check(src.ptr()) && !PyBool_Check(src.ptr())) {
+      value = tg::DimVec{PyLong_AsLongLong(src.ptr())};
+      return true;
+    }
+    if (!PySequence_Check(src.ptr()) || tg::py_bridge::is_tensor(src.ptr())) return false;
+    try {
+      value = tg::py_bridge::dims_from_py(src);
+      return true;
+    } catch (...) {
+      PyErr_Clear();
+      return false;
+    }
+  }
+  static handle cast(const tg::DimVec& d, return_value_policy, handle) { return tg::py_bridge::size_to_py(d); }
+};
+
+}  // namespace pybind11::detail

@@ -1,0 +1,147 @@
+// Views and shape ops. PyTorch accepts shapes both as varargs and as one sequence.
+#include "bindings/python.h"
+#include "ops/ops.h"
+
+namespace tg::py_bridge {
+
+namespace {
+
+TensorList tensor_list(py::handle seq, const char* fn) {
+  TG_CHECK_TYPE(!is_tensor(seq.ptr()) && PySequence_Check(seq.ptr()), fn,
+                "(): argument 'tensors' must be tuple of Tensors, not ", Py_TYPE(seq.ptr())->tp_name);
+  TensorList out;
+  for (py::handle item : seq) {
+    TG_CHECK_TYPE(is_tensor(item.ptr()), "expected Tensor as element ", out.size(), " in argument 0, but got ",
+                  Py_TYPE(item.ptr())->tp_name);
+    out.push_back(unwrap(item.ptr()));
+  }
+  return out;
+}
+
+}  // namespace
+
+void bind_shape(py::module_& m) {
+  def_method("view", [](const Tensor& t, py::args shape) {
+    if (shape.size() == 1 && !PyLong_Check(shape[0].ptr()) && !PySequence_Check(shape[0].ptr())) {
+      ScalarType dt = dtype_from_py(shape[0].ptr());
+      TG_CHECK(dt == t.dtype(), "view(dtype) with a different element type is not supported");
+      return t;
+    }
+    return ops::view(t, sizes_from_args(shape, "view"));
+  });
+  def_method("view_as", [](const Tensor& t, const Tensor& other) { return ops::view(t, other.sizes()); });
+  def_method("reshape", [](const Tensor& t, py::args shape) { return ops::reshape(t, sizes_from_args(shape, "reshape")); });
+  m.def("reshape", [](const Tensor& t, const DimVec& shape) { return ops::reshape(t, shape); }, py::arg("input"),
+        py::arg("shape"));
+  def_method("reshape_as", [](const Tensor& t, const Tensor& other) { return ops::reshape(t, other.sizes()); });
+  def_method("expand", [](const Tensor& t, py::args sizes) { return ops::expand(t, sizes_from_args(sizes, "expand")); });
+  def_method("expand_as", [](const Tensor& t, const Tensor& other) { return ops::expand(t, other.sizes()); });
+  def_method("permute", [](const Tensor& t, py::args dims) { return ops::permute(t, sizes_from_args(dims, "permute")); });
+  m.def("permute", [](const Tensor& t, const DimVec& dims) { return ops::permute(t, dims); }, py::arg("input"),
+        py::arg("dims"));
+
+  auto transpose = [](const Tensor& t, int64_t d0, int64_t d1) { return ops::transpose(t, d0, d1); };
+  m.def("transpose", transpose, py::arg("input"), py::arg("dim0"), py::arg("dim1"));
+  def_method("transpose", transpose, py::arg("dim0"), py::arg("dim1"));
+  m.def("swapaxes", transpose, py::arg("input"), py::arg("axis0"), py::arg("axis1"));
+  def_method("swapaxes", transpose, py::arg("axis0"), py::arg("axis1"));
+  m.def("t", [](const Tensor& t) { return ops::t(t); }, py::arg("input"));
+  def_method("t", [](const Tensor& t) { return ops::t(t); });
+  def_property("T", [](const Tensor& t) {
+    DimVec order;
+    for (int64_t d = t.dim() - 1; d >= 0; --d) order.push_back(d);
+    return ops::permute(t, order);
+  });
+  def_property("mT", [](const Tensor& t) {
+    TG_CHECK(t.dim() >= 2, "tensor.mT is only supported on matrices or batches of matrices. Got ", t.dim(), "-D tensor.");
+    return ops::transpose(t, -2, -1);
+  });
+
+  auto squeeze = [](const Tensor& t, py::object dim) {
+    if (dim.is_none()) return ops::squeeze(t);
+    if (PyLong_Check(dim.ptr())) return ops::squeeze(t, dim.cast<int64_t>());
+    Tensor out = t;
+    DimVec dims = py::cast<DimVec>(dim);
+    // Squeeze from the highest dim down so earlier indices stay valid.
+    std::vector<int64_t> sorted;
+    for (int64_t d : dims) sorted.push_back(wrap_dim(d, t.dim()));
+    std::sort(sorted.rbegin(), sorted.rend());
+    for (int64_t d : sorted) out = ops::squeeze(out, d);
+    return out;
+  };
+  m.def("squeeze", squeeze, py::arg("input"), py::arg("dim") = py::none());
+  def_method("squeeze", squeeze, py::arg("dim") = py::none());
+  auto unsqueeze = [](const Tensor& t, int64_t dim) { return ops::unsqueeze(t, dim); };
+  m.def("unsqueeze", unsqueeze, py::arg("input"), py::arg("dim"));
+  def_method("unsqueeze", unsqueeze, py::arg("dim"));
+  auto flatten = [](const Tensor& t, int64_t start, int64_t end) { return ops::flatten(t, start, end); };
+  m.def("flatten", flatten, py::arg("input"), py::arg("start_dim") = 0, py::arg("end_dim") = -1);
+  def_method("flatten", flatten, py::arg("start_dim") = 0, py::arg("end_dim") = -1);
+  auto narrow = [](const Tensor& t, int64_t dim, int64_t start, int64_t length) {
+    return ops::narrow(t, dim, start, length);
+  };
+  m.def("narrow", narrow, py::arg("input"), py::arg("dim"), py::arg("start"), py::arg("length"));
+  def_method("narrow", narrow, py::arg("dim"), py::arg("start"), py::arg("length"));
+  auto select = [](const Tensor& t, int64_t dim, int64_t index) { return ops::select(t, dim, index); };
+  m.def("select", select, py::arg("input"), py::arg("dim"), py::arg("index"));
+  def_method("select", select, py::arg("dim"), py::arg("index"));
+  auto unbind = [](const Tensor& t, int64_t dim) {
+    int64_t d = wrap_dim(dim, t.dim());
+    TensorList out;
+    for (int64_t i = 0; i < t.sizes()[d]; ++i) out.push_back(ops::select(t, d, i));
+    py::tuple result(out.size());
+    for (size_t i = 0; i < out.size(); ++i) result[i] = py::reinterpret_steal<py::object>(wrap(out[i]));
+    return result;
+  };
+  m.def("unbind", unbind, py::arg("input"), py::arg("dim") = 0);
+  def_method("unbind", unbind, py::arg("dim") = 0);
+  auto split = [](const Tensor& t, py::object split_size, int64_t dim) {
+    int64_t d = wrap_dim(dim, t.dim());
+    int64_t size = t.sizes()[d];
+    std::vector<int64_t> lengths;
+    if (PyLong_Check(split_size.ptr())) {
+      int64_t step = split_size.cast<int64_t>();
+      TG_CHECK(step > 0 || (step == 0 && size == 0), "split_size can only be 0 if dimension size is 0, but got "
+               "dimension size of ", size);
+      for (int64_t start = 0; start < size; start += step) lengths.push_back(std::min(step, size - start));
+    } else {
+      for (int64_t len : py::cast<DimVec>(split_size)) lengths.push_back(len);
+      int64_t total = 0;
+      for (int64_t len : lengths) total += len;
+      TG_CHECK(total == size, "split_with_sizes expects split_sizes to sum exactly to ", size,
+               " (input tensor's size at dimension ", d, "), but got split_sizes=", shape_str(DimVec(lengths)));
+    }
+    py::tuple result(lengths.size());
+    int64_t start = 0;
+    for (size_t i = 0; i < lengths.size(); ++i) {
+      result[i] = py::reinterpret_steal<py::object>(wrap(ops::narrow(t, d, start, lengths[i])));
+      start += lengths[i];
+    }
+    return result;
+  };
+  m.def("split", split, py::arg("tensor"), py::arg("split_size_or_sections"), py::arg("dim") = 0);
+  def_method("split", split, py::arg("split_size"), py::arg("dim") = 0);
+  auto chunk = [split](const Tensor& t, int64_t chunks, int64_t dim) {
+    TG_CHECK(chunks > 0, "chunk expects `chunks` to be greater than 0, got: ", chunks);
+    int64_t size = t.sizes()[wrap_dim(dim, t.dim())];
+    int64_t step = std::max<int64_t>((size + chunks - 1) / chunks, size == 0 ? 0 : 1);
+    return split(t, py::int_(step), dim);
+  };
+  m.def("chunk", chunk, py::arg("input"), py::arg("chunks"), py::arg("dim") = 0);
+  def_method("chunk", chunk, py::arg("chunks"), py::arg("dim") = 0);
+  auto as_strided = [](const Tensor& t, const DimVec& size, const DimVec& stride, std::optional<int64_t> offset) {
+    return ops::as_strided(t, size, stride, offset.value_or(t.offset()));
+  };
+  m.def("as_strided", as_strided, py::arg("input"), py::arg("size"), py::arg("stride"),
+        py::arg("storage_offset") = py::none());
+  def_method("as_strided", as_strided, py::arg("size"), py::arg("stride"), py::arg("storage_offset") = py::none());
+
+  auto cat = [](py::handle tensors, int64_t dim) { return ops::cat(tensor_list(tensors, "cat"), dim); };
+  m.def("cat", cat, py::arg("tensors"), py::arg("dim") = 0);
+  m.def("concat", cat, py::arg("tensors"), py::arg("dim") = 0);
+  m.def("concatenate", cat, py::arg("tensors"), py::arg("axis") = 0);
+  m.def("stack", [](py::handle tensors, int64_t dim) { return ops::stack(tensor_list(tensors, "stack"), dim); },
+        py::arg("tensors"), py::arg("dim") = 0);
+}
+
+}  // namespace tg::py_bridge

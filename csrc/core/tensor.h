@@ -1,0 +1,101 @@
+#pragma once
+#include <memory>
+#include <string>
+#include <vector>
+#include "core/device.h"
+#include "core/dtype.h"
+#include "core/ref.h"
+#include "core/scalar.h"
+#include "core/small_vector.h"
+#include "core/storage.h"
+
+namespace tg {
+
+struct Node;
+class Tensor;
+using TensorList = std::vector<Tensor>;
+
+// Strided view of a storage plus the autograd state PyTorch keeps on a Variable.
+struct TensorImpl : RefCounted {
+  Ref<Storage> storage;
+  DimVec sizes;
+  DimVec strides;          // in elements
+  int64_t offset = 0;      // in elements
+  int64_t numel = 1;
+  ScalarType dtype = ScalarType::Float32;
+
+  bool requires_grad = false;      // set on leaves; a non-leaf requires grad through grad_fn
+  bool retains_grad = false;
+  bool is_wrapped_number = false;  // a Python number turned into a 0-dim tensor
+  Ref<TensorImpl> grad;
+  std::shared_ptr<Node> grad_fn;
+  uint32_t output_nr = 0;
+  std::weak_ptr<Node> grad_accumulator;  // the leaf's AccumulateGrad, owned by graphs
+  Ref<TensorImpl> view_base;             // set on views: the tensor that owns the data
+  void* pyobj = nullptr;                 // the Python object wrapping this impl, not owned
+
+  ~TensorImpl() override;
+};
+
+class Tensor {
+ public:
+  Tensor() = default;
+  explicit Tensor(Ref<TensorImpl> impl) : impl_(std::move(impl)) {}
+  static Tensor adopt(TensorImpl* impl) { return Tensor(Ref<TensorImpl>::adopt(impl)); }
+
+  bool defined() const { return static_cast<bool>(impl_); }
+  TensorImpl* impl() const { return impl_.get(); }
+  const Ref<TensorImpl>& ref() const { return impl_; }
+  bool is_same(const Tensor& o) const { return impl_ == o.impl_; }
+
+  const DimVec& sizes() const { return impl_->sizes; }
+  const DimVec& strides() const { return impl_->strides; }
+  int64_t dim() const { return static_cast<int64_t>(impl_->sizes.size()); }
+  int64_t numel() const { return impl_->numel; }
+  int64_t size(int64_t d) const;
+  int64_t stride(int64_t d) const;
+  int64_t offset() const { return impl_->offset; }
+  ScalarType dtype() const { return impl_->dtype; }
+  Device device() const { return impl_->storage->device; }
+  const Ref<Storage>& storage() const { return impl_->storage; }
+  void* data_ptr() const {
+    return static_cast<char*>(impl_->storage->data) + impl_->offset * itemsize(impl_->dtype);
+  }
+  template <typename T> T* data() const { return static_cast<T*>(data_ptr()); }
+  bool is_contiguous() const;
+  bool is_wrapped_number() const { return impl_->is_wrapped_number; }
+
+  // Autograd state.
+  bool requires_grad() const { return impl_->requires_grad || impl_->grad_fn; }
+  bool is_leaf() const { return !impl_->grad_fn; }
+  const std::shared_ptr<Node>& grad_fn() const { return impl_->grad_fn; }
+  uint32_t output_nr() const { return impl_->output_nr; }
+  Tensor grad() const { return Tensor(impl_->grad); }
+  void set_grad(const Tensor& g) { impl_->grad = g.impl_; }
+  uint32_t version() const { return impl_->storage->version; }
+  void bump_version() const { ++impl_->storage->version; }
+  bool is_view() const { return static_cast<bool>(impl_->view_base); }
+
+  // Scalar read of a one-element tensor.
+  Scalar item() const;
+
+ private:
+  Ref<TensorImpl> impl_;
+};
+
+DimVec contiguous_strides(const DimVec& sizes);
+int64_t numel_of(const DimVec& sizes);
+int64_t wrap_dim(int64_t dim, int64_t ndim);
+std::string shape_str(const DimVec& sizes);   // [2, 3]
+DimVec broadcast_shapes(const DimVec& a, const DimVec& b);
+void check_size_nonnegative(const DimVec& sizes);
+
+// A fresh contiguous tensor; its contents are uninitialised.
+Tensor empty(const DimVec& sizes, ScalarType dtype, Device device = Device());
+// A tensor sharing `base`'s storage with the given geometry; no autograd history.
+Tensor make_view(const Tensor& base, DimVec sizes, DimVec strides, int64_t offset);
+Tensor scalar_tensor(Scalar value, ScalarType dtype, Device device = Device());
+// A Python number as a 0-dim tensor that promotes like PyTorch's wrapped numbers.
+Tensor wrapped_scalar(Scalar value);
+
+}  // namespace tg

@@ -1,0 +1,244 @@
+#include <cmath>
+#include <limits>
+#include <type_traits>
+#include "cpu/cpu_backend.h"
+#include "cpu/loops.h"
+
+namespace tg::cpu {
+
+namespace {
+
+template <typename T>
+T floor_mod(T a, T b) {
+  if constexpr (std::is_floating_point_v<T>) {
+    T r = std::fmod(a, b);
+    return (r != 0 && ((r < 0) != (b < 0))) ? r + b : r;
+  } else {
+    if (b == 0) throw Error("ZeroDivisionError");
+    T r = a % b;
+    return (r != 0 && ((r < 0) != (b < 0))) ? r + b : r;
+  }
+}
+
+template <typename T>
+T floor_div(T a, T b) {
+  if constexpr (std::is_floating_point_v<T>) {
+    return std::floor(a / b);
+  } else {
+    if (b == 0) throw Error("ZeroDivisionError");
+    T q = a / b;
+    return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
+  }
+}
+
+template <typename T>
+T int_pow(T base, T exp) {
+  if (exp < 0) {
+    if (base == 1) return 1;
+    if (base == -1) return (exp % 2 == 0) ? 1 : -1;
+    throw Error("Integers to negative integer powers are not allowed.");
+  }
+  T result = 1;
+  while (exp) {
+    if (exp & 1) result *= base;
+    base *= base;
+    exp >>= 1;
+  }
+  return result;
+}
+
+template <typename T>
+void arithmetic(BinaryOp op, const Tensor& out, const Tensor& a, const Tensor& b) {
+  switch (op) {
+    case BinaryOp::Add: return binary_loop<T, T>(out, a, b, [](T x, T y) { return T(x + y); });
+    case BinaryOp::Sub: return binary_loop<T, T>(out, a, b, [](T x, T y) { return T(x - y); });
+    case BinaryOp::Mul: return binary_loop<T, T>(out, a, b, [](T x, T y) { return T(x * y); });
+    case BinaryOp::Div:
+      if constexpr (std::is_floating_point_v<T>)
+        return binary_loop<T, T>(out, a, b, [](T x, T y) { return x / y; });
+      break;
+    case BinaryOp::Pow:
+      if constexpr (std::is_floating_point_v<T>)
+        return binary_loop<T, T>(out, a, b, [](T x, T y) { return std::pow(x, y); });
+      else if constexpr (std::is_same_v<T, int64_t>)
+        return binary_loop<T, T>(out, a, b, [](T x, T y) { return int_pow(x, y); });
+      break;
+    case BinaryOp::Maximum:
+      return binary_loop<T, T>(out, a, b, [](T x, T y) {
+        if constexpr (std::is_floating_point_v<T>)
+          if (std::isnan(x) || std::isnan(y)) return std::numeric_limits<T>::quiet_NaN();
+        return x > y ? x : y;
+      });
+    case BinaryOp::Minimum:
+      return binary_loop<T, T>(out, a, b, [](T x, T y) {
+        if constexpr (std::is_floating_point_v<T>)
+          if (std::isnan(x) || std::isnan(y)) return std::numeric_limits<T>::quiet_NaN();
+        return x < y ? x : y;
+      });
+    case BinaryOp::Remainder:
+      if constexpr (!std::is_same_v<T, bool>)
+        return binary_loop<T, T>(out, a, b, [](T x, T y) { return floor_mod(x, y); });
+      break;
+    case BinaryOp::FloorDivide:
+      if constexpr (!std::is_same_v<T, bool>)
+        return binary_loop<T, T>(out, a, b, [](T x, T y) { return floor_div(x, y); });
+      break;
+    default: break;
+  }
+  throw NotImplementedError(str_cat("binary op not implemented for '", dtype_name(out.dtype()), "'"));
+}
+
+template <typename T>
+void comparison(BinaryOp op, const Tensor& out, const Tensor& a, const Tensor& b) {
+  switch (op) {
+    case BinaryOp::Eq: return binary_loop<bool, T>(out, a, b, [](T x, T y) { return x == y; });
+    case BinaryOp::Ne: return binary_loop<bool, T>(out, a, b, [](T x, T y) { return x != y; });
+    case BinaryOp::Lt: return binary_loop<bool, T>(out, a, b, [](T x, T y) { return x < y; });
+    case BinaryOp::Le: return binary_loop<bool, T>(out, a, b, [](T x, T y) { return x <= y; });
+    case BinaryOp::Gt: return binary_loop<bool, T>(out, a, b, [](T x, T y) { return x > y; });
+    case BinaryOp::Ge: return binary_loop<bool, T>(out, a, b, [](T x, T y) { return x >= y; });
+    case BinaryOp::LogicalAnd: return binary_loop<bool, T>(out, a, b, [](T x, T y) { return x && y; });
+    case BinaryOp::LogicalOr: return binary_loop<bool, T>(out, a, b, [](T x, T y) { return x || y; });
+    case BinaryOp::LogicalXor: return binary_loop<bool, T>(out, a, b, [](T x, T y) { return bool(x) != bool(y); });
+    default: throw Error("not a comparison");
+  }
+}
+
+bool is_comparison(BinaryOp op) { return op >= BinaryOp::Eq; }
+
+template <typename T>
+T sigmoid(T x) {
+  return T(1) / (T(1) + std::exp(-x));
+}
+
+template <typename T>
+void floating_unary(UnaryOp op, const Tensor& out, const Tensor& a) {
+  switch (op) {
+    case UnaryOp::Exp: return unary_loop<T, T>(out, a, [](T x) { return std::exp(x); });
+    case UnaryOp::Log: return unary_loop<T, T>(out, a, [](T x) { return std::log(x); });
+    case UnaryOp::Sqrt: return unary_loop<T, T>(out, a, [](T x) { return std::sqrt(x); });
+    case UnaryOp::Rsqrt: return unary_loop<T, T>(out, a, [](T x) { return T(1) / std::sqrt(x); });
+    case UnaryOp::Sin: return unary_loop<T, T>(out, a, [](T x) { return std::sin(x); });
+    case UnaryOp::Cos: return unary_loop<T, T>(out, a, [](T x) { return std::cos(x); });
+    case UnaryOp::Tanh: return unary_loop<T, T>(out, a, [](T x) { return std::tanh(x); });
+    case UnaryOp::Sigmoid: return unary_loop<T, T>(out, a, [](T x) { return sigmoid(x); });
+    case UnaryOp::Reciprocal: return unary_loop<T, T>(out, a, [](T x) { return T(1) / x; });
+    case UnaryOp::Log1p: return unary_loop<T, T>(out, a, [](T x) { return std::log1p(x); });
+    case UnaryOp::Expm1: return unary_loop<T, T>(out, a, [](T x) { return std::expm1(x); });
+    case UnaryOp::Floor: return unary_loop<T, T>(out, a, [](T x) { return std::floor(x); });
+    case UnaryOp::Ceil: return unary_loop<T, T>(out, a, [](T x) { return std::ceil(x); });
+    case UnaryOp::Round: return unary_loop<T, T>(out, a, [](T x) { return std::nearbyint(x); });
+    case UnaryOp::Trunc: return unary_loop<T, T>(out, a, [](T x) { return std::trunc(x); });
+    default: break;
+  }
+  throw Error("not a floating unary op");
+}
+
+template <typename T>
+void any_unary(UnaryOp op, const Tensor& out, const Tensor& a) {
+  switch (op) {
+    case UnaryOp::Neg: return unary_loop<T, T>(out, a, [](T x) { return T(-x); });
+    case UnaryOp::Abs: return unary_loop<T, T>(out, a, [](T x) { return x < 0 ? T(-x) : x; });
+    case UnaryOp::Relu: return unary_loop<T, T>(out, a, [](T x) { return x > 0 ? x : T(0); });
+    case UnaryOp::Sign: return unary_loop<T, T>(out, a, [](T x) { return T((T(0) < x) - (x < T(0))); });
+    case UnaryOp::Square: return unary_loop<T, T>(out, a, [](T x) { return T(x * x); });
+    case UnaryOp::Floor: case UnaryOp::Ceil: case UnaryOp::Round: case UnaryOp::Trunc:
+      return unary_loop<T, T>(out, a, [](T x) { return x; });
+    default: break;
+  }
+  if constexpr (std::is_floating_point_v<T>) return floating_unary<T>(op, out, a);
+  throw NotImplementedError(str_cat("unary op not implemented for '", dtype_name(out.dtype()), "'"));
+}
+
+}  // namespace
+
+void CpuBackend::binary(BinaryOp op, const Tensor& out, const Tensor& a, const Tensor& b) {
+  dispatch_all(a.dtype(), [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    if (is_comparison(op)) comparison<T>(op, out, a, b);
+    else if constexpr (std::is_same_v<T, bool>) {
+      // bool arithmetic (True + True) runs in int64 and is written back as bool by PyTorch's rules.
+      switch (op) {
+        case BinaryOp::Add: return binary_loop<bool, bool>(out, a, b, [](bool x, bool y) { return x || y; });
+        case BinaryOp::Mul: return binary_loop<bool, bool>(out, a, b, [](bool x, bool y) { return x && y; });
+        case BinaryOp::Maximum: return binary_loop<bool, bool>(out, a, b, [](bool x, bool y) { return x || y; });
+        case BinaryOp::Minimum: return binary_loop<bool, bool>(out, a, b, [](bool x, bool y) { return x && y; });
+        default: throw NotImplementedError("this operation is not supported for bool tensors");
+      }
+    } else {
+      arithmetic<T>(op, out, a, b);
+    }
+  });
+}
+
+void CpuBackend::unary(UnaryOp op, const Tensor& out, const Tensor& a) {
+  if (op == UnaryOp::LogicalNot) {
+    dispatch_all(a.dtype(), [&](auto tag) {
+      using T = typename decltype(tag)::type;
+      unary_loop<bool, T>(out, a, [](T x) { return !x; });
+    });
+    return;
+  }
+  dispatch_all(a.dtype(), [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    if constexpr (std::is_same_v<T, bool>)
+      throw NotImplementedError("this operation is not supported for bool tensors");
+    else any_unary<T>(op, out, a);
+  });
+}
+
+void CpuBackend::clamp(const Tensor& out, const Tensor& a, const Scalar* lo, const Scalar* hi) {
+  dispatch_numeric(a.dtype(), "clamp", [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    T low = lo ? lo->to<T>() : std::numeric_limits<T>::lowest();
+    T high = hi ? hi->to<T>() : std::numeric_limits<T>::max();
+    // PyTorch applies min first, then max: with min > max every element becomes max.
+    unary_loop<T, T>(out, a, [=](T x) {
+      if constexpr (std::is_floating_point_v<T>)
+        if (std::isnan(x)) return x;
+      T y = x < low ? low : x;
+      return y > high ? high : y;
+    });
+  });
+}
+
+void CpuBackend::where(const Tensor& out, const Tensor& cond, const Tensor& a, const Tensor& b) {
+  dispatch_all(out.dtype(), [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    for_each_run<4>(out.sizes(), operands_of<4>({&out, &cond, &a, &b}), [&](auto p, auto s, int64_t n) {
+      T* o = reinterpret_cast<T*>(p[0]);
+      const bool* c = reinterpret_cast<const bool*>(p[1]);
+      const T* x = reinterpret_cast<const T*>(p[2]);
+      const T* y = reinterpret_cast<const T*>(p[3]);
+      for (int64_t i = 0; i < n; ++i) o[i * s[0]] = c[i * s[1]] ? x[i * s[2]] : y[i * s[3]];
+    });
+  });
+}
+
+void CpuBackend::copy(const Tensor& dst, const Tensor& src) {
+  TG_CHECK(src.device().is_cpu() && dst.device().is_cpu(), "copy between devices needs the CUDA backend");
+  dispatch_all(dst.dtype(), [&](auto dtag) {
+    using To = typename decltype(dtag)::type;
+    dispatch_all(src.dtype(), [&](auto stag) {
+      using Ti = typename decltype(stag)::type;
+      unary_loop<To, Ti>(dst, src, [](Ti x) { return static_cast<To>(x); });
+    });
+  });
+}
+
+void CpuBackend::fill(const Tensor& dst, Scalar value) {
+  dispatch_all(dst.dtype(), [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    const T v = value.to<T>();
+    for_each_run<1>(dst.sizes(), operands_of<1>({&dst}), [&](auto p, auto s, int64_t n) {
+      T* o = reinterpret_cast<T*>(p[0]);
+      if (s[0] == 1) {
+        for (int64_t i = 0; i < n; ++i) o[i] = v;
+      } else {
+        for (int64_t i = 0; i < n; ++i) o[i * s[0]] = v;
+      }
+    });
+  });
+}
+
+}  // namespace tg::cpu

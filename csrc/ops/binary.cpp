@@ -1,0 +1,371 @@
+// Binary elementwise ops: forward and backward side by side.
+#include <optional>
+#include "autograd/node.h"
+#include "core/dispatch.h"
+#include "ops/elementwise_util.h"
+#include "ops/ops.h"
+
+namespace tg::ops {
+
+namespace {
+
+// combine_categories from PyTorch's result_type: a higher-priority operand class keeps its
+// dtype unless a lower class is of a higher category (bool < integer < floating).
+std::optional<ScalarType> combine(std::optional<ScalarType> higher, std::optional<ScalarType> lower) {
+  if (!higher) return lower;
+  if (!lower) return higher;
+  if (is_floating(*higher)) return higher;
+  if (*higher == ScalarType::Bool || is_floating(*lower)) return promote_types(*higher, *lower);
+  return higher;
+}
+
+int priority_class(const Tensor& t) { return t.is_wrapped_number() ? 2 : (t.dim() == 0 ? 1 : 0); }
+
+Tensor wrap(Scalar s) { return wrapped_scalar(s); }
+
+}  // namespace
+
+ScalarType result_type(const Tensor& a, const Tensor& b) {
+  std::optional<ScalarType> cls[3];
+  for (const Tensor* t : {&a, &b}) {
+    ScalarType dt = t->dtype();
+    if (t->is_wrapped_number() && is_floating(dt)) dt = default_dtype();
+    auto& c = cls[priority_class(*t)];
+    c = c ? promote_types(*c, dt) : dt;
+  }
+  return *combine(cls[0], combine(cls[1], cls[2]));
+}
+
+Tensor expand_view(const Tensor& t, const DimVec& sizes) {
+  if (t.sizes() == sizes) return t;
+  DimVec strides(sizes.size(), 0);
+  size_t lead = sizes.size() - t.sizes().size();
+  for (size_t d = 0; d < t.sizes().size(); ++d)
+    strides[lead + d] = t.sizes()[d] == 1 ? 0 : t.strides()[d];
+  return make_view(t, sizes, strides, t.offset());
+}
+
+Tensor cast_for_compute(const Tensor& t, ScalarType dtype) {
+  if (t.dtype() == dtype) return t;
+  Tensor out = empty(t.sizes(), dtype, t.device());
+  backend_for(t.device()).copy(out, t);
+  return out;
+}
+
+Device common_device(const Tensor& a, const Tensor& b) {
+  Device da = a.device(), db = b.device();
+  if (da == db) return da;
+  if (b.dim() == 0 && db.is_cpu()) return da;
+  if (a.dim() == 0 && da.is_cpu()) return db;
+  throw Error(str_cat("Expected all tensors to be on the same device, but found at least two devices, ",
+                      da.str(), " and ", db.str(), "!"));
+}
+
+Tensor binary_kernel(BinaryOp op, const Tensor& a, const Tensor& b, ScalarType compute, ScalarType out_dtype) {
+  Device device = common_device(a, b);
+  const DimVec& shape = a.sizes() == b.sizes() ? a.sizes() : broadcast_shapes(a.sizes(), b.sizes());
+  Tensor out = empty(shape, out_dtype, device);
+  Tensor ca = cast_for_compute(a, compute), cb = cast_for_compute(b, compute);
+  if (compute == out_dtype || op >= BinaryOp::Eq) {
+    backend_for(device).binary(op, out, expand_view(ca, shape), expand_view(cb, shape));
+  } else {
+    Tensor tmp = empty(shape, compute, device);
+    backend_for(device).binary(op, tmp, expand_view(ca, shape), expand_view(cb, shape));
+    backend_for(device).copy(out, tmp);
+  }
+  return out;
+}
+
+void binary_kernel_inplace(BinaryOp op, const Tensor& self, const Tensor& other, const char* name) {
+  ScalarType compute = result_type(self, other);
+  if (op == BinaryOp::Div && !is_floating(compute)) compute = default_dtype();
+  if (is_floating(compute) && !is_floating(self.dtype()))
+    throw Error(str_cat("result type ", compute == ScalarType::Float64 ? "Double" : "Float",
+                        " can't be cast to the desired output type ",
+                        self.dtype() == ScalarType::Int64 ? "Long" : "Bool"));
+  if (self.sizes() != other.sizes()) {
+    DimVec shape = broadcast_shapes(self.sizes(), other.sizes());
+    if (shape != self.sizes())
+      throw Error(str_cat("output with shape ", shape_str(self.sizes()), " doesn't match the broadcast shape ",
+                          shape_str(shape)));
+  }
+  Device device = common_device(self, other);
+  Tensor cother = expand_view(cast_for_compute(other, compute), self.sizes());
+  if (compute == self.dtype()) {
+    backend_for(device).binary(op, self, self, cother);
+  } else {
+    Tensor tmp = empty(self.sizes(), compute, device);
+    backend_for(device).binary(op, tmp, cast_for_compute(self, compute), cother);
+    backend_for(device).copy(self, tmp);
+  }
+  self.bump_version();
+}
+
+// ---- add / sub ----
+
+struct AddBackward0 : Node {
+  std::string name() const override { return "AddBackward0"; }
+  TensorList apply(TensorList&& grads) override { return {grads[0], grads[0]}; }
+};
+
+struct SubBackward0 : Node {
+  std::string name() const override { return "SubBackward0"; }
+  TensorList apply(TensorList&& grads) override {
+    return {grads[0], needs_input_grad(1) ? neg(grads[0]) : Tensor()};
+  }
+};
+
+static bool is_one(Scalar s) { return s.to_double() == 1.0; }
+
+Tensor add(const Tensor& a, const Tensor& b, Scalar alpha) {
+  if (!is_one(alpha)) return add(a, mul(b, wrap(alpha)));
+  ScalarType dt = result_type(a, b);
+  Tensor out = binary_kernel(BinaryOp::Add, a, b, dt, dt);
+  if (compute_requires_grad(a, b)) set_history(out, make_node<AddBackward0>(a, b));
+  return out;
+}
+
+Tensor sub(const Tensor& a, const Tensor& b, Scalar alpha) {
+  if (!is_one(alpha)) return sub(a, mul(b, wrap(alpha)));
+  ScalarType dt = result_type(a, b);
+  TG_CHECK(dt != ScalarType::Bool,
+           "Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` or "
+           "`logical_xor()` operator instead.");
+  Tensor out = binary_kernel(BinaryOp::Sub, a, b, dt, dt);
+  if (compute_requires_grad(a, b)) set_history(out, make_node<SubBackward0>(a, b));
+  return out;
+}
+
+// ---- mul / div ----
+
+struct MulBackward0 : Node {
+  SavedTensor self, other;
+  std::string name() const override { return "MulBackward0"; }
+  TensorList apply(TensorList&& grads) override {
+    const Tensor& g = grads[0];
+    return {needs_input_grad(0) ? mul(g, other.unpack(*this)) : Tensor(),
+            needs_input_grad(1) ? mul(g, self.unpack(*this)) : Tensor()};
+  }
+  void release_saved() override { self.reset(); other.reset(); }
+};
+
+struct DivBackward0 : Node {
+  SavedTensor self, other;
+  std::string name() const override { return "DivBackward0"; }
+  TensorList apply(TensorList&& grads) override {
+    const Tensor& g = grads[0];
+    Tensor b = other.unpack(*this);
+    TensorList out(2);
+    if (needs_input_grad(0)) out[0] = div(g, b);
+    if (needs_input_grad(1)) out[1] = neg(div(mul(g, self.unpack(*this)), mul(b, b)));
+    return out;
+  }
+  void release_saved() override { self.reset(); other.reset(); }
+};
+
+template <typename N>
+void record_product(const Tensor& out, const Tensor& a, const Tensor& b) {
+  auto node = make_node<N>(a, b);
+  if (node->needs_input_grad(1) || std::is_same_v<N, DivBackward0>) node->self = SavedTensor(a, false);
+  if (node->needs_input_grad(0) || std::is_same_v<N, DivBackward0>) node->other = SavedTensor(b, false);
+  set_history(out, node);
+}
+
+Tensor mul(const Tensor& a, const Tensor& b) {
+  ScalarType dt = result_type(a, b);
+  Tensor out = binary_kernel(BinaryOp::Mul, a, b, dt, dt);
+  if (compute_requires_grad(a, b)) record_product<MulBackward0>(out, a, b);
+  return out;
+}
+
+Tensor div(const Tensor& a, const Tensor& b) {
+  ScalarType dt = float_result_type(result_type(a, b));
+  Tensor out = binary_kernel(BinaryOp::Div, a, b, dt, dt);
+  if (compute_requires_grad(a, b)) record_product<DivBackward0>(out, a, b);
+  return out;
+}
+
+// ---- pow ----
+
+// PowBackward0: tensor ** number; PowBackward1: tensor ** tensor; PowBackward2: number ** tensor.
+struct PowBackward : Node {
+  SavedTensor self, exponent, result;
+  int variant = 1;
+  std::string name() const override { return "PowBackward" + std::to_string(variant); }
+  TensorList apply(TensorList&& grads) override {
+    const Tensor& g = grads[0];
+    Tensor a = self.unpack(*this), b = exponent.unpack(*this);
+    TensorList out(2);
+    if (needs_input_grad(0)) {
+      // d/da a^b = b * a^(b-1), and 0 where b == 0 (so 0^0 has gradient 0, as in PyTorch).
+      Tensor d = mul(b, pow(a, sub(b, wrap(int64_t(1)))));
+      out[0] = where(eq(b, wrap(int64_t(0))), zeros_like(d), mul(g, d));
+    }
+    if (needs_input_grad(1)) {
+      // d/db a^b = a^b * log(a), defined as 0 where a == 0 and b >= 0.
+      Tensor d = mul(result.unpack(*this), log(a));
+      Tensor zero_case = logical_and(eq(a, wrap(int64_t(0))), ge(b, wrap(int64_t(0))));
+      out[1] = mul(g, where(zero_case, zeros_like(d), d));
+    }
+    return out;
+  }
+  void release_saved() override { self.reset(); exponent.reset(); result.reset(); }
+};
+
+Tensor pow(const Tensor& a, const Tensor& b) {
+  ScalarType dt = result_type(a, b);
+  Tensor out = binary_kernel(BinaryOp::Pow, a, b, dt, dt);
+  if (compute_requires_grad(a, b)) {
+    auto node = make_node<PowBackward>(a, b);
+    node->variant = b.is_wrapped_number() ? 0 : (a.is_wrapped_number() ? 2 : 1);
+    node->self = SavedTensor(a, false);
+    node->exponent = SavedTensor(b, false);
+    if (node->needs_input_grad(1)) node->result = SavedTensor(out, true);
+    set_history(out, node);
+  }
+  return out;
+}
+
+// ---- maximum / minimum ----
+
+struct MaxMinBackward : Node {
+  SavedTensor self, other;
+  bool is_max = true;
+  std::string name() const override { return is_max ? "MaximumBackward0" : "MinimumBackward0"; }
+  TensorList apply(TensorList&& grads) override {
+    const Tensor& g = grads[0];
+    Tensor a = self.unpack(*this), b = other.unpack(*this);
+    // Ties split the gradient evenly, as in PyTorch.
+    Tensor shared = where(eq(a, b), div(g, wrap(int64_t(2))), g);
+    Tensor zero = zeros_like(shared);
+    TensorList out(2);
+    if (needs_input_grad(0)) out[0] = where(is_max ? lt(a, b) : gt(a, b), zero, shared);
+    if (needs_input_grad(1)) out[1] = where(is_max ? gt(a, b) : lt(a, b), zero, shared);
+    return out;
+  }
+  void release_saved() override { self.reset(); other.reset(); }
+};
+
+static Tensor max_min(const Tensor& a, const Tensor& b, bool is_max) {
+  ScalarType dt = result_type(a, b);
+  Tensor out = binary_kernel(is_max ? BinaryOp::Maximum : BinaryOp::Minimum, a, b, dt, dt);
+  if (compute_requires_grad(a, b)) {
+    auto node = make_node<MaxMinBackward>(a, b);
+    node->is_max = is_max;
+    node->self = SavedTensor(a, false);
+    node->other = SavedTensor(b, false);
+    set_history(out, node);
+  }
+  return out;
+}
+Tensor maximum(const Tensor& a, const Tensor& b) { return max_min(a, b, true); }
+Tensor minimum(const Tensor& a, const Tensor& b) { return max_min(a, b, false); }
+
+// ---- ops without a gradient (piecewise constant) ----
+
+static Tensor no_grad_binary(BinaryOp op, const Tensor& a, const Tensor& b, bool bool_out) {
+  ScalarType dt = result_type(a, b);
+  return binary_kernel(op, a, b, dt, bool_out ? ScalarType::Bool : dt);
+}
+Tensor remainder(const Tensor& a, const Tensor& b) { return no_grad_binary(BinaryOp::Remainder, a, b, false); }
+Tensor floor_divide(const Tensor& a, const Tensor& b) { return no_grad_binary(BinaryOp::FloorDivide, a, b, false); }
+Tensor eq(const Tensor& a, const Tensor& b) { return no_grad_binary(BinaryOp::Eq, a, b, true); }
+Tensor ne(const Tensor& a, const Tensor& b) { return no_grad_binary(BinaryOp::Ne, a, b, true); }
+Tensor lt(const Tensor& a, const Tensor& b) { return no_grad_binary(BinaryOp::Lt, a, b, true); }
+Tensor le(const Tensor& a, const Tensor& b) { return no_grad_binary(BinaryOp::Le, a, b, true); }
+Tensor gt(const Tensor& a, const Tensor& b) { return no_grad_binary(BinaryOp::Gt, a, b, true); }
+Tensor ge(const Tensor& a, const Tensor& b) { return no_grad_binary(BinaryOp::Ge, a, b, true); }
+Tensor logical_and(const Tensor& a, const Tensor& b) { return no_grad_binary(BinaryOp::LogicalAnd, a, b, true); }
+Tensor logical_or(const Tensor& a, const Tensor& b) { return no_grad_binary(BinaryOp::LogicalOr, a, b, true); }
+Tensor logical_xor(const Tensor& a, const Tensor& b) { return no_grad_binary(BinaryOp::LogicalXor, a, b, true); }
+
+// ---- where ----
+
+struct WhereBackward0 : Node {
+  SavedTensor condition;
+  std::string name() const override { return "WhereBackward0"; }
+  TensorList apply(TensorList&& grads) override {
+    const Tensor& g = grads[0];
+    Tensor c = condition.unpack(*this);
+    Tensor zero = zeros_like(g);
+    return {Tensor(), needs_input_grad(1) ? where(c, g, zero) : Tensor(),
+            needs_input_grad(2) ? where(c, zero, g) : Tensor()};
+  }
+  void release_saved() override { condition.reset(); }
+};
+
+Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
+  TG_CHECK(cond.dtype() == ScalarType::Bool, "where expected condition to be a boolean tensor, but got a tensor with dtype ",
+           cond.dtype() == ScalarType::Int64 ? "Long" : (cond.dtype() == ScalarType::Float32 ? "Float" : "Double"));
+  ScalarType dt = result_type(a, b);
+  Device device = common_device(common_device(a, b).is_cpu() ? a : b, cond);
+  DimVec shape = broadcast_shapes(broadcast_shapes(cond.sizes(), a.sizes()), b.sizes());
+  Tensor out = empty(shape, dt, device);
+  backend_for(device).where(out, expand_view(cond, shape), expand_view(cast_for_compute(a, dt), shape),
+                            expand_view(cast_for_compute(b, dt), shape));
+  if (compute_requires_grad(a, b)) {
+    auto node = make_node<WhereBackward0>(cond, a, b);
+    node->condition = SavedTensor(cond, false);
+    set_history(out, node);
+  }
+  return out;
+}
+
+// ---- in place ----
+
+// Records an in-place op: `node` (with edges to self's old history and other) becomes self's grad_fn.
+template <typename N>
+std::shared_ptr<N> inplace_node(const Tensor& self, const Tensor& other) {
+  return make_node<N>(self, other);
+}
+
+Tensor& add_(Tensor& self, const Tensor& other, Scalar alpha) {
+  if (!is_one(alpha)) return add_(self, mul(other, wrap(alpha)));
+  check_inplace(self);
+  bool grad = compute_requires_grad(self, other);
+  std::shared_ptr<Node> node = grad ? inplace_node<AddBackward0>(self, other) : nullptr;
+  binary_kernel_inplace(BinaryOp::Add, self, other, "add_");
+  if (grad) rebase_history(self, node);
+  return self;
+}
+
+Tensor& sub_(Tensor& self, const Tensor& other, Scalar alpha) {
+  if (!is_one(alpha)) return sub_(self, mul(other, wrap(alpha)));
+  check_inplace(self);
+  bool grad = compute_requires_grad(self, other);
+  std::shared_ptr<Node> node = grad ? inplace_node<SubBackward0>(self, other) : nullptr;
+  binary_kernel_inplace(BinaryOp::Sub, self, other, "sub_");
+  if (grad) rebase_history(self, node);
+  return self;
+}
+
+template <typename N>
+static Tensor& product_(Tensor& self, const Tensor& other, BinaryOp op) {
+  check_inplace(self);
+  bool grad = compute_requires_grad(self, other);
+  std::shared_ptr<N> node;
+  if (grad) {
+    node = inplace_node<N>(self, other);
+    // The old value of self is about to be overwritten: keep a copy if backward needs it.
+    if (node->needs_input_grad(1) || op == BinaryOp::Div) node->self = SavedTensor(clone(detach(self)), false);
+    node->other = SavedTensor(other, false);
+  }
+  binary_kernel_inplace(op, self, other, "mul_");
+  if (grad) rebase_history(self, node);
+  return self;
+}
+
+Tensor& mul_(Tensor& self, const Tensor& other) { return product_<MulBackward0>(self, other, BinaryOp::Mul); }
+Tensor& div_(Tensor& self, const Tensor& other) { return product_<DivBackward0>(self, other, BinaryOp::Div); }
+
+Tensor& pow_(Tensor& self, const Tensor& other) {
+  check_inplace(self);
+  if (!compute_requires_grad(self, other)) {
+    binary_kernel_inplace(BinaryOp::Pow, self, other, "pow_");
+    return self;
+  }
+  Tensor result = pow(clone(self), other);
+  return copy_(self, result);
+}
+
+}  // namespace tg::ops

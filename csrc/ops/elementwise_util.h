@@ -1,0 +1,22 @@
+#pragma once
+// Shared plumbing for elementwise ops: promotion, broadcasting and output allocation.
+#include "core/dispatch.h"
+#include "ops/ops.h"
+
+namespace tg::ops {
+
+// `t` seen with `sizes` (which it broadcasts to), stride 0 on broadcast dims. No history.
+Tensor expand_view(const Tensor& t, const DimVec& sizes);
+// `t` converted to dtype, or `t` itself if it already has it. No history.
+Tensor cast_for_compute(const Tensor& t, ScalarType dtype);
+// The device both operands run on; a 0-dim CPU tensor may join a tensor on any device.
+Device common_device(const Tensor& a, const Tensor& b);
+// out = op(a, b) computed in `compute` dtype, written as `out_dtype`, with broadcasting.
+Tensor binary_kernel(BinaryOp op, const Tensor& a, const Tensor& b, ScalarType compute, ScalarType out_dtype);
+// Writes op(self, other) into self; checks the shape and dtype rules of in-place ops.
+void binary_kernel_inplace(BinaryOp op, const Tensor& self, const Tensor& other, const char* name);
+// PyTorch's dtype for math functions: integers and bools compute in the default float dtype.
+ScalarType float_result_type(ScalarType t);
+Tensor unary_kernel(UnaryOp op, const Tensor& a, ScalarType dtype);
+
+}  // namespace tg::ops

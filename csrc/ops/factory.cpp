@@ -1,0 +1,213 @@
+// Creation ops, copies and dtype conversion.
+#include <cmath>
+#include <mutex>
+#include "autograd/node.h"
+#include "core/rng.h"
+#include "ops/elementwise_util.h"
+#include "ops/ops.h"
+
+namespace tg::ops {
+
+Tensor full(const DimVec& sizes, Scalar value, ScalarType dtype, Device device) {
+  Tensor t = empty(sizes, dtype, device);
+  backend_for(device).fill(t, value);
+  return t;
+}
+Tensor zeros(const DimVec& sizes, ScalarType dtype, Device device) { return full(sizes, Scalar(int64_t(0)), dtype, device); }
+Tensor ones(const DimVec& sizes, ScalarType dtype, Device device) { return full(sizes, Scalar(int64_t(1)), dtype, device); }
+Tensor zeros_like(const Tensor& t) { return zeros(t.sizes(), t.dtype(), t.device()); }
+Tensor ones_like(const Tensor& t) { return ones(t.sizes(), t.dtype(), t.device()); }
+
+// Values are computed on the CPU, then moved; creation is never the hot path on a GPU.
+static Tensor on_device(Tensor cpu, Device device) { return device.is_cpu() ? cpu : to_device(cpu, device); }
+
+Tensor arange(Scalar start, Scalar end, Scalar step, ScalarType dtype, Device device) {
+  double s = start.to_double(), e = end.to_double(), st = step.to_double();
+  TG_CHECK(st != 0, "step must be nonzero");
+  TG_CHECK(std::isfinite(s) && std::isfinite(e), "unsupported range: ", s, " -> ", e);
+  TG_CHECK((st > 0 && e >= s) || (st < 0 && e <= s), "upper bound and larger bound inconsistent with step sign");
+  int64_t n = is_floating(dtype) || start.is_floating() || end.is_floating() || step.is_floating()
+                  ? static_cast<int64_t>(std::ceil((e - s) / st))
+                  : (end.to_int() - start.to_int() + step.to_int() - (step.to_int() > 0 ? 1 : -1)) / step.to_int();
+  Tensor t = empty(DimVec{std::max<int64_t>(n, 0)}, dtype);
+  dispatch_all(dtype, [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    T* p = t.data<T>();
+    if constexpr (std::is_same_v<T, int64_t>) {
+      if (!start.is_floating() && !step.is_floating()) {
+        for (int64_t i = 0; i < n; ++i) p[i] = start.to_int() + i * step.to_int();
+        return;
+      }
+    }
+    for (int64_t i = 0; i < n; ++i) p[i] = static_cast<T>(s + i * st);
+  });
+  return on_device(t, device);
+}
+
+Tensor linspace(double start, double end, int64_t steps, ScalarType dtype, Device device) {
+  TG_CHECK(steps >= 0, "number of steps must be non-negative");
+  Tensor t = empty(DimVec{steps}, dtype);
+  // PyTorch fills the first half from start and the second half back from end.
+  double step = steps > 1 ? (end - start) / double(steps - 1) : 0.0;
+  int64_t half = steps / 2;
+  dispatch_all(dtype, [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    T* p = t.data<T>();
+    for (int64_t i = 0; i < steps; ++i)
+      p[i] = static_cast<T>(i < half ? start + step * double(i) : end - step * double(steps - i - 1));
+  });
+  return on_device(t, device);
+}
+
+Tensor eye(int64_t n, int64_t m, ScalarType dtype, Device device) {
+  TG_CHECK(n >= 0, "n must be greater or equal to 0, got ", n);
+  TG_CHECK(m >= 0, "m must be greater or equal to 0, got ", m);
+  Tensor t = zeros(DimVec{n, m}, dtype);
+  dispatch_all(dtype, [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    for (int64_t i = 0; i < std::min(n, m); ++i) t.data<T>()[i * m + i] = T(1);
+  });
+  return on_device(t, device);
+}
+
+// Random fills draw from the default generator into a contiguous CPU buffer, as PyTorch's
+// CPU generator does, so that the same seed gives the same numbers.
+template <typename Fill>
+static Tensor& random_fill(Tensor& self, const char* op, Fill fill) {
+  Tensor buf = self.is_contiguous() && self.device().is_cpu() ? self : empty(self.sizes(), self.dtype());
+  Generator& gen = default_generator();
+  {
+    std::lock_guard<std::mutex> lock(gen.mutex());
+    fill(gen, buf);
+  }
+  if (!buf.is_same(self)) backend_for(self.device()).copy(self, buf);
+  self.bump_version();
+  return self;
+}
+
+Tensor& uniform_(Tensor& self, double from, double to) {
+  TG_CHECK(from <= to, "uniform_ expects to return a [from, to) range, but found from=", from, " > to=", to);
+  return random_fill(self, "uniform_", [&](Generator& g, const Tensor& buf) {
+    dispatch_floating(buf.dtype(), "uniform_", [&](auto tag) {
+      g.uniform(buf.data<typename decltype(tag)::type>(), buf.numel(), from, to);
+    });
+  });
+}
+
+Tensor& normal_(Tensor& self, double mean, double std) {
+  TG_CHECK(std >= 0.0, "normal expects std >= 0.0, but found std ", std);
+  return random_fill(self, "normal_", [&](Generator& g, const Tensor& buf) {
+    dispatch_floating(buf.dtype(), "normal_", [&](auto tag) {
+      g.normal(buf.data<typename decltype(tag)::type>(), buf.numel(), mean, std);
+    });
+  });
+}
+
+Tensor rand(const DimVec& sizes, ScalarType dtype, Device device) {
+  Tensor t = empty(sizes, dtype, device);
+  return uniform_(t, 0.0, 1.0);
+}
+
+Tensor randn(const DimVec& sizes, ScalarType dtype, Device device) {
+  Tensor t = empty(sizes, dtype, device);
+  return normal_(t, 0.0, 1.0);
+}
+
+Tensor randint(int64_t low, int64_t high, const DimVec& sizes, ScalarType dtype, Device device) {
+  TG_CHECK(low < high, "random_ expects 'from' to be less than 'to', but got from=", low, " >= to=", high);
+  Tensor t = empty(sizes, dtype, device);
+  random_fill(t, "randint", [&](Generator& g, const Tensor& buf) {
+    dispatch_all(buf.dtype(), [&](auto tag) {
+      using T = typename decltype(tag)::type;
+      if constexpr (std::is_same_v<T, bool>) throw NotImplementedError("randint is not implemented for bool");
+      else g.random_from_to(buf.data<T>(), buf.numel(), low, high);
+    });
+  });
+  return t;
+}
+
+Tensor randperm(int64_t n, ScalarType dtype, Device device) {
+  TG_CHECK(n >= 0, "n must be non-negative, got", n);
+  Tensor idx = empty(DimVec{n}, ScalarType::Int64);
+  random_fill(idx, "randperm", [&](Generator& g, const Tensor& buf) { g.randperm(buf.data<int64_t>(), n); });
+  return on_device(to_dtype(idx, dtype), device);
+}
+
+Tensor& fill_(Tensor& self, Scalar value) {
+  check_inplace(self);
+  if (compute_requires_grad(self)) return copy_(self, full(DimVec(), value, self.dtype(), self.device()));
+  backend_for(self.device()).fill(self, value);
+  self.bump_version();
+  return self;
+}
+
+Tensor& zero_(Tensor& self) { return fill_(self, Scalar(int64_t(0))); }
+
+// ---- copies ----
+
+struct CopyBackwards : Node {
+  std::string name() const override { return "CopyBackwards"; }
+  TensorList apply(TensorList&& grads) override {
+    return {needs_input_grad(0) ? zeros_like(grads[0]) : Tensor(), grads[0]};
+  }
+};
+
+Tensor& copy_(Tensor& self, const Tensor& src) {
+  check_inplace(self);
+  if (self.sizes() != src.sizes()) {
+    DimVec shape = broadcast_shapes(self.sizes(), src.sizes());
+    if (shape != self.sizes())
+      throw Error(str_cat("output with shape ", shape_str(self.sizes()), " doesn't match the broadcast shape ",
+                          shape_str(shape)));
+  }
+  bool grad = compute_requires_grad(self, src);
+  std::shared_ptr<Node> node = grad ? make_node<CopyBackwards>(self, src) : nullptr;
+  Tensor source = expand_view(src, self.sizes());
+  // An overlapping source (x.copy_(x.t())) is read in full before self is written.
+  if (source.storage() == self.storage()) source = cast_for_compute(clone(detach(source)), source.dtype());
+  if (self.device() == src.device() || src.device().is_cpu()) backend_for(self.device()).copy(self, source);
+  else backend_for(src.device()).copy(self, source);
+  self.bump_version();
+  if (grad) rebase_history(self, node);
+  return self;
+}
+
+struct CloneBackward0 : Node {
+  std::string name() const override { return "CloneBackward0"; }
+  TensorList apply(TensorList&& grads) override { return {grads[0]}; }
+};
+
+Tensor clone(const Tensor& t) {
+  Tensor out = empty(t.sizes(), t.dtype(), t.device());
+  backend_for(t.device()).copy(out, t);
+  if (compute_requires_grad(t)) set_history(out, make_node<CloneBackward0>(t));
+  return out;
+}
+
+Tensor contiguous(const Tensor& t) { return t.is_contiguous() ? t : clone(t); }
+
+struct ToCopyBackward0 : Node {
+  std::string name() const override { return "ToCopyBackward0"; }
+  TensorList apply(TensorList&& grads) override { return {grads[0]}; }  // the engine casts back
+};
+
+Tensor to_dtype(const Tensor& t, ScalarType dtype) {
+  if (t.dtype() == dtype) return t;
+  Tensor out = empty(t.sizes(), dtype, t.device());
+  backend_for(t.device()).copy(out, t);
+  if (is_floating(dtype) && compute_requires_grad(t)) set_history(out, make_node<ToCopyBackward0>(t));
+  return out;
+}
+
+Tensor to_device(const Tensor& t, Device device) {
+  if (t.device() == device) return t;
+  Tensor out = empty(t.sizes(), t.dtype(), device);
+  Tensor src = t.is_contiguous() ? t : clone(detach(t));
+  backend_for(device.is_cpu() ? t.device() : device).copy(out, src);
+  if (compute_requires_grad(t)) set_history(out, make_node<ToCopyBackward0>(t));
+  return out;
+}
+
+Tensor detach(const Tensor& t) { return make_view(t, t.sizes(), t.strides(), t.offset()); }
+
+}  // namespace tg::ops

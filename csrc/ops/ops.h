@@ -1,0 +1,143 @@
+#pragma once
+// Every differentiable op tapegrad offers, by family. Each family file in this folder
+// holds the forwards (checks, allocation, dispatch) and the backward nodes side by side.
+#include <optional>
+#include "core/scalar.h"
+#include "core/tensor.h"
+
+namespace tg::ops {
+
+// ---- elementwise: binary.cpp ----
+Tensor add(const Tensor& a, const Tensor& b, Scalar alpha = Scalar(int64_t(1)));
+Tensor sub(const Tensor& a, const Tensor& b, Scalar alpha = Scalar(int64_t(1)));
+Tensor mul(const Tensor& a, const Tensor& b);
+Tensor div(const Tensor& a, const Tensor& b);
+Tensor pow(const Tensor& a, const Tensor& b);
+Tensor maximum(const Tensor& a, const Tensor& b);
+Tensor minimum(const Tensor& a, const Tensor& b);
+Tensor remainder(const Tensor& a, const Tensor& b);
+Tensor floor_divide(const Tensor& a, const Tensor& b);
+// Comparisons and logical ops return bool tensors and have no gradient.
+Tensor eq(const Tensor& a, const Tensor& b);
+Tensor ne(const Tensor& a, const Tensor& b);
+Tensor lt(const Tensor& a, const Tensor& b);
+Tensor le(const Tensor& a, const Tensor& b);
+Tensor gt(const Tensor& a, const Tensor& b);
+Tensor ge(const Tensor& a, const Tensor& b);
+Tensor logical_and(const Tensor& a, const Tensor& b);
+Tensor logical_or(const Tensor& a, const Tensor& b);
+Tensor logical_xor(const Tensor& a, const Tensor& b);
+Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b);
+// In place: self is written and its version bumped.
+Tensor& add_(Tensor& self, const Tensor& other, Scalar alpha = Scalar(int64_t(1)));
+Tensor& sub_(Tensor& self, const Tensor& other, Scalar alpha = Scalar(int64_t(1)));
+Tensor& mul_(Tensor& self, const Tensor& other);
+Tensor& div_(Tensor& self, const Tensor& other);
+Tensor& pow_(Tensor& self, const Tensor& other);
+// The dtype binary ops compute in, with PyTorch's rules for numbers and 0-dim tensors.
+ScalarType result_type(const Tensor& a, const Tensor& b);
+
+// ---- elementwise: unary.cpp ----
+Tensor neg(const Tensor& a);
+Tensor abs(const Tensor& a);
+Tensor exp(const Tensor& a);
+Tensor log(const Tensor& a);
+Tensor sqrt(const Tensor& a);
+Tensor rsqrt(const Tensor& a);
+Tensor sin(const Tensor& a);
+Tensor cos(const Tensor& a);
+Tensor tanh(const Tensor& a);
+Tensor sigmoid(const Tensor& a);
+Tensor relu(const Tensor& a);
+Tensor sign(const Tensor& a);
+Tensor square(const Tensor& a);
+Tensor reciprocal(const Tensor& a);
+Tensor log1p(const Tensor& a);
+Tensor expm1(const Tensor& a);
+Tensor floor(const Tensor& a);
+Tensor ceil(const Tensor& a);
+Tensor round(const Tensor& a);
+Tensor trunc(const Tensor& a);
+Tensor logical_not(const Tensor& a);
+Tensor clamp(const Tensor& a, std::optional<Scalar> min, std::optional<Scalar> max);
+Tensor& clamp_(Tensor& self, std::optional<Scalar> min, std::optional<Scalar> max);
+Tensor& neg_(Tensor& self);
+Tensor& relu_(Tensor& self);
+
+// ---- creation and copies: factory.cpp ----
+Tensor zeros(const DimVec& sizes, ScalarType dtype, Device device = Device());
+Tensor ones(const DimVec& sizes, ScalarType dtype, Device device = Device());
+Tensor full(const DimVec& sizes, Scalar value, ScalarType dtype, Device device = Device());
+Tensor zeros_like(const Tensor& t);
+Tensor ones_like(const Tensor& t);
+Tensor arange(Scalar start, Scalar end, Scalar step, ScalarType dtype, Device device = Device());
+Tensor linspace(double start, double end, int64_t steps, ScalarType dtype, Device device = Device());
+Tensor eye(int64_t n, int64_t m, ScalarType dtype, Device device = Device());
+Tensor rand(const DimVec& sizes, ScalarType dtype, Device device = Device());
+Tensor randn(const DimVec& sizes, ScalarType dtype, Device device = Device());
+Tensor randint(int64_t low, int64_t high, const DimVec& sizes, ScalarType dtype, Device device = Device());
+Tensor randperm(int64_t n, ScalarType dtype, Device device = Device());
+Tensor& uniform_(Tensor& self, double from, double to);
+Tensor& normal_(Tensor& self, double mean, double std);
+Tensor& fill_(Tensor& self, Scalar value);
+Tensor& zero_(Tensor& self);
+// self.copy_(src): src is broadcast to self's shape and converted to its dtype.
+Tensor& copy_(Tensor& self, const Tensor& src);
+Tensor clone(const Tensor& t);
+Tensor contiguous(const Tensor& t);
+Tensor to_dtype(const Tensor& t, ScalarType dtype);
+Tensor to_device(const Tensor& t, Device device);
+// Same data, no history, shared version counter (Tensor.detach()).
+Tensor detach(const Tensor& t);
+
+// ---- reductions: reduction.cpp ----
+Tensor sum(const Tensor& a, std::optional<ScalarType> dtype = std::nullopt);
+Tensor sum(const Tensor& a, const DimVec& dims, bool keepdim, std::optional<ScalarType> dtype = std::nullopt);
+Tensor mean(const Tensor& a);
+Tensor mean(const Tensor& a, const DimVec& dims, bool keepdim);
+Tensor prod(const Tensor& a);
+Tensor max(const Tensor& a);
+Tensor min(const Tensor& a);
+std::pair<Tensor, Tensor> max(const Tensor& a, int64_t dim, bool keepdim);  // values, indices
+std::pair<Tensor, Tensor> min(const Tensor& a, int64_t dim, bool keepdim);
+Tensor argmax(const Tensor& a, std::optional<int64_t> dim, bool keepdim);
+Tensor argmin(const Tensor& a, std::optional<int64_t> dim, bool keepdim);
+Tensor var(const Tensor& a, const std::optional<DimVec>& dims, double correction, bool keepdim);
+Tensor std(const Tensor& a, const std::optional<DimVec>& dims, double correction, bool keepdim);
+Tensor logsumexp(const Tensor& a, const DimVec& dims, bool keepdim);
+Tensor softmax(const Tensor& a, int64_t dim);
+Tensor log_softmax(const Tensor& a, int64_t dim);
+Tensor any(const Tensor& a);
+Tensor all(const Tensor& a);
+// Sums a broadcast gradient back down to `sizes` (the inverse of expand).
+Tensor sum_to_size(const Tensor& a, const DimVec& sizes);
+
+// ---- matrix products: linalg.cpp ----
+Tensor matmul(const Tensor& a, const Tensor& b);
+Tensor mm(const Tensor& a, const Tensor& b);
+Tensor bmm(const Tensor& a, const Tensor& b);
+
+// ---- views and shapes: shape.cpp ----
+Tensor view(const Tensor& a, const DimVec& sizes);
+Tensor reshape(const Tensor& a, const DimVec& sizes);
+Tensor transpose(const Tensor& a, int64_t dim0, int64_t dim1);
+Tensor t(const Tensor& a);
+Tensor permute(const Tensor& a, const DimVec& dims);
+Tensor expand(const Tensor& a, const DimVec& sizes);
+Tensor squeeze(const Tensor& a);
+Tensor squeeze(const Tensor& a, int64_t dim);
+Tensor unsqueeze(const Tensor& a, int64_t dim);
+Tensor flatten(const Tensor& a, int64_t start_dim, int64_t end_dim);
+Tensor select(const Tensor& a, int64_t dim, int64_t index);
+Tensor slice(const Tensor& a, int64_t dim, std::optional<int64_t> start, std::optional<int64_t> end, int64_t step);
+Tensor narrow(const Tensor& a, int64_t dim, int64_t start, int64_t length);
+Tensor as_strided(const Tensor& a, const DimVec& sizes, const DimVec& strides, int64_t offset);
+Tensor cat(const TensorList& tensors, int64_t dim);
+Tensor stack(const TensorList& tensors, int64_t dim);
+
+// ---- advanced indexing: indexing.cpp ----
+Tensor index_select(const Tensor& a, int64_t dim, const Tensor& index);
+Tensor masked_select(const Tensor& a, const Tensor& mask);
+Tensor nonzero(const Tensor& a);
+
+}  // namespace tg::ops

@@ -1,0 +1,192 @@
+// Unary elementwise ops: forward and backward side by side.
+#include "autograd/node.h"
+#include "ops/elementwise_util.h"
+#include "ops/ops.h"
+
+namespace tg::ops {
+
+namespace {
+Tensor num(double v) { return wrapped_scalar(Scalar(v)); }
+}  // namespace
+
+ScalarType float_result_type(ScalarType t) { return is_floating(t) ? t : default_dtype(); }
+
+Tensor unary_kernel(UnaryOp op, const Tensor& a, ScalarType dtype) {
+  Tensor out = empty(a.sizes(), dtype, a.device());
+  backend_for(a.device()).unary(op, out, cast_for_compute(a, dtype));
+  return out;
+}
+
+// A unary op whose backward needs only its input (Input) or only its output (Output).
+enum class Saves { Input, Output, Nothing };
+
+struct UnaryBackward : Node {
+  using Formula = Tensor (*)(const Tensor& grad, const Tensor& saved);
+  const char* op_name = "";
+  Formula formula = nullptr;
+  SavedTensor saved;
+  std::string name() const override { return op_name; }
+  TensorList apply(TensorList&& grads) override { return {formula(grads[0], saved.unpack(*this))}; }
+  void release_saved() override { saved.reset(); }
+};
+
+namespace {
+
+Tensor unary_op(UnaryOp op, const Tensor& a, bool float_math, const char* node_name, Saves saves,
+                UnaryBackward::Formula formula) {
+  ScalarType dt = float_math ? float_result_type(a.dtype()) : a.dtype();
+  Tensor out = unary_kernel(op, a, dt);
+  if (formula && compute_requires_grad(a)) {
+    auto node = make_node<UnaryBackward>(a);
+    node->op_name = node_name;
+    node->formula = formula;
+    if (saves == Saves::Input) node->saved = SavedTensor(a, false);
+    if (saves == Saves::Output) node->saved = SavedTensor(out, true);
+    set_history(out, node);
+  }
+  return out;
+}
+
+}  // namespace
+
+// One line per op: forward kernel, whether it computes in floating point, and d(out)/d(in).
+Tensor neg(const Tensor& a) {
+  TG_CHECK(a.dtype() != ScalarType::Bool,
+           "Negation, the `-` operator, on a bool tensor is not supported. If you are trying to invert a mask, "
+           "use the `~` or `logical_not()` operator instead.");
+  return unary_op(UnaryOp::Neg, a, false, "NegBackward0", Saves::Nothing,
+                  [](const Tensor& g, const Tensor&) { return neg(g); });
+}
+Tensor abs(const Tensor& a) {
+  return unary_op(UnaryOp::Abs, a, false, "AbsBackward0", Saves::Input,
+                  [](const Tensor& g, const Tensor& x) { return mul(g, sign(x)); });
+}
+Tensor exp(const Tensor& a) {
+  return unary_op(UnaryOp::Exp, a, true, "ExpBackward0", Saves::Output,
+                  [](const Tensor& g, const Tensor& y) { return mul(g, y); });
+}
+Tensor log(const Tensor& a) {
+  return unary_op(UnaryOp::Log, a, true, "LogBackward0", Saves::Input,
+                  [](const Tensor& g, const Tensor& x) { return div(g, x); });
+}
+Tensor sqrt(const Tensor& a) {
+  return unary_op(UnaryOp::Sqrt, a, true, "SqrtBackward0", Saves::Output,
+                  [](const Tensor& g, const Tensor& y) { return div(g, mul(y, num(2.0))); });
+}
+Tensor rsqrt(const Tensor& a) {
+  return unary_op(UnaryOp::Rsqrt, a, true, "RsqrtBackward0", Saves::Output,
+                  [](const Tensor& g, const Tensor& y) { return mul(g, mul(pow(y, num(3.0)), num(-0.5))); });
+}
+Tensor sin(const Tensor& a) {
+  return unary_op(UnaryOp::Sin, a, true, "SinBackward0", Saves::Input,
+                  [](const Tensor& g, const Tensor& x) { return mul(g, cos(x)); });
+}
+Tensor cos(const Tensor& a) {
+  return unary_op(UnaryOp::Cos, a, true, "CosBackward0", Saves::Input,
+                  [](const Tensor& g, const Tensor& x) { return mul(g, neg(sin(x))); });
+}
+Tensor tanh(const Tensor& a) {
+  return unary_op(UnaryOp::Tanh, a, true, "TanhBackward0", Saves::Output,
+                  [](const Tensor& g, const Tensor& y) { return mul(g, sub(num(1.0), mul(y, y))); });
+}
+Tensor sigmoid(const Tensor& a) {
+  return unary_op(UnaryOp::Sigmoid, a, true, "SigmoidBackward0", Saves::Output,
+                  [](const Tensor& g, const Tensor& y) { return mul(g, mul(y, sub(num(1.0), y))); });
+}
+Tensor relu(const Tensor& a) {
+  return unary_op(UnaryOp::Relu, a, false, "ReluBackward0", Saves::Output,
+                  [](const Tensor& g, const Tensor& y) { return mul(g, gt(y, num(0.0))); });
+}
+Tensor square(const Tensor& a) {
+  return unary_op(UnaryOp::Square, a, false, "PowBackward0", Saves::Input,
+                  [](const Tensor& g, const Tensor& x) { return mul(g, mul(x, num(2.0))); });
+}
+Tensor reciprocal(const Tensor& a) {
+  return unary_op(UnaryOp::Reciprocal, a, true, "ReciprocalBackward0", Saves::Output,
+                  [](const Tensor& g, const Tensor& y) { return mul(g, neg(mul(y, y))); });
+}
+Tensor log1p(const Tensor& a) {
+  return unary_op(UnaryOp::Log1p, a, true, "Log1PBackward0", Saves::Input,
+                  [](const Tensor& g, const Tensor& x) { return div(g, add(x, num(1.0))); });
+}
+Tensor expm1(const Tensor& a) {
+  return unary_op(UnaryOp::Expm1, a, true, "Expm1Backward0", Saves::Output,
+                  [](const Tensor& g, const Tensor& y) { return mul(g, add(y, num(1.0))); });
+}
+// Piecewise constant: zero gradient, as in PyTorch.
+static Tensor zero_grad(const Tensor& g, const Tensor&) { return zeros_like(g); }
+Tensor sign(const Tensor& a) { return unary_op(UnaryOp::Sign, a, false, "SignBackward0", Saves::Nothing, zero_grad); }
+Tensor floor(const Tensor& a) { return unary_op(UnaryOp::Floor, a, false, "FloorBackward0", Saves::Nothing, zero_grad); }
+Tensor ceil(const Tensor& a) { return unary_op(UnaryOp::Ceil, a, false, "CeilBackward0", Saves::Nothing, zero_grad); }
+Tensor round(const Tensor& a) { return unary_op(UnaryOp::Round, a, false, "RoundBackward0", Saves::Nothing, zero_grad); }
+Tensor trunc(const Tensor& a) { return unary_op(UnaryOp::Trunc, a, false, "TruncBackward0", Saves::Nothing, zero_grad); }
+Tensor logical_not(const Tensor& a) {
+  Tensor out = empty(a.sizes(), ScalarType::Bool, a.device());
+  backend_for(a.device()).unary(UnaryOp::LogicalNot, out, a);
+  return out;
+}
+
+// ---- clamp ----
+
+struct ClampBackward1 : Node {
+  SavedTensor self;
+  std::optional<Scalar> min, max;
+  std::string name() const override { return "ClampBackward1"; }
+  TensorList apply(TensorList&& grads) override {
+    Tensor x = self.unpack(*this);
+    // Gradient passes where the input was inside [min, max], bounds included.
+    Tensor inside = ones_like(x);
+    if (min) inside = logical_and(inside, ge(x, wrapped_scalar(*min)));
+    if (max) inside = logical_and(inside, le(x, wrapped_scalar(*max)));
+    return {where(inside, grads[0], zeros_like(grads[0]))};
+  }
+  void release_saved() override { self.reset(); }
+};
+
+static void check_clamp_args(const Tensor& a, const std::optional<Scalar>& min, const std::optional<Scalar>& max) {
+  TG_CHECK(min || max, "torch.clamp: At least one of 'min' or 'max' must not be None");
+  TG_CHECK(a.dtype() != ScalarType::Bool, "\"clamp\" not implemented for 'Bool'");
+}
+
+Tensor clamp(const Tensor& a, std::optional<Scalar> min, std::optional<Scalar> max) {
+  check_clamp_args(a, min, max);
+  bool float_bound = (min && min->is_floating()) || (max && max->is_floating());
+  ScalarType dt = float_bound ? float_result_type(a.dtype()) : a.dtype();
+  Tensor out = empty(a.sizes(), dt, a.device());
+  backend_for(a.device()).clamp(out, cast_for_compute(a, dt), min ? &*min : nullptr, max ? &*max : nullptr);
+  if (compute_requires_grad(a)) {
+    auto node = make_node<ClampBackward1>(a);
+    node->self = SavedTensor(a, false);
+    node->min = min;
+    node->max = max;
+    set_history(out, node);
+  }
+  return out;
+}
+
+Tensor& clamp_(Tensor& self, std::optional<Scalar> min, std::optional<Scalar> max) {
+  check_clamp_args(self, min, max);
+  check_inplace(self);
+  if (compute_requires_grad(self)) return copy_(self, clamp(clone(self), min, max));
+  backend_for(self.device()).clamp(self, self, min ? &*min : nullptr, max ? &*max : nullptr);
+  self.bump_version();
+  return self;
+}
+
+Tensor& neg_(Tensor& self) {
+  check_inplace(self);
+  if (compute_requires_grad(self)) return copy_(self, neg(clone(self)));
+  backend_for(self.device()).unary(UnaryOp::Neg, self, self);
+  self.bump_version();
+  return self;
+}
+
+Tensor& relu_(Tensor& self) {
+  check_inplace(self);
+  if (compute_requires_grad(self)) return copy_(self, relu(clone(self)));
+  backend_for(self.device()).unary(UnaryOp::Relu, self, self);
+  self.bump_version();
+  return self;
+}
+
+}  // namespace tg::ops

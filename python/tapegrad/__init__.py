@@ -1,0 +1,32 @@
+"""tapegrad: a small, fast autograd engine with a C++ core and PyTorch's API."""
+from ._loader import load_openblas as _load_openblas
+
+_openblas = _load_openblas()
+
+from . import _C  # noqa: E402
+from ._C import *  # noqa: E402,F401,F403
+from ._C import Tensor, device, dtype  # noqa: E402
+from ._size import Size  # noqa: E402
+from ._tensor_str import set_printoptions, get_printoptions  # noqa: E402
+from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled  # noqa: E402
+from . import _tensor  # noqa: E402
+
+_C._set_size_type(Size)
+_tensor.install()
+
+float = float32  # noqa: A001  (torch.float is float32)
+double = float64
+long = int64
+int = int64  # noqa: A001  (tapegrad has one integer dtype: int64)
+
+from . import autograd  # noqa: E402
+
+__version__ = "0.1.0"
+
+
+def is_tensor(obj):
+    return isinstance(obj, Tensor)
+
+
+def numel(input):
+    return input.numel()
