@@ -17,6 +17,7 @@ PYBIND11_MODULE(_C, m) {
   bind_ops(m);
   bind_shape(m);
   bind_indexing(m);
+  bind_reductions(m);
 #ifdef TAPEGRAD_WITH_CUDA
   m.attr("_cuda_compiled") = true;
 #else

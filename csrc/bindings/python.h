@@ -54,6 +54,11 @@ void bind_factory(py::module_& m);
 void bind_ops(py::module_& m);
 void bind_shape(py::module_& m);
 void bind_indexing(py::module_& m);
+void bind_reductions(py::module_& m);
+
+// Tensor.__getitem__ / __setitem__ (indexing_bindings.cpp).
+PyObject* tensor_getitem(PyObject* self, PyObject* index);
+int tensor_setitem(PyObject* self, PyObject* index, PyObject* value);
 
 // Defines `name` on the Tensor type from a pybind11-callable (overloads add up).
 template <typename F, typename... Extra>

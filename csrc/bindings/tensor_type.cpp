@@ -362,6 +362,8 @@ PyType_Slot tensor_slots[] = {
     {Py_nb_int, reinterpret_cast<void*>(nb_int)},
     {Py_nb_index, reinterpret_cast<void*>(nb_index)},
     {Py_mp_length, reinterpret_cast<void*>(mp_length)},
+    {Py_mp_subscript, reinterpret_cast<void*>(tensor_getitem)},
+    {Py_mp_ass_subscript, reinterpret_cast<void*>(tensor_setitem)},
     {Py_bf_getbuffer, reinterpret_cast<void*>(get_buffer)},
     {Py_bf_releasebuffer, reinterpret_cast<void*>(release_buffer)},
     {0, nullptr},
