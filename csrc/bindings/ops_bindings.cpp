@@ -1,5 +1,6 @@
 // Math ops, each bound as a tapegrad.* function and as a Tensor method where PyTorch has both.
 #include "bindings/python.h"
+#include "ops/elementwise_util.h"
 #include "ops/ops.h"
 
 namespace tg::py_bridge {
@@ -113,13 +114,17 @@ void bind_ops(py::module_& m) {
 #undef UNARY
   def_inplace("neg_", [](Tensor& t) { ops::neg_(t); });
   def_inplace("relu_", [](Tensor& t) { ops::relu_(t); });
-  // Other in-place unary methods compute out of place and copy back, which keeps autograd exact.
+  // Other in-place unary methods compute out of place and write back, with the op's own backward node.
   for (auto [name, fn] : {std::pair<const char*, Tensor (*)(const Tensor&)>{"exp_", &ops::exp}, {"log_", &ops::log},
-                          {"sqrt_", &ops::sqrt}, {"abs_", &ops::abs}, {"sigmoid_", &ops::sigmoid},
-                          {"tanh_", &ops::tanh}, {"sin_", &ops::sin}, {"cos_", &ops::cos}}) {
+                          {"sqrt_", &ops::sqrt}, {"rsqrt_", &ops::rsqrt}, {"abs_", &ops::abs},
+                          {"sigmoid_", &ops::sigmoid}, {"tanh_", &ops::tanh}, {"sin_", &ops::sin},
+                          {"cos_", &ops::cos}, {"square_", &ops::square}, {"reciprocal_", &ops::reciprocal},
+                          {"log1p_", &ops::log1p}, {"expm1_", &ops::expm1}, {"floor_", &ops::floor},
+                          {"ceil_", &ops::ceil}, {"round_", &ops::round}, {"trunc_", &ops::trunc},
+                          {"sign_", &ops::sign}}) {
     def_method(name, [fn = fn](py::object self) {
       Tensor t = unwrap(self.ptr());
-      ops::copy_(t, fn(ops::clone(t)));
+      ops::apply_inplace(t, fn);
       return self;
     });
   }

@@ -31,12 +31,13 @@ T floor_div(T a, T b) {
   }
 }
 
+// Negative exponents truncate to 0 unless |base| is 1, as in PyTorch (number exponents are refused earlier).
 template <typename T>
 T int_pow(T base, T exp) {
   if (exp < 0) {
     if (base == 1) return 1;
     if (base == -1) return (exp % 2 == 0) ? 1 : -1;
-    throw Error("Integers to negative integer powers are not allowed.");
+    return 0;
   }
   T result = 1;
   while (exp) {
@@ -142,12 +143,37 @@ void any_unary(UnaryOp op, const Tensor& out, const Tensor& a) {
     case UnaryOp::Relu: return unary_loop<T, T>(out, a, [](T x) { return x > 0 ? x : T(0); });
     case UnaryOp::Sign: return unary_loop<T, T>(out, a, [](T x) { return T((T(0) < x) - (x < T(0))); });
     case UnaryOp::Square: return unary_loop<T, T>(out, a, [](T x) { return T(x * x); });
-    case UnaryOp::Floor: case UnaryOp::Ceil: case UnaryOp::Round: case UnaryOp::Trunc:
-      return unary_loop<T, T>(out, a, [](T x) { return x; });
     default: break;
   }
-  if constexpr (std::is_floating_point_v<T>) return floating_unary<T>(op, out, a);
+  if constexpr (std::is_floating_point_v<T>) {
+    return floating_unary<T>(op, out, a);
+  } else {
+    switch (op) {
+      case UnaryOp::Floor: case UnaryOp::Ceil: case UnaryOp::Round: case UnaryOp::Trunc:
+        return unary_loop<T, T>(out, a, [](T x) { return x; });
+      default: break;
+    }
+  }
   throw NotImplementedError(str_cat("unary op not implemented for '", dtype_name(out.dtype()), "'"));
+}
+
+// The names PyTorch's CPU kernels report when a bool tensor reaches them.
+const char* bool_kernel_name(UnaryOp op) {
+  switch (op) {
+    case UnaryOp::Abs: return "abs_cpu";
+    case UnaryOp::Floor: return "floor_vml_cpu";
+    case UnaryOp::Ceil: return "ceil_vml_cpu";
+    case UnaryOp::Round: return "round_vml_cpu";
+    case UnaryOp::Trunc: return "trunc_vml_cpu";
+    default: return "unary op";
+  }
+}
+const char* bool_kernel_name(BinaryOp op) {
+  switch (op) {
+    case BinaryOp::Remainder: return "remainder_cpu";
+    case BinaryOp::FloorDivide: return "div_floor_cpu";
+    default: return "binary op";
+  }
 }
 
 }  // namespace
@@ -163,7 +189,8 @@ void CpuBackend::binary(BinaryOp op, const Tensor& out, const Tensor& a, const T
         case BinaryOp::Mul: return binary_loop<bool, bool>(out, a, b, [](bool x, bool y) { return x && y; });
         case BinaryOp::Maximum: return binary_loop<bool, bool>(out, a, b, [](bool x, bool y) { return x || y; });
         case BinaryOp::Minimum: return binary_loop<bool, bool>(out, a, b, [](bool x, bool y) { return x && y; });
-        default: throw NotImplementedError("this operation is not supported for bool tensors");
+        case BinaryOp::Pow: return binary_loop<bool, bool>(out, a, b, [](bool x, bool y) { return x || !y; });
+        default: throw NotImplementedError(str_cat("\"", bool_kernel_name(op), "\" not implemented for 'Bool'"));
       }
     } else {
       arithmetic<T>(op, out, a, b);
@@ -181,9 +208,13 @@ void CpuBackend::unary(UnaryOp op, const Tensor& out, const Tensor& a) {
   }
   dispatch_all(a.dtype(), [&](auto tag) {
     using T = typename decltype(tag)::type;
-    if constexpr (std::is_same_v<T, bool>)
-      throw NotImplementedError("this operation is not supported for bool tensors");
-    else any_unary<T>(op, out, a);
+    if constexpr (std::is_same_v<T, bool>) {
+      if (op != UnaryOp::Sign)
+        throw NotImplementedError(str_cat("\"", bool_kernel_name(op), "\" not implemented for 'Bool'"));
+      unary_loop<bool, bool>(out, a, [](bool x) { return x; });
+    } else {
+      any_unary<T>(op, out, a);
+    }
   });
 }
 

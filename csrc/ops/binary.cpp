@@ -76,13 +76,25 @@ Tensor binary_kernel(BinaryOp op, const Tensor& a, const Tensor& b, ScalarType c
   return out;
 }
 
+static const char* type_word(ScalarType t) {
+  switch (t) {
+    case ScalarType::Bool: return "Bool";
+    case ScalarType::Int64: return "Long";
+    case ScalarType::Float32: return "Float";
+    case ScalarType::Float64: return "Double";
+  }
+  return "?";
+}
+
+void check_can_cast(ScalarType result, ScalarType self) {
+  bool ok = (is_floating(self) || !is_floating(result)) && (self != ScalarType::Bool || result == ScalarType::Bool);
+  TG_CHECK(ok, "result type ", type_word(result), " can't be cast to the desired output type ", type_word(self));
+}
+
 void binary_kernel_inplace(BinaryOp op, const Tensor& self, const Tensor& other, const char* name) {
   ScalarType compute = result_type(self, other);
   if (op == BinaryOp::Div && !is_floating(compute)) compute = default_dtype();
-  if (is_floating(compute) && !is_floating(self.dtype()))
-    throw Error(str_cat("result type ", compute == ScalarType::Float64 ? "Double" : "Float",
-                        " can't be cast to the desired output type ",
-                        self.dtype() == ScalarType::Int64 ? "Long" : "Bool"));
+  check_can_cast(compute, self.dtype());
   if (self.sizes() != other.sizes()) {
     DimVec shape = broadcast_shapes(self.sizes(), other.sizes());
     if (shape != self.sizes())
@@ -108,8 +120,10 @@ struct AddBackward0 : Node {
   TensorList apply(TensorList&& grads) override { return {grads[0], grads[0]}; }
 };
 
-struct SubBackward0 : Node {
-  std::string name() const override { return "SubBackward0"; }
+// SubBackward0 for a - b; RsubBackward1 for number - tensor (Python's reflected __rsub__).
+struct SubBackward : Node {
+  bool reflected = false;
+  std::string name() const override { return reflected ? "RsubBackward1" : "SubBackward0"; }
   TensorList apply(TensorList&& grads) override {
     return {grads[0], needs_input_grad(1) ? neg(grads[0]) : Tensor()};
   }
@@ -117,22 +131,47 @@ struct SubBackward0 : Node {
 
 static bool is_one(Scalar s) { return s.to_double() == 1.0; }
 
+// PyTorch's alpha_check, against the dtype the op computes in.
+static void check_alpha(ScalarType dt, Scalar alpha) {
+  TG_CHECK(alpha.kind() != ScalarType::Bool || dt == ScalarType::Bool,
+           "Boolean alpha only supported for Boolean results.");
+  TG_CHECK(is_floating(dt) || !alpha.is_floating(),
+           "For integral input tensors, argument alpha must not be a floating point number.");
+}
+
+// b * alpha, kept bool for bool results (True + 2 * True is True in PyTorch).
+static Tensor scaled(const Tensor& b, ScalarType dt, Scalar alpha) {
+  return mul(b, wrap(dt == ScalarType::Bool ? Scalar(alpha.to_double() != 0) : alpha));
+}
+
+static void check_sub(const Tensor& a, const Tensor& b) {
+  bool a_bool = a.dtype() == ScalarType::Bool, b_bool = b.dtype() == ScalarType::Bool;
+  TG_CHECK(!(a_bool && b_bool), "Subtraction, the `-` operator, with two bool tensors is not supported. Use the "
+           "`^` or `logical_xor()` operator instead.");
+  TG_CHECK(!(a_bool || b_bool), "Subtraction, the `-` operator, with a bool tensor is not supported. If you are "
+           "trying to invert a mask, use the `~` or `logical_not()` operator instead.");
+}
+
 Tensor add(const Tensor& a, const Tensor& b, Scalar alpha) {
-  if (!is_one(alpha)) return add(a, mul(b, wrap(alpha)));
   ScalarType dt = result_type(a, b);
+  check_alpha(dt, alpha);
+  if (!is_one(alpha)) return add(a, scaled(b, dt, alpha));
   Tensor out = binary_kernel(BinaryOp::Add, a, b, dt, dt);
   if (compute_requires_grad(a, b)) set_history(out, make_node<AddBackward0>(a, b));
   return out;
 }
 
 Tensor sub(const Tensor& a, const Tensor& b, Scalar alpha) {
-  if (!is_one(alpha)) return sub(a, mul(b, wrap(alpha)));
+  check_sub(a, b);
   ScalarType dt = result_type(a, b);
-  TG_CHECK(dt != ScalarType::Bool,
-           "Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` or "
-           "`logical_xor()` operator instead.");
+  check_alpha(dt, alpha);
+  if (!is_one(alpha)) return sub(a, scaled(b, dt, alpha));
   Tensor out = binary_kernel(BinaryOp::Sub, a, b, dt, dt);
-  if (compute_requires_grad(a, b)) set_history(out, make_node<SubBackward0>(a, b));
+  if (compute_requires_grad(a, b)) {
+    auto node = make_node<SubBackward>(a, b);
+    node->reflected = a.is_wrapped_number() && !b.is_wrapped_number();
+    set_history(out, node);
+  }
   return out;
 }
 
@@ -179,6 +218,8 @@ Tensor mul(const Tensor& a, const Tensor& b) {
 }
 
 Tensor div(const Tensor& a, const Tensor& b) {
+  // number / tensor is reciprocal(tensor) * number in PyTorch: same rounding, same MulBackward0.
+  if (a.is_wrapped_number() && !b.is_wrapped_number()) return mul(reciprocal(b), a);
   ScalarType dt = float_result_type(result_type(a, b));
   Tensor out = binary_kernel(BinaryOp::Div, a, b, dt, dt);
   if (compute_requires_grad(a, b)) record_product<DivBackward0>(out, a, b);
@@ -212,8 +253,18 @@ struct PowBackward : Node {
   void release_saved() override { self.reset(); exponent.reset(); result.reset(); }
 };
 
+// Integer tensors take negative integer exponents only as tensors (where x ** -n is 0 unless |x| is 1),
+// and bool tensors only bool exponents given as numbers.
+static void check_pow(const Tensor& a, const Tensor& b, ScalarType dt) {
+  if (b.is_wrapped_number() && !is_floating(b.dtype()) && !is_floating(a.dtype()))
+    TG_CHECK(b.item().to_int() >= 0, "Integers to negative integer powers are not allowed.");
+  if (dt == ScalarType::Bool && !b.is_wrapped_number())
+    throw NotImplementedError("\"pow\" not implemented for 'Bool'");
+}
+
 Tensor pow(const Tensor& a, const Tensor& b) {
   ScalarType dt = result_type(a, b);
+  check_pow(a, b, dt);
   Tensor out = binary_kernel(BinaryOp::Pow, a, b, dt, dt);
   if (compute_requires_grad(a, b)) {
     auto node = make_node<PowBackward>(a, b);
@@ -320,7 +371,8 @@ std::shared_ptr<N> inplace_node(const Tensor& self, const Tensor& other) {
 }
 
 Tensor& add_(Tensor& self, const Tensor& other, Scalar alpha) {
-  if (!is_one(alpha)) return add_(self, mul(other, wrap(alpha)));
+  check_alpha(result_type(self, other), alpha);
+  if (!is_one(alpha)) return add_(self, scaled(other, result_type(self, other), alpha));
   check_inplace(self);
   bool grad = compute_requires_grad(self, other);
   std::shared_ptr<Node> node = grad ? inplace_node<AddBackward0>(self, other) : nullptr;
@@ -330,10 +382,12 @@ Tensor& add_(Tensor& self, const Tensor& other, Scalar alpha) {
 }
 
 Tensor& sub_(Tensor& self, const Tensor& other, Scalar alpha) {
-  if (!is_one(alpha)) return sub_(self, mul(other, wrap(alpha)));
+  check_sub(self, other);
+  check_alpha(result_type(self, other), alpha);
+  if (!is_one(alpha)) return sub_(self, scaled(other, result_type(self, other), alpha));
   check_inplace(self);
   bool grad = compute_requires_grad(self, other);
-  std::shared_ptr<Node> node = grad ? inplace_node<SubBackward0>(self, other) : nullptr;
+  std::shared_ptr<Node> node = grad ? inplace_node<SubBackward>(self, other) : nullptr;
   binary_kernel_inplace(BinaryOp::Sub, self, other, "sub_");
   if (grad) rebase_history(self, node);
   return self;
@@ -350,7 +404,7 @@ static Tensor& product_(Tensor& self, const Tensor& other, BinaryOp op) {
     if (node->needs_input_grad(1) || op == BinaryOp::Div) node->self = SavedTensor(clone(detach(self)), false);
     node->other = SavedTensor(other, false);
   }
-  binary_kernel_inplace(op, self, other, "mul_");
+  binary_kernel_inplace(op, self, other, op == BinaryOp::Mul ? "mul_" : "div_");
   if (grad) rebase_history(self, node);
   return self;
 }
@@ -360,12 +414,13 @@ Tensor& div_(Tensor& self, const Tensor& other) { return product_<DivBackward0>(
 
 Tensor& pow_(Tensor& self, const Tensor& other) {
   check_inplace(self);
+  check_pow(self, other, result_type(self, other));
   if (!compute_requires_grad(self, other)) {
     binary_kernel_inplace(BinaryOp::Pow, self, other, "pow_");
     return self;
   }
-  Tensor result = pow(clone(self), other);
-  return copy_(self, result);
+  check_can_cast(result_type(self, other), self.dtype());
+  return assign_inplace(self, pow(clone(self), other));
 }
 
 }  // namespace tg::ops

@@ -50,10 +50,17 @@ Tensor unary_op(UnaryOp op, const Tensor& a, bool float_math, const char* node_n
 }  // namespace
 
 // One line per op: forward kernel, whether it computes in floating point, and d(out)/d(in).
-Tensor neg(const Tensor& a) {
+static void check_neg(const Tensor& a) {
   TG_CHECK(a.dtype() != ScalarType::Bool,
            "Negation, the `-` operator, on a bool tensor is not supported. If you are trying to invert a mask, "
            "use the `~` or `logical_not()` operator instead.");
+}
+static void check_relu(const Tensor& a) {
+  TG_CHECK(a.dtype() != ScalarType::Bool, "Boolean inputs not supported for relu");
+}
+
+Tensor neg(const Tensor& a) {
+  check_neg(a);
   return unary_op(UnaryOp::Neg, a, false, "NegBackward0", Saves::Nothing,
                   [](const Tensor& g, const Tensor&) { return neg(g); });
 }
@@ -94,10 +101,13 @@ Tensor sigmoid(const Tensor& a) {
                   [](const Tensor& g, const Tensor& y) { return mul(g, mul(y, sub(num(1.0), y))); });
 }
 Tensor relu(const Tensor& a) {
+  check_relu(a);
   return unary_op(UnaryOp::Relu, a, false, "ReluBackward0", Saves::Output,
                   [](const Tensor& g, const Tensor& y) { return mul(g, gt(y, num(0.0))); });
 }
 Tensor square(const Tensor& a) {
+  // square is pow(a, 2): a bool tensor promotes to int64 with the integer exponent.
+  if (a.dtype() == ScalarType::Bool) return square(cast_for_compute(a, ScalarType::Int64));
   return unary_op(UnaryOp::Square, a, false, "PowBackward0", Saves::Input,
                   [](const Tensor& g, const Tensor& x) { return mul(g, mul(x, num(2.0))); });
 }
@@ -143,15 +153,21 @@ struct ClampBackward1 : Node {
   void release_saved() override { self.reset(); }
 };
 
-static void check_clamp_args(const Tensor& a, const std::optional<Scalar>& min, const std::optional<Scalar>& max) {
+// The dtype clamp computes in: the bounds promote like Python numbers in a binary op.
+static ScalarType clamp_dtype(const Tensor& a, const std::optional<Scalar>& min, const std::optional<Scalar>& max) {
   TG_CHECK(min || max, "torch.clamp: At least one of 'min' or 'max' must not be None");
-  TG_CHECK(a.dtype() != ScalarType::Bool, "\"clamp\" not implemented for 'Bool'");
+  ScalarType dt = a.dtype();
+  for (const auto& bound : {min, max}) {
+    if (!bound) continue;
+    if (bound->is_floating() && !is_floating(dt)) dt = default_dtype();
+    else if (bound->kind() == ScalarType::Int64 && dt == ScalarType::Bool) dt = ScalarType::Int64;
+  }
+  if (dt == ScalarType::Bool) throw NotImplementedError("\"clamp\" not implemented for 'Bool'");
+  return dt;
 }
 
 Tensor clamp(const Tensor& a, std::optional<Scalar> min, std::optional<Scalar> max) {
-  check_clamp_args(a, min, max);
-  bool float_bound = (min && min->is_floating()) || (max && max->is_floating());
-  ScalarType dt = float_bound ? float_result_type(a.dtype()) : a.dtype();
+  ScalarType dt = clamp_dtype(a, min, max);
   Tensor out = empty(a.sizes(), dt, a.device());
   backend_for(a.device()).clamp(out, cast_for_compute(a, dt), min ? &*min : nullptr, max ? &*max : nullptr);
   if (compute_requires_grad(a)) {
@@ -165,28 +181,51 @@ Tensor clamp(const Tensor& a, std::optional<Scalar> min, std::optional<Scalar> m
 }
 
 Tensor& clamp_(Tensor& self, std::optional<Scalar> min, std::optional<Scalar> max) {
-  check_clamp_args(self, min, max);
+  check_can_cast(clamp_dtype(self, min, max), self.dtype());
   check_inplace(self);
-  if (compute_requires_grad(self)) return copy_(self, clamp(clone(self), min, max));
+  if (compute_requires_grad(self)) return assign_inplace(self, clamp(clone(self), min, max));
   backend_for(self.device()).clamp(self, self, min ? &*min : nullptr, max ? &*max : nullptr);
   self.bump_version();
   return self;
 }
 
-Tensor& neg_(Tensor& self) {
+// ---- in place ----
+
+Tensor& assign_inplace(Tensor& self, const Tensor& result) {
+  check_can_cast(result.dtype(), self.dtype());
+  std::shared_ptr<Node> node = result.grad_fn();
+  backend_for(self.device()).copy(self, result);
+  self.bump_version();
+  if (node) {
+    // result = fn(clone(self)): fn's first edge skips the clone and leads to self's old history.
+    NextEdge& first = node->next_edges[0];
+    if (first.edge.node) first = NextEdge(first.edge.node->next_edges[0]);
+    rebase_history(self, node);
+  }
+  return self;
+}
+
+Tensor& apply_inplace(Tensor& self, Tensor (*fn)(const Tensor&)) {
   check_inplace(self);
-  if (compute_requires_grad(self)) return copy_(self, neg(clone(self)));
-  backend_for(self.device()).unary(UnaryOp::Neg, self, self);
+  return assign_inplace(self, fn(compute_requires_grad(self) ? clone(self) : self));
+}
+
+// neg_ and relu_ write in place directly when autograd does not record.
+static Tensor& unary_inplace(Tensor& self, UnaryOp op, Tensor (*fn)(const Tensor&)) {
+  if (compute_requires_grad(self)) return apply_inplace(self, fn);
+  check_inplace(self);
+  backend_for(self.device()).unary(op, self, self);
   self.bump_version();
   return self;
 }
 
+Tensor& neg_(Tensor& self) {
+  check_neg(self);
+  return unary_inplace(self, UnaryOp::Neg, neg);
+}
 Tensor& relu_(Tensor& self) {
-  check_inplace(self);
-  if (compute_requires_grad(self)) return copy_(self, relu(clone(self)));
-  backend_for(self.device()).unary(UnaryOp::Relu, self, self);
-  self.bump_version();
-  return self;
+  check_relu(self);
+  return unary_inplace(self, UnaryOp::Relu, relu);
 }
 
 }  // namespace tg::ops
