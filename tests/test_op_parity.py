@@ -1,4 +1,6 @@
-"""Every op in tests/optables against PyTorch: values, gradients and gradcheck."""
+"""Every op in tests/optables against PyTorch: values, dtypes, grad_fn names, gradients and gradcheck."""
+import zlib
+
 import numpy as np
 import pytest
 import torch
@@ -26,24 +28,26 @@ def make_array(case, position, shape, dtype, rng):
 
 
 def as_noncontiguous(lib, t):
-    """The same values in a strided layout: a transposed copy, transposed back (or a stepped slice for 1-D)."""
+    """The same values in a strided layout: a transposed copy, transposed back (column-major), or where that is
+    still contiguous (size-1 dims, 1-D), every other element of a doubled copy."""
     if t.dim() >= 2:
-        return t.transpose(0, 1).contiguous().transpose(0, 1)
-    if t.dim() == 1:
-        doubled = lib.stack([t, t], 1).reshape(-1)
-        return doubled[::2]
+        strided = t.transpose(0, 1).contiguous().transpose(0, 1)
+        if not strided.is_contiguous():
+            return strided
+    if t.dim() >= 1:
+        return lib.stack([t, t], -1).select(-1, 0)
     return t
 
 
 def build_inputs(lib, case, arrays, noncontig):
     out = []
-    for i, arr in enumerate(arrays):
-        differentiable = case.grad and arr.dtype.kind == "f"
+    for arr in arrays:
         t = lib.tensor(arr)
         if noncontig:
             t = as_noncontiguous(lib, t)
-        if differentiable:
-            t = t.detach().requires_grad_(True) if not noncontig else t.detach().requires_grad_(True)
+            assert t.numel() < 2 or not t.is_contiguous()
+        if case.grad and arr.dtype.kind == "f":
+            t = t.detach().requires_grad_(True)
         out.append(t)
     return out
 
@@ -56,8 +60,20 @@ def to_numpy(t):
     return t.detach().numpy()
 
 
+def assert_same_values(o, r, tol):
+    if r.dtype.is_floating_point:
+        np.testing.assert_allclose(to_numpy(o), to_numpy(r), **tol)
+    else:
+        np.testing.assert_array_equal(to_numpy(o), to_numpy(r))
+
+
+def grad_fn_name(t):
+    # torch names its C++-defined nodes with their namespace ("torch::autograd::CopySlices").
+    return None if t.grad_fn is None else t.grad_fn.name().rsplit("::", 1)[-1]
+
+
 def check_case(case, dtype, noncontig):
-    rng = np.random.default_rng(abs(hash((case.name, dtype, noncontig))) % 2**32)
+    rng = np.random.default_rng(zlib.crc32(f"{case.name}/{dtype}/{noncontig}".encode()))
     arrays = [make_array(case, i, s, dtype, rng) for i, s in enumerate(case.shapes)]
     ours_in = build_inputs(tapegrad, case, arrays, noncontig)
     ref_in = build_inputs(torch, case, arrays, noncontig)
@@ -72,7 +88,9 @@ def check_case(case, dtype, noncontig):
     for o, r in zip(ours, ref):
         assert tuple(o.shape) == tuple(r.shape)
         assert str(o.dtype) == str(r.dtype)
-        np.testing.assert_allclose(to_numpy(o), to_numpy(r), **tol)
+        assert o.requires_grad == r.requires_grad
+        assert grad_fn_name(o) == grad_fn_name(r)
+        assert_same_values(o, r, tol)
     if not case.grad:
         return
     diff = [(o, r) for o, r in zip(ours, ref) if r.requires_grad]

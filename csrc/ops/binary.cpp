@@ -243,8 +243,9 @@ struct PowBackward : Node {
       out[0] = where(eq(b, wrap(int64_t(0))), zeros_like(d), mul(g, d));
     }
     if (needs_input_grad(1)) {
-      // d/db a^b = a^b * log(a), defined as 0 where a == 0 and b >= 0.
-      Tensor d = mul(result.unpack(*this), log(a));
+      // d/db a^b = a^b * log(a), defined as 0 where a == 0 and b >= 0; log(a) in the result's dtype.
+      Tensor y = result.unpack(*this);
+      Tensor d = mul(y, log(to_dtype(a, y.dtype())));
       Tensor zero_case = logical_and(eq(a, wrap(int64_t(0))), ge(b, wrap(int64_t(0))));
       out[1] = mul(g, where(zero_case, zeros_like(d), d));
     }
