@@ -141,14 +141,9 @@ void bind_ops(py::module_& m) {
   def_both(m, "matmul", [](const Tensor& a, const Tensor& b) { return ops::matmul(a, b); }, py::arg("input"), other);
   def_both(m, "mm", [](const Tensor& a, const Tensor& b) { return ops::mm(a, b); }, py::arg("input"), py::arg("mat2"));
   def_both(m, "bmm", [](const Tensor& a, const Tensor& b) { return ops::bmm(a, b); }, py::arg("input"), py::arg("mat2"));
-  def_both(m, "dot", [](const Tensor& a, const Tensor& b) {
-    TG_CHECK(a.dim() == 1 && b.dim() == 1, "1D tensors expected, but got ", a.dim(), "D and ", b.dim(), "D tensors");
-    return ops::matmul(a, b);
-  }, py::arg("input"), py::arg("tensor"));
-  def_both(m, "mv", [](const Tensor& a, const Tensor& b) {
-    TG_CHECK(a.dim() == 2 && b.dim() == 1, "vector + matrix @ vector expected, got ", a.dim(), ", ", b.dim());
-    return ops::matmul(a, b);
-  }, py::arg("input"), py::arg("vec"));
+  def_both(m, "dot", [](const Tensor& a, const Tensor& b) { return ops::dot(a, b); }, py::arg("input"),
+           py::arg("tensor"));
+  def_both(m, "mv", [](const Tensor& a, const Tensor& b) { return ops::mv(a, b); }, py::arg("input"), py::arg("vec"));
 
   // ---- reductions ----
   auto sum = [](const Tensor& a, py::object dim, bool keepdim, std::optional<ScalarType> dtype) {

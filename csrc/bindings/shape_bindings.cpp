@@ -18,6 +18,13 @@ TensorList tensor_list(py::handle seq, const char* fn) {
   return out;
 }
 
+// Ops returning several tensors give Python a tuple, as PyTorch does.
+py::tuple as_tuple(const TensorList& tensors) {
+  py::tuple out(tensors.size());
+  for (size_t i = 0; i < tensors.size(); ++i) out[i] = py::reinterpret_steal<py::object>(wrap(tensors[i]));
+  return out;
+}
+
 }  // namespace
 
 void bind_shape(py::module_& m) {
@@ -60,14 +67,7 @@ void bind_shape(py::module_& m) {
   auto squeeze = [](const Tensor& t, py::object dim) {
     if (dim.is_none()) return ops::squeeze(t);
     if (PyLong_Check(dim.ptr())) return ops::squeeze(t, dim.cast<int64_t>());
-    Tensor out = t;
-    DimVec dims = py::cast<DimVec>(dim);
-    // Squeeze from the highest dim down so earlier indices stay valid.
-    std::vector<int64_t> sorted;
-    for (int64_t d : dims) sorted.push_back(wrap_dim(d, t.dim()));
-    std::sort(sorted.rbegin(), sorted.rend());
-    for (int64_t d : sorted) out = ops::squeeze(out, d);
-    return out;
+    return ops::squeeze(t, py::cast<DimVec>(dim));
   };
   m.def("squeeze", squeeze, py::arg("input"), py::arg("dim") = py::none());
   def_method("squeeze", squeeze, py::arg("dim") = py::none());
@@ -85,48 +85,16 @@ void bind_shape(py::module_& m) {
   auto select = [](const Tensor& t, int64_t dim, int64_t index) { return ops::select(t, dim, index); };
   m.def("select", select, py::arg("input"), py::arg("dim"), py::arg("index"));
   def_method("select", select, py::arg("dim"), py::arg("index"));
-  auto unbind = [](const Tensor& t, int64_t dim) {
-    int64_t d = wrap_dim(dim, t.dim());
-    TensorList out;
-    for (int64_t i = 0; i < t.sizes()[d]; ++i) out.push_back(ops::select(t, d, i));
-    py::tuple result(out.size());
-    for (size_t i = 0; i < out.size(); ++i) result[i] = py::reinterpret_steal<py::object>(wrap(out[i]));
-    return result;
-  };
+  auto unbind = [](const Tensor& t, int64_t dim) { return as_tuple(ops::unbind(t, dim)); };
   m.def("unbind", unbind, py::arg("input"), py::arg("dim") = 0);
   def_method("unbind", unbind, py::arg("dim") = 0);
   auto split = [](const Tensor& t, py::object split_size, int64_t dim) {
-    int64_t d = wrap_dim(dim, t.dim());
-    int64_t size = t.sizes()[d];
-    std::vector<int64_t> lengths;
-    if (PyLong_Check(split_size.ptr())) {
-      int64_t step = split_size.cast<int64_t>();
-      TG_CHECK(step > 0 || (step == 0 && size == 0), "split_size can only be 0 if dimension size is 0, but got "
-               "dimension size of ", size);
-      for (int64_t start = 0; start < size; start += step) lengths.push_back(std::min(step, size - start));
-    } else {
-      for (int64_t len : py::cast<DimVec>(split_size)) lengths.push_back(len);
-      int64_t total = 0;
-      for (int64_t len : lengths) total += len;
-      TG_CHECK(total == size, "split_with_sizes expects split_sizes to sum exactly to ", size,
-               " (input tensor's size at dimension ", d, "), but got split_sizes=", shape_str(DimVec(lengths)));
-    }
-    py::tuple result(lengths.size());
-    int64_t start = 0;
-    for (size_t i = 0; i < lengths.size(); ++i) {
-      result[i] = py::reinterpret_steal<py::object>(wrap(ops::narrow(t, d, start, lengths[i])));
-      start += lengths[i];
-    }
-    return result;
+    if (PyLong_Check(split_size.ptr())) return as_tuple(ops::split(t, split_size.cast<int64_t>(), dim));
+    return as_tuple(ops::split_with_sizes(t, py::cast<DimVec>(split_size), dim));
   };
   m.def("split", split, py::arg("tensor"), py::arg("split_size_or_sections"), py::arg("dim") = 0);
   def_method("split", split, py::arg("split_size"), py::arg("dim") = 0);
-  auto chunk = [split](const Tensor& t, int64_t chunks, int64_t dim) {
-    TG_CHECK(chunks > 0, "chunk expects `chunks` to be greater than 0, got: ", chunks);
-    int64_t size = t.sizes()[wrap_dim(dim, t.dim())];
-    int64_t step = std::max<int64_t>((size + chunks - 1) / chunks, size == 0 ? 0 : 1);
-    return split(t, py::int_(step), dim);
-  };
+  auto chunk = [](const Tensor& t, int64_t chunks, int64_t dim) { return as_tuple(ops::chunk(t, chunks, dim)); };
   m.def("chunk", chunk, py::arg("input"), py::arg("chunks"), py::arg("dim") = 0);
   def_method("chunk", chunk, py::arg("chunks"), py::arg("dim") = 0);
   auto as_strided = [](const Tensor& t, const DimVec& size, const DimVec& stride, std::optional<int64_t> offset) {

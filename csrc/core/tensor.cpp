@@ -37,6 +37,7 @@ int64_t Tensor::size(int64_t d) const { return impl_->sizes[wrap_dim(d, dim())];
 int64_t Tensor::stride(int64_t d) const { return impl_->strides[wrap_dim(d, dim())]; }
 
 bool Tensor::is_contiguous() const {
+  if (numel() == 0) return true;
   int64_t expected = 1;
   for (int64_t d = dim() - 1; d >= 0; --d) {
     int64_t size = impl_->sizes[d];

@@ -116,16 +116,22 @@ Tensor sum_to_size(const Tensor& a, const DimVec& sizes);
 Tensor matmul(const Tensor& a, const Tensor& b);
 Tensor mm(const Tensor& a, const Tensor& b);
 Tensor bmm(const Tensor& a, const Tensor& b);
+Tensor mv(const Tensor& a, const Tensor& vec);
+Tensor dot(const Tensor& a, const Tensor& b);
 
 // ---- views and shapes: shape.cpp ----
 Tensor view(const Tensor& a, const DimVec& sizes);
 Tensor reshape(const Tensor& a, const DimVec& sizes);
+// A new shape for a contiguous result that is not a view of it (PyTorch's _unsafe_view); the
+// backward node is named `grad_name`.
+Tensor unsafe_view(const Tensor& a, const DimVec& sizes, const char* grad_name = "UnsafeViewBackward0");
 Tensor transpose(const Tensor& a, int64_t dim0, int64_t dim1);
 Tensor t(const Tensor& a);
 Tensor permute(const Tensor& a, const DimVec& dims);
 Tensor expand(const Tensor& a, const DimVec& sizes);
 Tensor squeeze(const Tensor& a);
 Tensor squeeze(const Tensor& a, int64_t dim);
+Tensor squeeze(const Tensor& a, const DimVec& dims);
 Tensor unsqueeze(const Tensor& a, int64_t dim);
 Tensor flatten(const Tensor& a, int64_t start_dim, int64_t end_dim);
 Tensor select(const Tensor& a, int64_t dim, int64_t index);
@@ -134,6 +140,11 @@ Tensor narrow(const Tensor& a, int64_t dim, int64_t start, int64_t length);
 Tensor as_strided(const Tensor& a, const DimVec& sizes, const DimVec& strides, int64_t offset);
 Tensor cat(const TensorList& tensors, int64_t dim);
 Tensor stack(const TensorList& tensors, int64_t dim);
+// Views of consecutive pieces along dim, sharing one backward node.
+TensorList split(const Tensor& a, int64_t split_size, int64_t dim);
+TensorList split_with_sizes(const Tensor& a, const DimVec& split_sizes, int64_t dim);
+TensorList chunk(const Tensor& a, int64_t chunks, int64_t dim);
+TensorList unbind(const Tensor& a, int64_t dim);
 
 // ---- advanced indexing: indexing.cpp ----
 Tensor index_select(const Tensor& a, int64_t dim, const Tensor& index);

@@ -1,5 +1,6 @@
 // Views and shape ops: forward and backward side by side. Views share storage and the
 // version counter with their base; the base is remembered for in-place ops on views.
+#include <algorithm>
 #include <numeric>
 #include "autograd/node.h"
 #include "ops/elementwise_util.h"
@@ -104,11 +105,21 @@ Tensor view(const Tensor& a, const DimVec& sizes) {
 Tensor reshape(const Tensor& a, const DimVec& sizes) {
   DimVec shape = infer_size(sizes, a.numel());
   DimVec strides;
+  // PyTorch names a reshape that views a non-contiguous input _reshape_alias.
   if (view_strides(a.sizes(), a.strides(), shape, strides))
-    return record_reshape(view_of(a, shape, strides, a.offset()), a, "ViewBackward0");
+    return record_reshape(view_of(a, shape, strides, a.offset()), a,
+                          a.is_contiguous() ? "ViewBackward0" : "ReshapeAliasBackward0");
   Tensor copy = empty(a.sizes(), a.dtype(), a.device());
   backend_for(a.device()).copy(copy, a);
   return record_reshape(make_view(copy, shape, contiguous_strides(shape), 0), a, "UnsafeViewBackward0");
+}
+
+Tensor unsafe_view(const Tensor& a, const DimVec& sizes, const char* grad_name) {
+  DimVec shape = infer_size(sizes, a.numel());
+  DimVec strides;
+  TG_CHECK(view_strides(a.sizes(), a.strides(), shape, strides), "view size is not compatible with input tensor's "
+           "size and stride (at least one dimension spans across two contiguous subspaces). Use .reshape(...) instead.");
+  return record_reshape(make_view(a, shape, strides, a.offset()), a, grad_name);
 }
 
 Tensor flatten(const Tensor& a, int64_t start_dim, int64_t end_dim) {
@@ -214,7 +225,6 @@ Tensor expand(const Tensor& a, const DimVec& sizes) {
     }
     out_sizes[i] = size;
   }
-  if (out_sizes == a.sizes()) return a;
   Tensor out = view_of(a, out_sizes, out_strides, a.offset());
   if (compute_requires_grad(a)) {
     auto node = make_node<ExpandBackward0>(a);
@@ -248,6 +258,21 @@ Tensor squeeze(const Tensor& a, int64_t dim) {
   sizes.erase(d);
   strides.erase(d);
   return restride_view(a, sizes, strides, "SqueezeBackward1");
+}
+
+Tensor squeeze(const Tensor& a, const DimVec& dims) {
+  std::vector<bool> drop(a.dim(), false);
+  for (int64_t d : dims) {
+    int64_t w = wrap_dim(d, a.dim());
+    drop[w] = a.dim() > 0 && a.sizes()[w] == 1;
+  }
+  DimVec sizes, strides;
+  for (int64_t d = 0; d < a.dim(); ++d)
+    if (!drop[d]) {
+      sizes.push_back(a.sizes()[d]);
+      strides.push_back(a.strides()[d]);
+    }
+  return restride_view(a, sizes, strides, "SqueezeBackward2");
 }
 
 Tensor unsqueeze(const Tensor& a, int64_t dim) {
@@ -371,12 +396,16 @@ Tensor as_strided(const Tensor& a, const DimVec& sizes, const DimVec& strides, i
 
 struct CatBackward0 : Node {
   int64_t dim = 0;
-  std::vector<int64_t> lengths;  // each input's size along dim (0 for skipped legacy empties)
+  std::vector<int64_t> lengths;  // each input's size along dim; -1 for skipped legacy empties
   std::string name() const override { return "CatBackward0"; }
   TensorList apply(TensorList&& grads) override {
     TensorList out(lengths.size());
     int64_t start = 0;
     for (size_t i = 0; i < lengths.size(); ++i) {
+      if (lengths[i] < 0) {
+        if (needs_input_grad(i)) out[i] = zeros(DimVec{0}, grads[0].dtype(), grads[0].device());
+        continue;
+      }
       if (needs_input_grad(i)) out[i] = narrow(grads[0], dim, start, lengths[i]);
       start += lengths[i];
     }
@@ -418,9 +447,9 @@ Tensor cat(const TensorList& tensors, int64_t dim_in) {
   std::vector<int64_t> lengths;
   int64_t start = 0;
   for (const Tensor& t : tensors) {
-    int64_t len = legacy_empty(t) ? 0 : t.sizes()[dim];
+    int64_t len = legacy_empty(t) ? -1 : t.sizes()[dim];
     lengths.push_back(len);
-    if (len == 0) continue;
+    if (len <= 0) continue;
     DimVec sizes = out.sizes();
     sizes[dim] = len;
     Tensor region = make_view(out, sizes, out.strides(), start * out.strides()[dim]);
@@ -473,6 +502,120 @@ Tensor stack(const TensorList& tensors, int64_t dim_in) {
       node->dim = dim;
       set_history(out, node);
     }
+  }
+  return out;
+}
+
+// ---- split / chunk / unbind: one node for all the pieces, as in PyTorch ----
+
+struct SplitBackward : Node {
+  int64_t dim = 0;
+  DimVec input_sizes;
+  std::vector<int64_t> lengths;  // each piece's size along dim
+  const char* op_name = "SplitBackward0";
+  std::string name() const override { return op_name; }
+  uint32_t num_outputs() const override { return static_cast<uint32_t>(lengths.size()); }
+  TensorList apply(TensorList&& grads) override {
+    // Pieces that received no gradient contribute zeros.
+    const Tensor& any = *std::find_if(grads.begin(), grads.end(), [](const Tensor& g) { return g.defined(); });
+    TensorList parts;
+    for (size_t i = 0; i < lengths.size(); ++i) {
+      if (grads[i].defined()) {
+        parts.push_back(grads[i]);
+      } else {
+        DimVec sizes = input_sizes;
+        sizes[dim] = lengths[i];
+        parts.push_back(zeros(sizes, any.dtype(), any.device()));
+      }
+    }
+    return {cat(parts, dim)};
+  }
+};
+
+static TensorList split_pieces(const Tensor& a, int64_t d, const std::vector<int64_t>& lengths, const char* name) {
+  TensorList out;
+  int64_t start = 0;
+  for (int64_t len : lengths) {
+    DimVec sizes = a.sizes();
+    sizes[d] = len;
+    out.push_back(view_of(a, sizes, a.strides(), a.offset() + start * a.strides()[d]));
+    start += len;
+  }
+  if (compute_requires_grad(a)) {
+    auto node = make_node<SplitBackward>(a);
+    node->dim = d;
+    node->input_sizes = a.sizes();
+    node->lengths = lengths;
+    node->op_name = name;
+    for (size_t i = 0; i < out.size(); ++i) set_history(out[i], node, static_cast<uint32_t>(i));
+  }
+  return out;
+}
+
+TensorList split(const Tensor& a, int64_t split_size, int64_t dim) {
+  TG_CHECK(a.dim() > 0, "split expects at least a 1-dimensional tensor");
+  int64_t d = wrap_dim(dim, a.dim());
+  int64_t size = a.sizes()[d];
+  TG_CHECK(split_size >= 0, "split expects split_size be non-negative, but got split_size=", split_size);
+  TG_CHECK(split_size > 0 || size == 0, "split_size can only be 0 if dimension size is 0, but got dimension size of ",
+           size);
+  std::vector<int64_t> lengths;
+  for (int64_t start = 0; start < size; start += split_size) lengths.push_back(std::min(split_size, size - start));
+  if (lengths.empty()) lengths.push_back(0);
+  return split_pieces(a, d, lengths, "SplitBackward0");
+}
+
+TensorList split_with_sizes(const Tensor& a, const DimVec& split_sizes, int64_t dim) {
+  TG_CHECK(a.dim() > 0, "split expects at least a 1-dimensional tensor");
+  int64_t d = wrap_dim(dim, a.dim());
+  int64_t total = 0;
+  for (int64_t len : split_sizes) {
+    TG_CHECK(len >= 0, "split_with_sizes expects split_sizes have only non-negative entries, but got split_sizes=",
+             shape_str(split_sizes));
+    total += len;
+  }
+  TG_CHECK(total == a.sizes()[d], "split_with_sizes expects split_sizes to sum exactly to ", a.sizes()[d],
+           " (input tensor's size at dimension ", d, "), but got split_sizes=", shape_str(split_sizes));
+  return split_pieces(a, d, std::vector<int64_t>(split_sizes.begin(), split_sizes.end()), "SplitWithSizesBackward0");
+}
+
+TensorList chunk(const Tensor& a, int64_t chunks, int64_t dim) {
+  TG_CHECK(a.dim() > 0, "chunk expects at least a 1-dimensional tensor");
+  TG_CHECK(chunks > 0, "chunk expects `chunks` to be greater than 0, got: ", chunks);
+  int64_t size = a.sizes()[wrap_dim(dim, a.dim())];
+  // An empty dim still gives `chunks` (empty) pieces.
+  if (size == 0) return split_with_sizes(a, DimVec(static_cast<size_t>(chunks), 0), dim);
+  return split(a, (size + chunks - 1) / chunks, dim);
+}
+
+struct UnbindBackward0 : Node {
+  int64_t dim = 0;
+  DimVec piece_sizes;
+  uint32_t count = 0;
+  std::string name() const override { return "UnbindBackward0"; }
+  uint32_t num_outputs() const override { return count; }
+  TensorList apply(TensorList&& grads) override {
+    const Tensor& any = *std::find_if(grads.begin(), grads.end(), [](const Tensor& g) { return g.defined(); });
+    TensorList parts;
+    for (Tensor& g : grads) parts.push_back(g.defined() ? g : zeros(piece_sizes, any.dtype(), any.device()));
+    return {stack(parts, dim)};
+  }
+};
+
+TensorList unbind(const Tensor& a, int64_t dim) {
+  TG_CHECK_INDEX(a.dim() > 0, "Dimension specified as 0 but tensor has no dimensions");
+  int64_t d = wrap_dim(dim, a.dim());
+  DimVec sizes = a.sizes(), strides = a.strides();
+  sizes.erase(d);
+  strides.erase(d);
+  TensorList out;
+  for (int64_t i = 0; i < a.sizes()[d]; ++i) out.push_back(view_of(a, sizes, strides, a.offset() + i * a.strides()[d]));
+  if (compute_requires_grad(a) && !out.empty()) {
+    auto node = make_node<UnbindBackward0>(a);
+    node->dim = d;
+    node->piece_sizes = sizes;
+    node->count = static_cast<uint32_t>(out.size());
+    for (size_t i = 0; i < out.size(); ++i) set_history(out[i], node, static_cast<uint32_t>(i));
   }
   return out;
 }
