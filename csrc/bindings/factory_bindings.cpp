@@ -9,60 +9,109 @@ namespace tg::py_bridge {
 namespace {
 
 // ---- torch.tensor(data) ----
+// As in PyTorch: the shape comes from the first element at each depth, the dtype from every
+// element, and filling checks that each sequence has the length its depth demands.
 
-struct Inferred {
-  DimVec shape;
-  std::optional<ScalarType> dtype;
-};
-
-ScalarType scalar_dtype(const Scalar& s) {
-  return s.is_floating() ? default_dtype() : s.kind();
+bool is_numpy_value(PyObject* o) {
+  return !PyFloat_CheckExact(o) && !PyLong_CheckExact(o) && !PyBool_Check(o) && !is_tensor(o) &&
+         PyObject_HasAttrString(o, "dtype") && PyObject_HasAttrString(o, "ndim");
 }
 
-bool is_sequence(PyObject* o) { return PyList_Check(o) || PyTuple_Check(o); }
+// A NumPy scalar or 0-d array: its value as a Python number and the dtype tapegrad keeps it as.
+std::optional<std::pair<Scalar, ScalarType>> numpy_scalar(PyObject* o) {
+  py::handle h(o);
+  if (h.attr("ndim").cast<int>() != 0) return std::nullopt;
+  py::object dtype = h.attr("dtype");
+  char kind = dtype.attr("kind").cast<std::string>()[0];
+  py::object value = h.attr("item")();
+  auto s = as_scalar(value.ptr());
+  if (!s) return std::nullopt;
+  if (kind == 'f') return std::make_pair(*s, dtype.attr("itemsize").cast<int>() == 8 ? ScalarType::Float64 : ScalarType::Float32);
+  if (kind == 'i' || kind == 'u') return std::make_pair(*s, ScalarType::Int64);
+  if (kind == 'b') return std::make_pair(*s, ScalarType::Bool);
+  return std::nullopt;
+}
 
-void infer(PyObject* obj, size_t depth, Inferred& info) {
-  auto note = [&](ScalarType t) { info.dtype = info.dtype ? promote_types(*info.dtype, t) : t; };
-  if (is_tensor(obj)) {
-    Tensor t = unwrap(obj);
-    if (depth == info.shape.size())
-      for (int64_t s : t.sizes()) info.shape.push_back(s);
-    note(t.dtype());
-    return;
+// One element of the data: a number, a one-element tensor or a NumPy scalar, with its dtype.
+std::optional<std::pair<Scalar, ScalarType>> leaf_value(PyObject* o) {
+  if (PyFloat_CheckExact(o)) return std::make_pair(Scalar(PyFloat_AS_DOUBLE(o)), default_dtype());
+  if (PyLong_CheckExact(o)) {
+    int overflow = 0;
+    long long v = PyLong_AsLongLongAndOverflow(o, &overflow);
+    if (overflow) throw ValueError("Overflow when unpacking long long");
+    return std::make_pair(Scalar(static_cast<int64_t>(v)), ScalarType::Int64);
   }
-  if (auto s = as_scalar(obj)) {
-    if (depth != info.shape.size())
-      throw ValueError(str_cat("expected sequence of length ", info.shape[depth], " at dim ", depth, " (got 0)"));
-    note(scalar_dtype(*s));
-    return;
+  if (PyBool_Check(o)) return std::make_pair(Scalar(o == Py_True), ScalarType::Bool);
+  if (is_tensor(o)) {
+    Tensor t = unwrap(o);
+    TG_CHECK_VALUE(t.numel() == 1, "only one element tensors can be converted to Python scalars");
+    return std::make_pair(ops::contiguous(ops::to_device(ops::detach(t), Device())).item(), t.dtype());
   }
-  if (!is_sequence(obj) && !(PySequence_Check(obj) && !PyUnicode_Check(obj) && !PyBytes_Check(obj)))
-    throw TypeError(str_cat("Could not infer dtype of ", Py_TYPE(obj)->tp_name));
-  py::sequence seq = py::reinterpret_borrow<py::sequence>(obj);
-  int64_t n = static_cast<int64_t>(py::len(seq));
-  if (depth == info.shape.size()) info.shape.push_back(n);
-  else if (depth > info.shape.size() || info.shape[depth] != n)
-    throw ValueError(str_cat("expected sequence of length ", depth < info.shape.size() ? info.shape[depth] : 0,
-                             " at dim ", depth, " (got ", n, ")"));
-  for (py::handle item : seq) infer(item.ptr(), depth + 1, info);
+  if (is_numpy_value(o)) return numpy_scalar(o);
+  if (auto s = as_scalar(o)) return std::make_pair(*s, s->is_floating() ? default_dtype() : s->kind());
+  return std::nullopt;
+}
+
+bool is_nested(PyObject* o) {
+  if (PyList_Check(o) || PyTuple_Check(o)) return true;
+  if (is_tensor(o) || PyUnicode_Check(o) || PyBytes_Check(o) || !PySequence_Check(o)) return false;
+  return !is_numpy_value(o) || py::handle(o).attr("ndim").cast<int>() > 0;
+}
+
+[[noreturn]] void unknown_element(PyObject* o) {
+  if (PyUnicode_Check(o)) throw TypeError("new(): invalid data type 'str'");
+  throw Error(str_cat("Could not infer dtype of ", Py_TYPE(o)->tp_name));
+}
+
+// The dtype of all elements, promoted together.
+ScalarType infer_dtype(PyObject* o) {
+  if (is_nested(o)) {
+    std::optional<ScalarType> dtype;
+    py::sequence seq = py::reinterpret_borrow<py::sequence>(o);
+    for (py::handle item : py::iter(seq)) {
+      ScalarType t = infer_dtype(item.ptr());
+      dtype = dtype ? promote_types(*dtype, t) : t;
+    }
+    return dtype.value_or(default_dtype());
+  }
+  if (is_tensor(o)) return unwrap(o).dtype();
+  if (auto leaf = leaf_value(o)) return leaf->second;
+  unknown_element(o);
+}
+
+DimVec infer_shape(PyObject* o) {
+  DimVec shape;
+  py::object cur = py::reinterpret_borrow<py::object>(o);
+  while (is_nested(cur.ptr())) {
+    int64_t n = static_cast<int64_t>(py::len(cur));
+    shape.push_back(n);
+    if (n == 0) break;
+    cur = py::reinterpret_borrow<py::sequence>(cur)[0];
+  }
+  // PyTorch follows a string's characters as if they were nested sequences until it runs out of dims.
+  if (!shape.empty() && PyUnicode_Check(cur.ptr())) throw ValueError("too many dimensions 'str'");
+  return shape;
 }
 
 template <typename T>
-void fill_from(PyObject* obj, T*& out) {
-  if (is_tensor(obj)) {
-    Tensor t = unwrap(obj);
-    Tensor dst = empty(t.sizes(), scalar_type_of<T>());
-    ops::copy_(dst, ops::detach(t));
-    std::memcpy(out, dst.data_ptr(), sizeof(T) * static_cast<size_t>(t.numel()));
-    out += t.numel();
+void fill_from(PyObject* obj, const DimVec& shape, size_t depth, T*& out) {
+  if (depth == shape.size()) {
+    auto leaf = leaf_value(obj);
+    if (!leaf) {
+      if (is_nested(obj))
+        throw TypeError(str_cat(std::is_floating_point_v<T> ? "must be real number, not " : "'",
+                                Py_TYPE(obj)->tp_name,
+                                std::is_floating_point_v<T> ? "" : "' object cannot be interpreted as an integer"));
+      unknown_element(obj);
+    }
+    *out++ = leaf->first.to<T>();
     return;
   }
-  if (auto s = as_scalar(obj)) {
-    *out++ = s->to<T>();
-    return;
-  }
+  TG_CHECK_TYPE(is_nested(obj), "not a sequence");
   py::sequence seq = py::reinterpret_borrow<py::sequence>(obj);
-  for (py::handle item : seq) fill_from<T>(item.ptr(), out);
+  int64_t n = static_cast<int64_t>(py::len(seq));
+  TG_CHECK_VALUE(n == shape[depth], "expected sequence of length ", shape[depth], " at dim ", depth, " (got ", n, ")");
+  for (py::handle item : py::iter(seq)) fill_from<T>(item.ptr(), shape, depth + 1, out);
 }
 
 struct BufferGuard {
@@ -104,9 +153,13 @@ Tensor from_buffer(PyObject* obj, bool require_exact) {
   Py_buffer& v = guard->view;
   bool exact = false;
   auto dtype = buffer_dtype(v.format, static_cast<size_t>(v.itemsize), exact);
-  if (!dtype || (require_exact && !exact))
-    throw TypeError(str_cat("can't convert np.ndarray of type ", v.format ? v.format : "?",
-                            ". The only supported types are: float64, float32, int64, and bool."));
+  if (!dtype || (require_exact && !exact)) {
+    py::object type = py::handle(obj).attr("dtype").attr("type");
+    throw TypeError(str_cat("can't convert np.ndarray of type ", type.attr("__module__").cast<std::string>(), ".",
+                            type.attr("__name__").cast<std::string>(), ". The only supported types are: ",
+                            require_exact ? "float64, float32, int64, and bool."
+                                          : "float64, float32, float16, int64, int32, int16, int8, uint8, and bool."));
+  }
   DimVec sizes, strides;
   int64_t extent = v.ndim == 0 ? 1 : 0;
   for (int i = 0; i < v.ndim; ++i) {
@@ -185,14 +238,16 @@ Tensor tensor_from_data(PyObject* data, std::optional<ScalarType> dtype) {
     ops::copy_(copy, view);
     return copy;
   }
-  Inferred info;
-  infer(data, 0, info);
-  ScalarType dt = dtype ? *dtype : info.dtype.value_or(default_dtype());
-  Tensor t = empty(info.shape, dt);
+  if (PyUnicode_Check(data)) unknown_element(data);
+  DimVec shape = infer_shape(data);
+  ScalarType dt = dtype ? *dtype : infer_dtype(data);
+  Tensor t = empty(shape, dt);
+  // An empty result reads nothing, so later rows are never checked ([[], [1]] is a 2x0 tensor).
+  if (t.numel() == 0) return t;
   dispatch_all(dt, [&](auto tag) {
     using T = typename decltype(tag)::type;
     T* out = t.data<T>();
-    fill_from<T>(data, out);
+    fill_from<T>(data, shape, 0, out);
   });
   return t;
 }
@@ -205,7 +260,7 @@ PyObject* legacy_tensor_new(PyTypeObject* type, PyObject* args, PyObject* kwargs
       t = empty(DimVec{0}, default_dtype());
     } else if (n == 1 && is_tensor(PyTuple_GET_ITEM(args, 0))) {
       t = ops::detach(unwrap(PyTuple_GET_ITEM(args, 0)));
-    } else if (n == 1 && (is_sequence(PyTuple_GET_ITEM(args, 0)) || is_buffer_array(PyTuple_GET_ITEM(args, 0)))) {
+    } else if (n == 1 && (is_nested(PyTuple_GET_ITEM(args, 0)) || is_buffer_array(PyTuple_GET_ITEM(args, 0)))) {
       t = tensor_from_data(PyTuple_GET_ITEM(args, 0), default_dtype());
     } else {
       t = ops::zeros(sizes_from_args(py::reinterpret_borrow<py::args>(args), "Tensor"), default_dtype());
@@ -249,33 +304,42 @@ void bind_factory(py::module_& m) {
                     std::nullopt, requires_grad);
     }, py::kw_only(), py::arg("dtype") = py::none(), py::arg("device") = py::none(), py::arg("requires_grad") = false);
   };
-  def_filled("zeros", [](const DimVec& s, ScalarType t, Device d) { return ops::zeros(s, t, d); });
+  def_filled("zeros", [](const DimVec& s, ScalarType t, Device d) {
+    for (int64_t n : s) TG_CHECK(n >= 0, "zeros: Dimension size must be non-negative.");
+    return ops::zeros(s, t, d);
+  });
   def_filled("ones", [](const DimVec& s, ScalarType t, Device d) { return ops::ones(s, t, d); });
   def_filled("empty", [](const DimVec& s, ScalarType t, Device d) { return ops::zeros(s, t, d); });
   def_filled("rand", [](const DimVec& s, ScalarType t, Device d) { return ops::rand(s, t, d); });
   def_filled("randn", [](const DimVec& s, ScalarType t, Device d) { return ops::randn(s, t, d); });
 
-  m.def("full", [](const DimVec& size, Scalar value, OptDtype dtype, OptDevice device, bool requires_grad) {
+  m.def("full", [](py::handle size_arg, Scalar value, OptDtype dtype, OptDevice device, bool requires_grad) {
+    TG_CHECK_TYPE(PySequence_Check(size_arg.ptr()) && !is_tensor(size_arg.ptr()),
+                  "full(): argument 'size' (position 1) must be tuple of ints, not ", Py_TYPE(size_arg.ptr())->tp_name);
+    DimVec size = dims_from_py(size_arg);
     ScalarType dt = dtype ? *dtype : (value.is_floating() ? default_dtype() : value.kind());
     return finish(ops::full(size, value, dt, device.value_or(Device())), std::nullopt, requires_grad);
   }, py::arg("size"), py::arg("fill_value"), py::kw_only(), py::arg("dtype") = py::none(),
      py::arg("device") = py::none(), py::arg("requires_grad") = false);
 
-  auto def_like = [&](const char* name, auto make) {
-    m.def(name, [make](const Tensor& like, OptDtype dtype, OptDevice device, bool requires_grad) {
-      return finish(make(like.sizes(), dtype.value_or(like.dtype()), device.value_or(like.device())),
-                    std::nullopt, requires_grad);
+  // *_like results keep the input's layout where it is a permuted dense one, as in PyTorch.
+  auto def_like = [&](const char* name, auto fill) {
+    m.def(name, [fill](const Tensor& like, OptDtype dtype, OptDevice device, bool requires_grad) {
+      Tensor t = ops::empty_like(like, dtype.value_or(like.dtype()), device.value_or(like.device()));
+      fill(t);
+      return finish(t, std::nullopt, requires_grad);
     }, py::arg("input"), py::kw_only(), py::arg("dtype") = py::none(), py::arg("device") = py::none(),
        py::arg("requires_grad") = false);
   };
-  def_like("zeros_like", [](const DimVec& s, ScalarType t, Device d) { return ops::zeros(s, t, d); });
-  def_like("ones_like", [](const DimVec& s, ScalarType t, Device d) { return ops::ones(s, t, d); });
-  def_like("empty_like", [](const DimVec& s, ScalarType t, Device d) { return ops::zeros(s, t, d); });
-  def_like("rand_like", [](const DimVec& s, ScalarType t, Device d) { return ops::rand(s, t, d); });
-  def_like("randn_like", [](const DimVec& s, ScalarType t, Device d) { return ops::randn(s, t, d); });
+  def_like("zeros_like", [](Tensor& t) { ops::zero_(t); });
+  def_like("ones_like", [](Tensor& t) { ops::fill_(t, Scalar(int64_t(1))); });
+  def_like("empty_like", [](Tensor& t) { ops::zero_(t); });
+  def_like("rand_like", [](Tensor& t) { ops::uniform_(t, 0.0, 1.0); });
+  def_like("randn_like", [](Tensor& t) { ops::normal_(t, 0.0, 1.0); });
   m.def("full_like", [](const Tensor& like, Scalar value, OptDtype dtype, OptDevice device, bool requires_grad) {
-    return finish(ops::full(like.sizes(), value, dtype.value_or(like.dtype()), device.value_or(like.device())),
-                  std::nullopt, requires_grad);
+    Tensor t = ops::empty_like(like, dtype.value_or(like.dtype()), device.value_or(like.device()));
+    ops::fill_(t, value);
+    return finish(t, std::nullopt, requires_grad);
   }, py::arg("input"), py::arg("fill_value"), py::kw_only(), py::arg("dtype") = py::none(),
      py::arg("device") = py::none(), py::arg("requires_grad") = false);
 
@@ -355,7 +419,9 @@ void bind_factory(py::module_& m) {
   def_method("is_contiguous", [](const Tensor& t) { return t.is_contiguous(); });
   def_method("is_floating_point", [](const Tensor& t) { return is_floating(t.dtype()); });
   def_method("contiguous", [](const Tensor& t) { return ops::contiguous(t); });
-  def_method("clone", [](const Tensor& t) { return ops::clone(t); });
+  auto clone = [](const Tensor& t) { return ops::clone(t, true); };
+  m.def("clone", clone, py::arg("input"));
+  def_method("clone", clone);
   def_method("float", [](const Tensor& t) { return ops::to_dtype(t, ScalarType::Float32); });
   def_method("double", [](const Tensor& t) { return ops::to_dtype(t, ScalarType::Float64); });
   def_method("long", [](const Tensor& t) { return ops::to_dtype(t, ScalarType::Int64); });

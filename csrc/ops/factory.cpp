@@ -1,4 +1,5 @@
 // Creation ops, copies and dtype conversion.
+#include <algorithm>
 #include <cmath>
 #include <mutex>
 #include "autograd/node.h"
@@ -18,6 +19,25 @@ Tensor ones(const DimVec& sizes, ScalarType dtype, Device device) { return full(
 Tensor zeros_like(const Tensor& t) { return zeros(t.sizes(), t.dtype(), t.device()); }
 Tensor ones_like(const Tensor& t) { return ones(t.sizes(), t.dtype(), t.device()); }
 
+// True when t's elements fill numel consecutive slots in some order of its dims (no gaps, no overlap).
+static bool is_dense(const Tensor& t) {
+  std::vector<std::pair<int64_t, int64_t>> dims;  // (stride, size) of the dims that matter
+  for (int64_t d = 0; d < t.dim(); ++d)
+    if (t.sizes()[d] != 1) dims.emplace_back(t.strides()[d], t.sizes()[d]);
+  std::sort(dims.begin(), dims.end());
+  int64_t expected = 1;
+  for (auto [stride, size] : dims) {
+    if (stride != expected) return false;
+    expected *= size;
+  }
+  return true;
+}
+
+Tensor empty_like(const Tensor& t, ScalarType dtype, Device device) {
+  if (t.is_contiguous() || !is_dense(t)) return empty(t.sizes(), dtype, device);
+  return make_view(empty(DimVec{t.numel()}, dtype, device), t.sizes(), t.strides(), 0);
+}
+
 // Values are computed on the CPU, then moved; creation is never the hot path on a GPU.
 static Tensor on_device(Tensor cpu, Device device) { return device.is_cpu() ? cpu : to_device(cpu, device); }
 
@@ -25,7 +45,7 @@ Tensor arange(Scalar start, Scalar end, Scalar step, ScalarType dtype, Device de
   double s = start.to_double(), e = end.to_double(), st = step.to_double();
   TG_CHECK(st != 0, "step must be nonzero");
   TG_CHECK(std::isfinite(s) && std::isfinite(e), "unsupported range: ", s, " -> ", e);
-  TG_CHECK((st > 0 && e >= s) || (st < 0 && e <= s), "upper bound and larger bound inconsistent with step sign");
+  TG_CHECK((st > 0 && e >= s) || (st < 0 && e <= s), "upper bound and lower bound inconsistent with step sign");
   int64_t n = is_floating(dtype) || start.is_floating() || end.is_floating() || step.is_floating()
                   ? static_cast<int64_t>(std::ceil((e - s) / st))
                   : (end.to_int() - start.to_int() + step.to_int() - (step.to_int() > 0 ? 1 : -1)) / step.to_int();
@@ -39,7 +59,19 @@ Tensor arange(Scalar start, Scalar end, Scalar step, ScalarType dtype, Device de
         return;
       }
     }
-    for (int64_t i = 0; i < n; ++i) p[i] = static_cast<T>(s + i * st);
+    if constexpr (std::is_floating_point_v<T>) {
+      // PyTorch's CPU kernel, rounding included: pairs of 256-bit vectors start at start + step * i
+      // (in double) and step lane by lane from there; the tail is element by element.
+      constexpr int64_t lanes = 32 / sizeof(T);
+      int64_t vectorised = n / (2 * lanes) * (2 * lanes);
+      for (int64_t v = 0; v < vectorised; v += lanes) {
+        T base = static_cast<T>(std::fma(st, double(v), s));
+        for (int64_t lane = 0; lane < lanes; ++lane) p[v + lane] = static_cast<T>(std::fma(double(lane), st, double(base)));
+      }
+      for (int64_t i = vectorised; i < n; ++i) p[i] = static_cast<T>(std::fma(st, double(i), s));
+    } else {
+      for (int64_t i = 0; i < n; ++i) p[i] = static_cast<T>(s + i * st);
+    }
   });
   return on_device(t, device);
 }
@@ -47,14 +79,21 @@ Tensor arange(Scalar start, Scalar end, Scalar step, ScalarType dtype, Device de
 Tensor linspace(double start, double end, int64_t steps, ScalarType dtype, Device device) {
   TG_CHECK(steps >= 0, "number of steps must be non-negative");
   Tensor t = empty(DimVec{steps}, dtype);
-  // PyTorch fills the first half from start and the second half back from end.
-  double step = steps > 1 ? (end - start) / double(steps - 1) : 0.0;
-  int64_t half = steps / 2;
+  // PyTorch fills the first half from start and the second half back from end, each value one fused
+  // multiply-add in the output type (in double for integers), so that the values agree bit for bit.
+  int64_t half = steps == 1 ? 1 : steps / 2;
   dispatch_all(dtype, [&](auto tag) {
     using T = typename decltype(tag)::type;
-    T* p = t.data<T>();
-    for (int64_t i = 0; i < steps; ++i)
-      p[i] = static_cast<T>(i < half ? start + step * double(i) : end - step * double(steps - i - 1));
+    if constexpr (std::is_same_v<T, bool>) {
+      throw NotImplementedError("\"linspace_cpu\" not implemented for 'Bool'");
+    } else {
+      using Step = std::conditional_t<std::is_integral_v<T>, double, T>;
+      const T lo = static_cast<T>(start), hi = static_cast<T>(end);
+      const Step step = steps > 1 ? (Step(hi) - Step(lo)) / Step(steps - 1) : Step(0);
+      T* p = t.data<T>();
+      for (int64_t i = 0; i < steps; ++i)
+        p[i] = static_cast<T>(i < half ? std::fma(step, Step(i), Step(lo)) : std::fma(-step, Step(steps - i - 1), Step(hi)));
+    }
   });
   return on_device(t, device);
 }
@@ -70,22 +109,32 @@ Tensor eye(int64_t n, int64_t m, ScalarType dtype, Device device) {
   return on_device(t, device);
 }
 
-// Random fills draw from the default generator into a contiguous CPU buffer, as PyTorch's
-// CPU generator does, so that the same seed gives the same numbers.
+// Random fills draw from the default generator in memory order, as PyTorch's CPU generator
+// does, so that the same seed gives the same numbers; a dense CPU tensor is filled in place.
 template <typename Fill>
 static Tensor& random_fill(Tensor& self, const char* op, Fill fill) {
-  Tensor buf = self.is_contiguous() && self.device().is_cpu() ? self : empty(self.sizes(), self.dtype());
+  Tensor buf = self.device().is_cpu() && is_dense(self)
+                   ? make_view(self, DimVec{self.numel()}, DimVec{1}, self.offset())
+                   : empty(self.sizes(), self.dtype());
   Generator& gen = default_generator();
   {
     std::lock_guard<std::mutex> lock(gen.mutex());
     fill(gen, buf);
   }
-  if (!buf.is_same(self)) backend_for(self.device()).copy(self, buf);
+  if (buf.storage() != self.storage()) backend_for(self.device()).copy(self, buf);
   self.bump_version();
   return self;
 }
 
+// The names PyTorch's CPU kernels report for integer and bool tensors.
+static void check_random_floating(const Tensor& t, const char* kernel) {
+  if (!is_floating(t.dtype()))
+    throw NotImplementedError(str_cat("\"", kernel, "\" not implemented for '",
+                                      t.dtype() == ScalarType::Int64 ? "Long" : "Bool", "'"));
+}
+
 Tensor& uniform_(Tensor& self, double from, double to) {
+  check_random_floating(self, "check_uniform_bounds");
   TG_CHECK(from <= to, "uniform_ expects to return a [from, to) range, but found from=", from, " > to=", to);
   return random_fill(self, "uniform_", [&](Generator& g, const Tensor& buf) {
     dispatch_floating(buf.dtype(), "uniform_", [&](auto tag) {
@@ -95,6 +144,7 @@ Tensor& uniform_(Tensor& self, double from, double to) {
 }
 
 Tensor& normal_(Tensor& self, double mean, double std) {
+  check_random_floating(self, "normal_kernel_cpu");
   TG_CHECK(std >= 0.0, "normal expects std >= 0.0, but found std ", std);
   return random_fill(self, "normal_", [&](Generator& g, const Tensor& buf) {
     dispatch_floating(buf.dtype(), "normal_", [&](auto tag) {
@@ -177,8 +227,8 @@ struct CloneBackward0 : Node {
   TensorList apply(TensorList&& grads) override { return {grads[0]}; }
 };
 
-Tensor clone(const Tensor& t) {
-  Tensor out = empty(t.sizes(), t.dtype(), t.device());
+Tensor clone(const Tensor& t, bool preserve_layout) {
+  Tensor out = preserve_layout ? empty_like(t, t.dtype(), t.device()) : empty(t.sizes(), t.dtype(), t.device());
   backend_for(t.device()).copy(out, t);
   if (compute_requires_grad(t)) set_history(out, make_node<CloneBackward0>(t));
   return out;

@@ -70,6 +70,9 @@ Tensor ones(const DimVec& sizes, ScalarType dtype, Device device = Device());
 Tensor full(const DimVec& sizes, Scalar value, ScalarType dtype, Device device = Device());
 Tensor zeros_like(const Tensor& t);
 Tensor ones_like(const Tensor& t);
+// Uninitialised, with t's sizes and, when t is a permuted dense layout, its strides (PyTorch's
+// preserve_format, as in torch.empty_like and Tensor.clone()); contiguous otherwise.
+Tensor empty_like(const Tensor& t, ScalarType dtype, Device device);
 Tensor arange(Scalar start, Scalar end, Scalar step, ScalarType dtype, Device device = Device());
 Tensor linspace(double start, double end, int64_t steps, ScalarType dtype, Device device = Device());
 Tensor eye(int64_t n, int64_t m, ScalarType dtype, Device device = Device());
@@ -83,7 +86,8 @@ Tensor& fill_(Tensor& self, Scalar value);
 Tensor& zero_(Tensor& self);
 // self.copy_(src): src is broadcast to self's shape and converted to its dtype.
 Tensor& copy_(Tensor& self, const Tensor& src);
-Tensor clone(const Tensor& t);
+// A copy with history; contiguous, or laid out like t with preserve_layout (Python's clone()).
+Tensor clone(const Tensor& t, bool preserve_layout = false);
 Tensor contiguous(const Tensor& t);
 Tensor to_dtype(const Tensor& t, ScalarType dtype);
 Tensor to_device(const Tensor& t, Device device);
