@@ -429,30 +429,63 @@ void bind_factory(py::module_& m) {
   def_method("bool", [](const Tensor& t) { return ops::to_dtype(t, ScalarType::Bool); });
   def_method("cpu", [](const Tensor& t) { return ops::to_device(t, Device()); });
   def_method("type_as", [](const Tensor& t, const Tensor& other) { return ops::to_dtype(t, other.dtype()); });
-  def_method("to", [](const Tensor& t, py::args args, py::kwargs kwargs) {
+  // to(dtype), to(device, dtype), to(other) and the keyword forms, with PyTorch's non_blocking and copy.
+  def_method("to", [](const Tensor& t, py::args args, py::object dtype_arg, py::object device_arg,
+                      bool non_blocking, bool copy) {
     std::optional<ScalarType> dtype;
     std::optional<Device> device;
+    int flags_seen = 0;
     auto take = [&](py::handle a) {
-      if (is_tensor(a.ptr())) {
-        Tensor o = unwrap(a.ptr());
+      PyObject* p = a.ptr();
+      if (is_tensor(p)) {
+        Tensor o = unwrap(p);
         dtype = o.dtype();
         device = o.device();
-      } else if (PyUnicode_Check(a.ptr()) || py::isinstance<Device>(a)) {
-        device = device_from_py(a.ptr());
+      } else if (PyUnicode_Check(p) || py::isinstance<Device>(a)) {
+        device = device_from_py(p);
+      } else if (PyBool_Check(p)) {
+        if (flags_seen++ == 1) copy = p == Py_True;  // positional (non_blocking, copy)
       } else if (!a.is_none()) {
-        dtype = dtype_from_py(a.ptr());
+        try {
+          dtype = dtype_from_py(p);
+        } catch (const py::cast_error&) {
+          throw TypeError(str_cat("to() received an invalid combination of arguments - got (",
+                                  Py_TYPE(p)->tp_name, "), but expected a dtype, a device or a tensor"));
+        }
       }
     };
     for (py::handle a : args) take(a);
-    if (kwargs.contains("dtype")) take(kwargs["dtype"]);
-    if (kwargs.contains("device")) take(kwargs["device"]);
-    bool copy = kwargs.contains("copy") && kwargs["copy"].cast<bool>();
+    take(dtype_arg);
+    take(device_arg);
     Tensor out = t;
     if (dtype) out = ops::to_dtype(out, *dtype);
     if (device) out = ops::to_device(out, *device);
-    if (copy && out.is_same(t)) out = ops::clone(t);
+    if (copy && out.is_same(t)) out = ops::clone(t, true);
     return out;
-  });
+  }, py::arg("dtype") = py::none(), py::arg("device") = py::none(), py::arg("non_blocking") = false,
+     py::arg("copy") = false);
+  // new_* create a tensor with this tensor's dtype and device unless told otherwise.
+  auto def_new = [&](const char* name, auto make) {
+    def_method(name, [make](const Tensor& self, py::args size, OptDtype dtype, OptDevice device, bool requires_grad) {
+      return finish(make(sizes_from_args(size, "new"), dtype.value_or(self.dtype()), device.value_or(self.device())),
+                    std::nullopt, requires_grad);
+    }, py::arg("dtype") = py::none(), py::arg("device") = py::none(), py::arg("requires_grad") = false);
+  };
+  def_new("new_zeros", [](const DimVec& s, ScalarType t, Device d) { return ops::zeros(s, t, d); });
+  def_new("new_ones", [](const DimVec& s, ScalarType t, Device d) { return ops::ones(s, t, d); });
+  def_new("new_empty", [](const DimVec& s, ScalarType t, Device d) { return ops::zeros(s, t, d); });
+  def_method("new_full", [](const Tensor& self, const DimVec& size, Scalar value, OptDtype dtype, OptDevice device,
+                            bool requires_grad) {
+    return finish(ops::full(size, value, dtype.value_or(self.dtype()), device.value_or(self.device())), std::nullopt,
+                  requires_grad);
+  }, py::arg("size"), py::arg("fill_value"), py::kw_only(), py::arg("dtype") = py::none(),
+     py::arg("device") = py::none(), py::arg("requires_grad") = false);
+  def_method("new_tensor", [](const Tensor& self, py::handle data, OptDtype dtype, OptDevice device,
+                              bool requires_grad) {
+    Tensor t = tensor_from_data(data.ptr(), dtype.value_or(self.dtype()));
+    return finish(t, device.value_or(self.device()), requires_grad);
+  }, py::arg("data"), py::kw_only(), py::arg("dtype") = py::none(), py::arg("device") = py::none(),
+     py::arg("requires_grad") = false);
   def_method("zero_", [](py::object self) {
     Tensor t = unwrap(self.ptr());
     ops::zero_(t);

@@ -105,9 +105,7 @@ PyObject* nb_invert(PyObject* a) {
 
 Scalar single_value(PyObject* a, const char* what) {
   Tensor t = unwrap(a);
-  if (t.numel() != 1)
-    throw Error(str_cat(what, t.numel() == 0 ? "" : "", "a Tensor with ", t.numel(),
-                        " elements cannot be converted to Scalar"));
+  if (t.numel() != 1) throw ValueError("only one element tensors can be converted to Python scalars");
   return t.item();
 }
 

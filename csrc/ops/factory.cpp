@@ -34,7 +34,8 @@ static bool is_dense(const Tensor& t) {
 }
 
 Tensor empty_like(const Tensor& t, ScalarType dtype, Device device) {
-  if (t.is_contiguous() || !is_dense(t)) return empty(t.sizes(), dtype, device);
+  bool keep_strides = (t.is_contiguous() || is_dense(t)) && t.strides() != contiguous_strides(t.sizes());
+  if (!keep_strides) return empty(t.sizes(), dtype, device);
   return make_view(empty(DimVec{t.numel()}, dtype, device), t.sizes(), t.strides(), 0);
 }
 
