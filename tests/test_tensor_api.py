@@ -105,6 +105,35 @@ def test_queries(name):
     assert_same(QUERIES[name])
 
 
+PYTHON_PROTOCOLS = {
+    "iterate": lambda L: list(L.arange(6.0).reshape(3, 2)),
+    "iterate_grad": lambda L: list(L.ones(2, 2, requires_grad=True) * 2),
+    "iterate_0d": lambda L: list(L.tensor(1.0)),
+    "reversed": lambda L: reversed(L.arange(6.0).reshape(3, 2)),
+    "reversed_0d": lambda L: reversed(L.tensor(2.0)),
+    "type_by_name": lambda L: L.ones(2).type("torch.DoubleTensor"),
+    "type_bad_name": lambda L: L.ones(2).type("torch.Nope"),
+    "format_0d": lambda L: "{:.2f}|{:>8}".format(L.tensor(3.14159), L.tensor(7)),
+    "format_many": lambda L: "{:.2f}".format(L.ones(2)),
+    "deepcopy": lambda L: _deepcopied(L),
+}
+
+
+def _deepcopied(L):
+    import copy
+
+    a = L.tensor([1.0, 2.0], requires_grad=True)
+    (a * 3).backward(L.ones(2))
+    b = copy.deepcopy(a)
+    b.detach().add_(1)
+    return a, b, b.grad, b.requires_grad, b.is_leaf
+
+
+@pytest.mark.parametrize("name", list(PYTHON_PROTOCOLS))
+def test_python_protocols(name):
+    assert_same(PYTHON_PROTOCOLS[name])
+
+
 # ---- contiguity ----
 
 LAYOUTS = {

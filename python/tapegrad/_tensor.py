@@ -52,20 +52,28 @@ def _array(self, dtype=None, copy=None):
 def _reversed(self):
     if self.dim() == 0:
         return self
-    return self.flip(0) if hasattr(self, "flip") else Tensor(list(reversed(self.unbind(0))))
+    return _C.stack(list(reversed(self.unbind(0))))
 
 
 def _format(self, spec):
     if self.dim() == 0:
         return self.item().__format__(spec)
-    return object.__format__(self, spec)
+    if spec:
+        raise TypeError("unsupported format string passed to Tensor.__format__")
+    return str(self)
+
+
+_LEGACY_TYPE_NAMES = {"float32": "FloatTensor", "float64": "DoubleTensor", "int64": "LongTensor", "bool": "BoolTensor"}
 
 
 def _type(self, dtype=None):
     if dtype is None:
-        return "torch." + {"float32": "FloatTensor", "float64": "DoubleTensor", "int64": "LongTensor", "bool": "BoolTensor"}[
-            str(self.dtype).replace("torch.", "")
-        ]
+        return "torch." + _LEGACY_TYPE_NAMES[str(self.dtype).replace("torch.", "")]
+    if isinstance(dtype, str):
+        by_name = {f"torch.{legacy}": name for name, legacy in _LEGACY_TYPE_NAMES.items()}
+        if dtype not in by_name:
+            raise ValueError(f"invalid type: '{dtype}'")
+        dtype = getattr(_C, by_name[dtype])
     return self.to(dtype)
 
 
@@ -85,6 +93,7 @@ def install():
     Tensor.__repr__ = _repr
     Tensor.__str__ = _repr
     Tensor.__iter__ = _iter
+    Tensor.__reversed__ = _reversed
     Tensor.__array__ = _array
     Tensor.__format__ = _format
     Tensor.__deepcopy__ = _deepcopy
