@@ -74,6 +74,7 @@ Tensor eye(int64_t n, int64_t m, ScalarType dtype, Device device) {
 // CPU generator does, so that the same seed gives the same numbers.
 template <typename Fill>
 static Tensor& random_fill(Tensor& self, const char* op, Fill fill) {
+  check_inplace(self);
   Tensor buf = self.is_contiguous() && self.device().is_cpu() ? self : empty(self.sizes(), self.dtype());
   Generator& gen = default_generator();
   {

@@ -14,7 +14,6 @@ def _flat_inputs(inputs):
 
 def _numerical_jacobian(fn, inputs, target, eps):
     """Central differences of every output element with respect to every element of `target`."""
-    base = _C.Tensor  # noqa: F841  (keeps the type in scope for readers)
     flat = np.asarray(target.detach())
     columns = []
     with _no_grad():
