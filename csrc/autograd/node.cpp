@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <mutex>
+#include "core/spinlock.h"
 #include "core/error.h"
 #include "ops/ops.h"
 
@@ -10,7 +11,7 @@ namespace tg {
 
 namespace {
 std::atomic<uint64_t> g_next_sequence_nr{0};
-std::mutex g_accumulate_mutex;
+SpinLock g_accumulate_lock;
 
 std::string describe(const Tensor& t) {
   return str_cat("[torch.", legacy_type_name(t.dtype()), " ", shape_str(t.sizes()), "]");
@@ -72,10 +73,23 @@ void SavedTensor::reset() {
   released_ = true;
 }
 
+Tensor AccumulateGrad::variable() const {
+  std::lock_guard<SpinLock> lock(g_accumulate_lock);
+  return Tensor(Ref<TensorImpl>::try_retain(variable_));
+}
+
+void AccumulateGrad::forget_variable() {
+  std::lock_guard<SpinLock> lock(g_accumulate_lock);
+  variable_ = nullptr;
+}
+
 TensorList AccumulateGrad::apply(TensorList&& grads) {
   Tensor& incoming = grads[0];
   if (!incoming.defined()) return {};
-  std::lock_guard<std::mutex> lock(g_accumulate_mutex);
+  Tensor leaf = variable();
+  if (!leaf.defined()) return {};  // the leaf is gone: nobody can read its gradient
+  std::lock_guard<std::mutex> lock(accumulate_mutex_);
+  TensorImpl* variable = leaf.impl();
   Tensor current(variable->grad);
   if (!current.defined()) {
     // Steal a fresh, unshared, dense gradient; anything else may alias user-visible data.
@@ -95,12 +109,9 @@ TensorList AccumulateGrad::apply(TensorList&& grads) {
 
 std::shared_ptr<Node> grad_accumulator(const Tensor& leaf) {
   TensorImpl* impl = leaf.impl();
-  std::lock_guard<std::mutex> lock(g_accumulate_mutex);
-  if (auto acc = impl->grad_accumulator.lock()) return acc;
-  auto acc = std::make_shared<AccumulateGrad>(leaf.ref());
-  acc->next_edges.clear();
-  impl->grad_accumulator = acc;
-  return acc;
+  std::lock_guard<SpinLock> lock(g_accumulate_lock);
+  if (!impl->grad_accumulator) impl->grad_accumulator = std::make_shared<AccumulateGrad>(impl);
+  return impl->grad_accumulator;
 }
 
 Edge gradient_edge(const Tensor& t) {

@@ -1,6 +1,7 @@
 #pragma once
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
@@ -65,12 +66,20 @@ struct Node : std::enable_shared_from_this<Node> {
   void forget_retained(TensorImpl* impl);
 };
 
-// Accumulates the incoming gradient into a leaf's .grad.
+// Accumulates the incoming gradient into a leaf's .grad. The leaf owns it (so building
+// graphs on a leaf reuses one node); it points back without owning, and the leaf's
+// destructor clears that pointer.
 struct AccumulateGrad : Node {
-  Ref<TensorImpl> variable;
-  explicit AccumulateGrad(Ref<TensorImpl> v) : variable(std::move(v)) {}
+  explicit AccumulateGrad(TensorImpl* v) : variable_(v) {}
   std::string name() const override { return "AccumulateGrad"; }
   TensorList apply(TensorList&& grads) override;
+  // The leaf, or an undefined tensor once it is gone.
+  Tensor variable() const;
+  void forget_variable();
+
+ private:
+  TensorImpl* variable_;
+  std::mutex accumulate_mutex_;  // concurrent backward calls into one leaf take turns
 };
 
 // The edge a gradient for `t` flows into: its grad_fn, or its leaf's AccumulateGrad.

@@ -35,7 +35,7 @@ void bind_autograd(py::module_& m) {
       .def_property_readonly("variable", [](const Node& n) -> py::object {
         auto* acc = dynamic_cast<const AccumulateGrad*>(&n);
         if (!acc) throw py::attribute_error("'" + n.name() + "' object has no attribute 'variable'");
-        return py::reinterpret_steal<py::object>(wrap(Tensor(acc->variable)));
+        return py::reinterpret_steal<py::object>(wrap(acc->variable()));
       })
       .def("__repr__", [](const Node& n) {
         return str_cat("<", n.name(), " object at ", static_cast<const void*>(&n), ">");

@@ -30,7 +30,7 @@ struct TensorImpl : RefCounted {
   Ref<TensorImpl> grad;
   std::shared_ptr<Node> grad_fn;
   uint32_t output_nr = 0;
-  std::weak_ptr<Node> grad_accumulator;  // the leaf's AccumulateGrad, owned by graphs
+  std::shared_ptr<Node> grad_accumulator;  // a leaf's AccumulateGrad (it points back, not owning)
   Ref<TensorImpl> view_base;             // set on views: the tensor that owns the data
   void* pyobj = nullptr;                 // the Python object wrapping this impl, not owned
 
