@@ -1,13 +1,15 @@
-"""Tensor methods written in Python: printing, NumPy interop, iteration and backward."""
-import numpy as np
+"""Tensor methods written in Python: printing, NumPy interop, iteration and backward.
 
+NumPy is imported on first use, so that `import tapegrad` stays fast.
+"""
 from . import _C
-from ._tensor_str import format_tensor
 
 Tensor = _C.Tensor
 
 
 def _numpy(self, *, force=False):
+    import numpy as np
+
     if self.requires_grad and not force:
         raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.")
     if self.device.type != "cpu":
@@ -18,6 +20,10 @@ def _numpy(self, *, force=False):
 
 
 def _repr(self, *, tensor_contents=None):
+    import numpy as np
+
+    from ._tensor_str import format_tensor
+
     values = np.asarray(self.detach().cpu())
     grad_fn = self.grad_fn
     return format_tensor(
@@ -45,6 +51,8 @@ def _backward(self, gradient=None, retain_graph=None, create_graph=False, inputs
 
 
 def _array(self, dtype=None, copy=None):
+    import numpy as np
+
     arr = np.asarray(self.detach().cpu())
     return arr.astype(dtype) if dtype is not None else arr
 

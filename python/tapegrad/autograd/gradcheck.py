@@ -1,6 +1,4 @@
 """Finite-difference gradient checking, as torch.autograd.gradcheck."""
-import numpy as np
-
 from .. import _C
 
 
@@ -14,6 +12,8 @@ def _flat_inputs(inputs):
 
 def _numerical_jacobian(fn, inputs, target, eps):
     """Central differences of every output element with respect to every element of `target`."""
+    import numpy as np
+
     flat = np.asarray(target.detach())
     columns = []
     with _no_grad():
@@ -29,6 +29,8 @@ def _numerical_jacobian(fn, inputs, target, eps):
 
 
 def _outputs_as_array(out):
+    import numpy as np
+
     outs = (out,) if isinstance(out, _C.Tensor) else tuple(out)
     return np.concatenate([np.asarray(o.detach(), dtype=np.float64).reshape(-1) for o in outs])
 
@@ -43,6 +45,8 @@ class _no_grad:
 
 
 def _analytical_jacobian(fn, inputs, targets):
+    import numpy as np
+
     out = fn(*inputs)
     outs = (out,) if isinstance(out, _C.Tensor) else tuple(out)
     n_out = sum(o.numel() for o in outs)
@@ -63,6 +67,8 @@ def _analytical_jacobian(fn, inputs, targets):
 
 def gradcheck(func, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True, **_ignored):
     """Compares autograd's gradients with central finite differences; inputs should be float64."""
+    import numpy as np
+
     inputs = _flat_inputs(inputs)
     targets = [t for t in inputs if isinstance(t, _C.Tensor) and t.requires_grad]
     if not targets:
