@@ -144,21 +144,6 @@ void bind_ops(py::module_& m) {
     TG_CHECK(a.dim() == 2 && b.dim() == 1, "vector + matrix @ vector expected, got ", a.dim(), ", ", b.dim());
     return ops::matmul(a, b);
   }, py::arg("input"), py::arg("vec"));
-
-  // ---- reductions ----
-  auto sum = [](const Tensor& a, py::object dim, bool keepdim, std::optional<ScalarType> dtype) {
-    if (dim.is_none()) return keepdim ? ops::sum(a, DimVec(), true, dtype) : ops::sum(a, dtype);
-    return ops::sum(a, py::cast<DimVec>(dim), keepdim, dtype);
-  };
-  def_both(m, "sum", sum, py::arg("input"), py::arg("dim") = py::none(), py::arg("keepdim") = false, py::kw_only(),
-           py::arg("dtype") = py::none());
-  auto mean = [](const Tensor& a, py::object dim, bool keepdim, std::optional<ScalarType> dtype) {
-    Tensor x = dtype ? ops::to_dtype(a, *dtype) : a;
-    if (dim.is_none()) return keepdim ? ops::mean(x, DimVec(), true) : ops::mean(x);
-    return ops::mean(x, py::cast<DimVec>(dim), keepdim);
-  };
-  def_both(m, "mean", mean, py::arg("input"), py::arg("dim") = py::none(), py::arg("keepdim") = false, py::kw_only(),
-           py::arg("dtype") = py::none());
 }
 
 }  // namespace tg::py_bridge

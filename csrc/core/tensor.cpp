@@ -98,7 +98,8 @@ std::string shape_str(const DimVec& sizes) {
 DimVec broadcast_shapes(const DimVec& a, const DimVec& b) {
   size_t n = std::max(a.size(), b.size());
   DimVec out(n);
-  for (size_t i = 0; i < n; ++i) {
+  // From the last dim, so a mismatch is reported at the same dim as PyTorch reports it.
+  for (size_t i = n; i-- > 0;) {
     int64_t da = i < n - a.size() ? 1 : a[i - (n - a.size())];
     int64_t db = i < n - b.size() ? 1 : b[i - (n - b.size())];
     if (da != db && da != 1 && db != 1)

@@ -91,24 +91,37 @@ Tensor to_device(const Tensor& t, Device device);
 Tensor detach(const Tensor& t);
 
 // ---- reductions: reduction.cpp ----
+// `dims` are wrapped and checked; an empty list reduces over every dim. dtype= converts the input first.
 Tensor sum(const Tensor& a, std::optional<ScalarType> dtype = std::nullopt);
 Tensor sum(const Tensor& a, const DimVec& dims, bool keepdim, std::optional<ScalarType> dtype = std::nullopt);
-Tensor mean(const Tensor& a);
-Tensor mean(const Tensor& a, const DimVec& dims, bool keepdim);
-Tensor prod(const Tensor& a);
+Tensor mean(const Tensor& a, std::optional<ScalarType> dtype = std::nullopt);
+Tensor mean(const Tensor& a, const DimVec& dims, bool keepdim, std::optional<ScalarType> dtype = std::nullopt);
+Tensor prod(const Tensor& a, std::optional<ScalarType> dtype = std::nullopt);
+Tensor prod(const Tensor& a, int64_t dim, bool keepdim, std::optional<ScalarType> dtype = std::nullopt);
 Tensor max(const Tensor& a);
 Tensor min(const Tensor& a);
 std::pair<Tensor, Tensor> max(const Tensor& a, int64_t dim, bool keepdim);  // values, indices
 std::pair<Tensor, Tensor> min(const Tensor& a, int64_t dim, bool keepdim);
+Tensor amax(const Tensor& a, const DimVec& dims, bool keepdim);
+Tensor amin(const Tensor& a, const DimVec& dims, bool keepdim);
 Tensor argmax(const Tensor& a, std::optional<int64_t> dim, bool keepdim);
 Tensor argmin(const Tensor& a, std::optional<int64_t> dim, bool keepdim);
 Tensor var(const Tensor& a, const std::optional<DimVec>& dims, double correction, bool keepdim);
 Tensor std(const Tensor& a, const std::optional<DimVec>& dims, double correction, bool keepdim);
 Tensor logsumexp(const Tensor& a, const DimVec& dims, bool keepdim);
-Tensor softmax(const Tensor& a, int64_t dim);
-Tensor log_softmax(const Tensor& a, int64_t dim);
+Tensor softmax(const Tensor& a, int64_t dim, std::optional<ScalarType> dtype = std::nullopt);
+Tensor log_softmax(const Tensor& a, int64_t dim, std::optional<ScalarType> dtype = std::nullopt);
+// Vector p-norm (torch.norm / linalg.vector_norm); p may be +-inf.
+Tensor norm(const Tensor& a, double p, const std::optional<DimVec>& dims, bool keepdim,
+            std::optional<ScalarType> dtype = std::nullopt);
+// Bool results, no gradient.
 Tensor any(const Tensor& a);
 Tensor all(const Tensor& a);
+Tensor any(const Tensor& a, const DimVec& dims, bool keepdim);
+Tensor all(const Tensor& a, const DimVec& dims, bool keepdim);
+Tensor isclose(const Tensor& a, const Tensor& b, double rtol, double atol, bool equal_nan);
+bool allclose(const Tensor& a, const Tensor& b, double rtol, double atol, bool equal_nan);
+bool equal(const Tensor& a, const Tensor& b);
 // Sums a broadcast gradient back down to `sizes` (the inverse of expand).
 Tensor sum_to_size(const Tensor& a, const DimVec& sizes);
 
