@@ -31,13 +31,6 @@ namespace tg::py_bridge {
 
 namespace {
 
-// `input` names the tensor argument of the function; the method binds it as self.
-template <typename F, typename... Extra>
-void def_both(py::module_& m, const char* name, F f, const py::arg& input, const Extra&... extra) {
-  m.def(name, f, input, extra...);
-  def_method(name, f, extra...);
-}
-
 // In-place methods return self (the same Python object), as in PyTorch.
 template <typename... Args, typename F, typename... Extra>
 void def_inplace(const char* name, F f, const Extra&... extra) {

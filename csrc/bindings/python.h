@@ -69,6 +69,14 @@ void def_method(const char* name, F&& f, const Extra&... extra) {
   py::setattr(type, name, fn);
 }
 
+// Binds f as tapegrad.name and as Tensor.name; `input` names the tensor argument of the
+// function, which the method binds as self.
+template <typename F, typename... Extra>
+void def_both(py::module_& m, const char* name, F f, const py::arg& input, const Extra&... extra) {
+  m.def(name, f, input, extra...);
+  def_method(name, f, extra...);
+}
+
 template <typename F>
 void def_property(const char* name, F&& getter) {
   py::handle type(reinterpret_cast<PyObject*>(tensor_type()));

@@ -7,13 +7,6 @@ namespace tg::py_bridge {
 
 namespace {
 
-// `input` names the tensor argument of the function; the method binds it as self.
-template <typename F, typename... Extra>
-void def_both(py::module_& m, const char* name, F f, const py::arg& input, const Extra&... extra) {
-  m.def(name, f, input, extra...);
-  def_method(name, f, extra...);
-}
-
 // (values, indices) results are structseqs like torch.return_types.max: tuples with named fields.
 PyStructSequence_Field kValuesIndicesFields[] = {{"values", nullptr}, {"indices", nullptr}, {nullptr, nullptr}};
 PyStructSequence_Desc kMaxDesc = {"tapegrad.return_types.max", nullptr, kValuesIndicesFields, 2};
