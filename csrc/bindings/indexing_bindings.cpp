@@ -20,8 +20,10 @@ SliceBounds unpack_slice(PyObject* s) {
 }
 
 int64_t unpack_long(PyObject* o) {
-  long long v = PyLong_AsLongLong(o);
+  int overflow = 0;
+  long long v = PyLong_AsLongLongAndOverflow(o, &overflow);
   if (v == -1 && PyErr_Occurred()) throw py::error_already_set();
+  TG_CHECK_VALUE(!overflow, "Overflow when unpacking long long");
   return v;
 }
 
