@@ -221,9 +221,10 @@ void set_item(const Tensor& t, PyObject* index, const SetValue& value) {
   ops::index_put_(s.view, s.indices, values, false);
 }
 
-TensorList tensor_list(py::handle seq, const char* fn, const char* arg) {
-  TG_CHECK_TYPE(PyTuple_Check(seq.ptr()) || PyList_Check(seq.ptr()), fn, "(): argument '", arg,
-                "' must be tuple of Tensors, not ", Py_TYPE(seq.ptr())->tp_name);
+TensorList tensor_list(py::handle seq, const char* fn) {
+  PyObject* o = seq.ptr();
+  TG_CHECK_TYPE(PyTuple_Check(o) || PyList_Check(o), fn, "(): argument 'indices' (position 1) must be tuple of "
+                "Tensors, not ", is_tensor(o) ? "Tensor" : Py_TYPE(o)->tp_name);
   TensorList out;
   for (py::handle item : seq) {
     TG_CHECK_TYPE(is_tensor(item.ptr()), "expected Tensor as element ", out.size(), " in argument 0, but got ",
@@ -231,12 +232,6 @@ TensorList tensor_list(py::handle seq, const char* fn, const char* arg) {
     out.push_back(unwrap(item.ptr()));
   }
   return out;
-}
-
-template <typename F, typename... Extra>
-void def_both(py::module_& m, const char* name, F f, const Extra&... extra) {
-  m.def(name, f, py::arg("input"), extra...);
-  def_method(name, f, extra...);
 }
 
 // In-place methods return self, the same Python object.
@@ -273,50 +268,47 @@ int tensor_setitem(PyObject* self, PyObject* index, PyObject* value) {
 }
 
 void bind_indexing(py::module_& m) {
-  using Value = Scalar;
-  def_both(m, "index_select", [](const Tensor& a, int64_t dim, const Tensor& index) {
-    return ops::index_select(a, dim, index);
-  }, py::arg("dim"), py::arg("index"));
-  def_both(m, "gather", [](const Tensor& a, int64_t dim, const Tensor& index, bool) {
-    return ops::gather(a, dim, index);
-  }, py::arg("dim"), py::arg("index"), py::kw_only(), py::arg("sparse_grad") = false);
-  def_both(m, "take", [](const Tensor& a, const Tensor& index) { return ops::take(a, index); }, py::arg("index"));
+  auto input = py::arg("input"), dim = py::arg("dim"), index = py::arg("index"), src = py::arg("src"),
+       mask = py::arg("mask"), value = py::arg("value");
+  def_both(m, "index_select", [](const Tensor& a, int64_t d, const Tensor& i) { return ops::index_select(a, d, i); },
+           input, dim, index);
+  def_both(m, "gather", [](const Tensor& a, int64_t d, const Tensor& i, bool) { return ops::gather(a, d, i); },
+           input, dim, index, py::kw_only(), py::arg("sparse_grad") = false);
+  def_both(m, "take", [](const Tensor& a, const Tensor& i) { return ops::take(a, i); }, input, index);
 
   // scatter and masked_fill take a tensor or a number; overloads are tried in this order.
-  def_both(m, "scatter", [](const Tensor& a, int64_t dim, const Tensor& index, const Tensor& src) {
-    return ops::scatter(a, dim, index, src);
-  }, py::arg("dim"), py::arg("index"), py::arg("src"));
-  def_both(m, "scatter", [](const Tensor& a, int64_t dim, const Tensor& index, Value value) {
-    return ops::scatter(a, dim, index, wrapped_scalar(value));
-  }, py::arg("dim"), py::arg("index"), py::arg("value"));
-  def_inplace<int64_t, const Tensor&, const Tensor&>("scatter_", [](Tensor& t, int64_t dim, const Tensor& index, const Tensor& src) {
-    ops::scatter_(t, dim, index, src);
-  }, py::arg("dim"), py::arg("index"), py::arg("src"));
-  def_inplace<int64_t, const Tensor&, Value>("scatter_", [](Tensor& t, int64_t dim, const Tensor& index, Value v) {
-    ops::scatter_(t, dim, index, wrapped_scalar(v));
-  }, py::arg("dim"), py::arg("index"), py::arg("value"));
-  def_both(m, "scatter_add", [](const Tensor& a, int64_t dim, const Tensor& index, const Tensor& src) {
-    return ops::scatter_add(a, dim, index, src);
-  }, py::arg("dim"), py::arg("index"), py::arg("src"));
-  def_inplace<int64_t, const Tensor&, const Tensor&>("scatter_add_", [](Tensor& t, int64_t dim, const Tensor& index,
-                                                                        const Tensor& src) {
-    ops::scatter_add_(t, dim, index, src);
-  }, py::arg("dim"), py::arg("index"), py::arg("src"));
+  def_both(m, "scatter", [](const Tensor& a, int64_t d, const Tensor& i, const Tensor& s) {
+    return ops::scatter(a, d, i, s);
+  }, input, dim, index, src);
+  def_both(m, "scatter", [](const Tensor& a, int64_t d, const Tensor& i, Scalar v) {
+    return ops::scatter(a, d, i, wrapped_scalar(v));
+  }, input, dim, index, value);
+  def_inplace<int64_t, const Tensor&, const Tensor&>("scatter_", [](Tensor& t, int64_t d, const Tensor& i,
+                                                                    const Tensor& s) { ops::scatter_(t, d, i, s); },
+                                                     dim, index, src);
+  def_inplace<int64_t, const Tensor&, Scalar>("scatter_", [](Tensor& t, int64_t d, const Tensor& i, Scalar v) {
+    ops::scatter_(t, d, i, wrapped_scalar(v));
+  }, dim, index, value);
+  def_both(m, "scatter_add", [](const Tensor& a, int64_t d, const Tensor& i, const Tensor& s) {
+    return ops::scatter_add(a, d, i, s);
+  }, input, dim, index, src);
+  def_inplace<int64_t, const Tensor&, const Tensor&>("scatter_add_", [](Tensor& t, int64_t d, const Tensor& i,
+                                                                        const Tensor& s) { ops::scatter_add_(t, d, i, s); },
+                                                     dim, index, src);
 
-  def_both(m, "masked_fill", [](const Tensor& a, const Tensor& mask, const Tensor& value) {
-    return ops::masked_fill(a, mask, value);
-  }, py::arg("mask"), py::arg("value"));
-  def_both(m, "masked_fill", [](const Tensor& a, const Tensor& mask, Value value) {
-    return ops::masked_fill(a, mask, wrapped_scalar(value));
-  }, py::arg("mask"), py::arg("value"));
-  def_inplace<const Tensor&, const Tensor&>("masked_fill_", [](Tensor& t, const Tensor& mask, const Tensor& value) {
-    ops::masked_fill_(t, mask, value);
-  }, py::arg("mask"), py::arg("value"));
-  def_inplace<const Tensor&, Value>("masked_fill_", [](Tensor& t, const Tensor& mask, Value value) {
-    ops::masked_fill_(t, mask, wrapped_scalar(value));
-  }, py::arg("mask"), py::arg("value"));
-  def_both(m, "masked_select", [](const Tensor& a, const Tensor& mask) { return ops::masked_select(a, mask); },
-           py::arg("mask"));
+  def_both(m, "masked_fill", [](const Tensor& a, const Tensor& mk, const Tensor& v) {
+    return ops::masked_fill(a, mk, v);
+  }, input, mask, value);
+  def_both(m, "masked_fill", [](const Tensor& a, const Tensor& mk, Scalar v) {
+    return ops::masked_fill(a, mk, wrapped_scalar(v));
+  }, input, mask, value);
+  def_inplace<const Tensor&, const Tensor&>("masked_fill_", [](Tensor& t, const Tensor& mk, const Tensor& v) {
+    ops::masked_fill_(t, mk, v);
+  }, mask, value);
+  def_inplace<const Tensor&, Scalar>("masked_fill_", [](Tensor& t, const Tensor& mk, Scalar v) {
+    ops::masked_fill_(t, mk, wrapped_scalar(v));
+  }, mask, value);
+  def_both(m, "masked_select", [](const Tensor& a, const Tensor& mk) { return ops::masked_select(a, mk); }, input, mask);
 
   def_both(m, "nonzero", [](const Tensor& a, bool as_tuple) -> py::object {
     if (!as_tuple) return py::reinterpret_steal<py::object>(wrap(ops::nonzero(a)));
@@ -326,15 +318,15 @@ void bind_indexing(py::module_& m) {
     for (int64_t d = 0; d < coords.sizes()[1]; ++d)
       out[d] = py::reinterpret_steal<py::object>(wrap(ops::select(coords, 1, d)));
     return out;
-  }, py::kw_only(), py::arg("as_tuple") = false);
-  def_both(m, "argwhere", [](const Tensor& a) { return ops::nonzero(a); });
+  }, input, py::kw_only(), py::arg("as_tuple") = false);
+  def_both(m, "argwhere", [](const Tensor& a) { return ops::nonzero(a); }, input);
 
   def_both(m, "index_put", [](const Tensor& a, py::handle indices, const Tensor& values, bool accumulate) {
-    return ops::index_put(a, tensor_list(indices, "index_put", "indices"), values, accumulate);
-  }, py::arg("indices"), py::arg("values"), py::arg("accumulate") = false);
+    return ops::index_put(a, tensor_list(indices, "index_put"), values, accumulate);
+  }, input, py::arg("indices"), py::arg("values"), py::arg("accumulate") = false);
   def_inplace<py::handle, const Tensor&, bool>("index_put_", [](Tensor& t, py::handle indices, const Tensor& values,
                                                                bool accumulate) {
-    ops::index_put_(t, tensor_list(indices, "index_put_", "indices"), values, accumulate);
+    ops::index_put_(t, tensor_list(indices, "index_put_"), values, accumulate);
   }, py::arg("indices"), py::arg("values"), py::arg("accumulate") = false);
 }
 

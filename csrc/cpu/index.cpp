@@ -1,5 +1,6 @@
 // Advanced-indexing kernels. One strided loop reads (index) or writes (index_put) through a single
 // int64 operand of element offsets; several indices are first folded into one such operand.
+#include <algorithm>
 #include "cpu/cpu_backend.h"
 #include "cpu/loops.h"
 
