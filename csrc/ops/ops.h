@@ -149,8 +149,27 @@ Tensor cat(const TensorList& tensors, int64_t dim);
 Tensor stack(const TensorList& tensors, int64_t dim);
 
 // ---- advanced indexing: indexing.cpp ----
+// a[indices] with NumPy's rules: indices[i] (int64 or a bool mask) indexes dim i; an undefined entry
+// keeps that dim whole. Masks stand for their nonzero coordinates. Always a copy.
+Tensor index(const Tensor& a, const TensorList& indices);
+// a[indices] = values (+= with accumulate, where repeated indices add up); values broadcast to a[indices].
+Tensor index_put(const Tensor& a, const TensorList& indices, const Tensor& values, bool accumulate);
+Tensor& index_put_(Tensor& self, const TensorList& indices, const Tensor& values, bool accumulate);
+// A new view of the whole of `a` (x[...]).
+Tensor alias(const Tensor& a);
 Tensor index_select(const Tensor& a, int64_t dim, const Tensor& index);
+Tensor gather(const Tensor& a, int64_t dim, const Tensor& index);
+// src is a tensor shaped like (or larger than) index, or a wrapped number written everywhere index points.
+Tensor scatter(const Tensor& a, int64_t dim, const Tensor& index, const Tensor& src);
+Tensor scatter_add(const Tensor& a, int64_t dim, const Tensor& index, const Tensor& src);
+Tensor& scatter_(Tensor& self, int64_t dim, const Tensor& index, const Tensor& src);
+Tensor& scatter_add_(Tensor& self, int64_t dim, const Tensor& index, const Tensor& src);
+// value is a 0-dim tensor or a wrapped number.
+Tensor masked_fill(const Tensor& a, const Tensor& mask, const Tensor& value);
+Tensor& masked_fill_(Tensor& self, const Tensor& mask, const Tensor& value);
 Tensor masked_select(const Tensor& a, const Tensor& mask);
+// Elements of `a` at flat (row-major) positions, negatives counting from the end.
+Tensor take(const Tensor& a, const Tensor& index);
 Tensor nonzero(const Tensor& a);
 
 }  // namespace tg::ops
