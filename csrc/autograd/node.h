@@ -1,5 +1,6 @@
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -54,7 +55,7 @@ struct Node : std::enable_shared_from_this<Node> {
   std::vector<std::pair<uint32_t, TensorImpl*>> retained_outputs;  // retain_grad() non-leaves
 
   Node();
-  virtual ~Node() = default;
+  virtual ~Node();  // releases next_edges through release_node, so long chains free iteratively
   virtual std::string name() const = 0;
   virtual uint32_t num_outputs() const { return 1; }
   // grads[i] is the gradient of output i (undefined if none flowed there).
@@ -71,7 +72,7 @@ struct Node : std::enable_shared_from_this<Node> {
 // destructor clears that pointer.
 struct AccumulateGrad : Node {
   explicit AccumulateGrad(TensorImpl* v) : variable_(v) {}
-  std::string name() const override { return "AccumulateGrad"; }
+  std::string name() const override { return "torch::autograd::AccumulateGrad"; }
   TensorList apply(TensorList&& grads) override;
   // The leaf, or an undefined tensor once it is gone.
   Tensor variable() const;
@@ -85,6 +86,14 @@ struct AccumulateGrad : Node {
 // The edge a gradient for `t` flows into: its grad_fn, or its leaf's AccumulateGrad.
 Edge gradient_edge(const Tensor& t);
 std::shared_ptr<Node> grad_accumulator(const Tensor& leaf);
+
+// Drops a reference to a node. Nodes freed while another release is running are queued
+// and freed by the outermost call, so a 100,000-node chain is freed without deep recursion.
+void release_node(std::shared_ptr<Node>&& node) noexcept;
+
+// A view's grad_fn is stale once its data changed under it (an in-place op on its base or
+// on another view): it becomes a window (AsStridedBackward0) onto the base's current history.
+void refresh_view_grad_fn(TensorImpl* view);
 
 // True when an op on these inputs must record history.
 template <typename... Ts>
@@ -134,5 +143,9 @@ void set_history(const Tensor& out, const std::shared_ptr<Node>& node, uint32_t 
 void check_inplace(const Tensor& self);
 // After an in-place op recorded as `node`, `self` becomes that node's output.
 void rebase_history(const Tensor& self, const std::shared_ptr<Node>& node);
+// An in-place op written as its out-of-place twin (self.sin_() as sin): writes
+// out_of_place(self) into self and makes that op's node self's grad_fn, as PyTorch records
+// SinBackward0 for sin_. The op sees a copy of self, so what it saves stays valid.
+Tensor& compute_inplace(Tensor& self, const std::function<Tensor(const Tensor&)>& out_of_place);
 
 }  // namespace tg

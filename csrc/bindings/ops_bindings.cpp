@@ -1,4 +1,5 @@
 // Math ops, each bound as a tapegrad.* function and as a Tensor method where PyTorch has both.
+#include "autograd/node.h"
 #include "bindings/python.h"
 #include "ops/ops.h"
 
@@ -106,13 +107,13 @@ void bind_ops(py::module_& m) {
 #undef UNARY
   def_inplace("neg_", [](Tensor& t) { ops::neg_(t); });
   def_inplace("relu_", [](Tensor& t) { ops::relu_(t); });
-  // Other in-place unary methods compute out of place and copy back, which keeps autograd exact.
+  // Other in-place unary methods compute out of place and write back, recording the op's node.
   for (auto [name, fn] : {std::pair<const char*, Tensor (*)(const Tensor&)>{"exp_", &ops::exp}, {"log_", &ops::log},
                           {"sqrt_", &ops::sqrt}, {"abs_", &ops::abs}, {"sigmoid_", &ops::sigmoid},
                           {"tanh_", &ops::tanh}, {"sin_", &ops::sin}, {"cos_", &ops::cos}}) {
     def_method(name, [fn = fn](py::object self) {
       Tensor t = unwrap(self.ptr());
-      ops::copy_(t, fn(ops::clone(t)));
+      compute_inplace(t, fn);
       return self;
     });
   }

@@ -48,6 +48,10 @@ PyObject* legacy_tensor_new(PyTypeObject* type, PyObject* args, PyObject* kwargs
 // torch.tensor's data parsing: nested sequences, numbers, tensors and buffers (NumPy arrays).
 Tensor tensor_from_data(PyObject* data, std::optional<ScalarType> dtype);
 
+// A graph node as Python sees it: an instance of a Node subclass named like the node
+// (MulBackward0, AccumulateGrad), as type(t.grad_fn).__name__ is in PyTorch.
+py::object node_to_py(const std::shared_ptr<Node>& node);
+
 void init_tensor_type(py::module_& m);
 void bind_autograd(py::module_& m);
 void bind_factory(py::module_& m);

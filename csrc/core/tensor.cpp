@@ -32,6 +32,7 @@ Backend& backend_for(Device device) {
 TensorImpl::~TensorImpl() {
   if (retains_grad && grad_fn) grad_fn->forget_retained(this);
   if (grad_accumulator) static_cast<AccumulateGrad*>(grad_accumulator.get())->forget_variable();
+  if (grad_fn) release_node(std::move(grad_fn));
 }
 
 int64_t Tensor::size(int64_t d) const { return impl_->sizes[wrap_dim(d, dim())]; }

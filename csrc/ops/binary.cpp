@@ -364,8 +364,7 @@ Tensor& pow_(Tensor& self, const Tensor& other) {
     binary_kernel_inplace(BinaryOp::Pow, self, other, "pow_");
     return self;
   }
-  Tensor result = pow(clone(self), other);
-  return copy_(self, result);
+  return compute_inplace(self, [&](const Tensor& t) { return pow(t, other); });
 }
 
 }  // namespace tg::ops

@@ -134,20 +134,36 @@ Tensor randperm(int64_t n, ScalarType dtype, Device device) {
   return on_device(to_dtype(idx, dtype), device);
 }
 
-Tensor& fill_(Tensor& self, Scalar value) {
+// FillBackward2 (fill_ with a number) and ZeroBackward0: the old values get no gradient.
+struct FillBackward : Node {
+  const char* op_name = "FillBackward2";
+  std::string name() const override { return op_name; }
+  TensorList apply(TensorList&& grads) override { return {zeros_like(grads[0])}; }
+};
+
+static Tensor& fill_impl(Tensor& self, Scalar value, const char* node_name) {
   check_inplace(self);
-  if (compute_requires_grad(self)) return copy_(self, full(DimVec(), value, self.dtype(), self.device()));
+  if (compute_requires_grad(self)) {
+    return compute_inplace(self, [&](const Tensor& t) {
+      Tensor out = full(t.sizes(), value, t.dtype(), t.device());
+      auto node = make_node<FillBackward>(t);
+      node->op_name = node_name;
+      set_history(out, node);
+      return out;
+    });
+  }
   backend_for(self.device()).fill(self, value);
   self.bump_version();
   return self;
 }
 
-Tensor& zero_(Tensor& self) { return fill_(self, Scalar(int64_t(0))); }
+Tensor& fill_(Tensor& self, Scalar value) { return fill_impl(self, value, "FillBackward2"); }
+Tensor& zero_(Tensor& self) { return fill_impl(self, Scalar(int64_t(0)), "ZeroBackward0"); }
 
 // ---- copies ----
 
 struct CopyBackwards : Node {
-  std::string name() const override { return "CopyBackwards"; }
+  std::string name() const override { return "torch::autograd::CopyBackwards"; }
   TensorList apply(TensorList&& grads) override {
     return {needs_input_grad(0) ? zeros_like(grads[0]) : Tensor(), grads[0]};
   }

@@ -12,6 +12,8 @@ namespace {
 Tensor view_of(const Tensor& a, DimVec sizes, DimVec strides, int64_t offset) {
   Tensor out = make_view(a, std::move(sizes), std::move(strides), offset);
   out.impl()->view_base = a.impl()->view_base ? a.impl()->view_base : a.ref();
+  out.impl()->view_version = a.version();
+  out.impl()->grad_view = GradMode::is_enabled();
   return out;
 }
 

@@ -167,7 +167,7 @@ Tensor clamp(const Tensor& a, std::optional<Scalar> min, std::optional<Scalar> m
 Tensor& clamp_(Tensor& self, std::optional<Scalar> min, std::optional<Scalar> max) {
   check_clamp_args(self, min, max);
   check_inplace(self);
-  if (compute_requires_grad(self)) return copy_(self, clamp(clone(self), min, max));
+  if (compute_requires_grad(self)) return compute_inplace(self, [&](const Tensor& t) { return clamp(t, min, max); });
   backend_for(self.device()).clamp(self, self, min ? &*min : nullptr, max ? &*max : nullptr);
   self.bump_version();
   return self;
@@ -175,7 +175,7 @@ Tensor& clamp_(Tensor& self, std::optional<Scalar> min, std::optional<Scalar> ma
 
 Tensor& neg_(Tensor& self) {
   check_inplace(self);
-  if (compute_requires_grad(self)) return copy_(self, neg(clone(self)));
+  if (compute_requires_grad(self)) return compute_inplace(self, [](const Tensor& t) { return neg(t); });
   backend_for(self.device()).unary(UnaryOp::Neg, self, self);
   self.bump_version();
   return self;
@@ -183,7 +183,7 @@ Tensor& neg_(Tensor& self) {
 
 Tensor& relu_(Tensor& self) {
   check_inplace(self);
-  if (compute_requires_grad(self)) return copy_(self, relu(clone(self)));
+  if (compute_requires_grad(self)) return compute_inplace(self, [](const Tensor& t) { return relu(t); });
   backend_for(self.device()).unary(UnaryOp::Relu, self, self);
   self.bump_version();
   return self;

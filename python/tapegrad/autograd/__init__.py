@@ -1,6 +1,7 @@
 """tapegrad.autograd: backward, grad and gradcheck."""
 from .. import _C
 from ..grad_mode import enable_grad, no_grad, set_grad_enabled  # noqa: F401
+from . import graph  # noqa: F401
 from .gradcheck import gradcheck  # noqa: F401
 
 
