@@ -334,7 +334,8 @@ def test_autograd_backward_single_tensor():
 def test_backward_create_graph_leaves_grad_with_history():
     def run(lib):
         a = lib.tensor([1.0, 2.0], requires_grad=True)
-        (a * a * a).sum().backward(create_graph=True)
+        with pytest.warns(UserWarning, match="create a reference cycle"):
+            (a * a * a).sum().backward(create_graph=True)
         g = a.grad
         return [g.requires_grad, names(g.grad_fn) is not None, g]
 
@@ -1006,3 +1007,24 @@ def test_retained_grad_of_view_follows_refresh():
         return [v.grad, a.grad]
 
     both(run)
+
+
+def test_backward_with_inputs_accumulates_only_there():
+    def run(lib):
+        x = lib.ones(3, requires_grad=True)
+        y = lib.ones(3, requires_grad=True)
+        w = lib.ones(3, requires_grad=True)
+        m = x * 2
+        z = (m * y * 3).sum()
+        z.backward(inputs=[x], retain_graph=True)
+        z.backward(inputs=x, retain_graph=True)
+        z.backward(inputs=[w], retain_graph=True)
+        lib.autograd.backward(z, inputs=[m, y])
+        return [x.grad, y.grad, w.grad is None, m.grad, m.retains_grad]
+
+    both(run)
+
+
+def test_backward_with_bad_inputs():
+    raises_like(lambda lib: (lib.ones(3, requires_grad=True) * 2).sum().backward(inputs=[]))
+    raises_like(lambda lib: (lib.ones(3, requires_grad=True) * 2).sum().backward(inputs=[lib.ones(3)]))

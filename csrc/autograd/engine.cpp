@@ -46,7 +46,9 @@ class GraphTask {
  public:
   GraphTask(bool keep_graph, bool create_graph) : keep_graph_(keep_graph), create_graph_(create_graph) {}
 
-  // captures: when non-null, collect gradients for these edges instead of touching .grad.
+  // captures: when non-null, only the paths to these edges run. Their gradients are collected
+  // into `captured` when it is non-null (autograd.grad), else accumulated into the .grad of
+  // those tensors only (backward(inputs=...)).
   void run(const TensorList& roots, const TensorList& grad_roots, const std::vector<Edge>* captures,
            TensorList* captured) {
     if (!grad_roots.empty() && grad_roots.size() != roots.size())
@@ -67,6 +69,9 @@ class GraphTask {
     }
     discover(root_edges);
     if (captures) mark_needed(*captures);
+    if (captures && !captured)
+      for (auto& e : *captures)
+        if (dynamic_cast<AccumulateGrad*>(e.node.get())) states_[e.node.get()].run_apply = true;
 
     for (size_t i = 0; i < root_edges.size(); ++i) {
       NodeState& s = states_[root_edges[i].node.get()];
@@ -88,7 +93,7 @@ class GraphTask {
       NodeState& state = states_[node];
       TensorList grads = std::move(state.inputs);
       grads.resize(node->num_outputs());
-      if (captures) capture(node, grads, *captures, *captured);
+      if (captured) capture(node, grads, *captures, *captured);
       for (auto& [output_nr, impl] : node->retained_outputs) retain(impl, grads[output_nr]);
 
       TensorList outputs;
@@ -192,8 +197,17 @@ class GraphTask {
 
 }  // namespace
 
-void backward(const TensorList& roots, const TensorList& grad_roots, bool retain_graph, bool create_graph) {
-  GraphTask(retain_graph || create_graph, create_graph).run(roots, grad_roots, nullptr, nullptr);
+void backward(const TensorList& roots, const TensorList& grad_roots, bool retain_graph, bool create_graph,
+              const TensorList& inputs) {
+  GraphTask task(retain_graph || create_graph, create_graph);
+  if (inputs.empty()) return task.run(roots, grad_roots, nullptr, nullptr);
+  // As in PyTorch, a non-leaf named in inputs retains its grad.
+  std::vector<Edge> captures;
+  for (const Tensor& t : inputs) {
+    retain_grad(t);
+    captures.push_back(gradient_edge(t));
+  }
+  task.run(roots, grad_roots, &captures, nullptr);
 }
 
 TensorList grad(const TensorList& roots, const TensorList& grad_roots, const TensorList& inputs,

@@ -173,6 +173,13 @@ void set_history(const Tensor& out, const std::shared_ptr<Node>& node, uint32_t 
   out.impl()->output_nr = output_nr;
 }
 
+void retain_grad(const Tensor& t) {
+  TG_CHECK(t.requires_grad(), "can't retain_grad on Tensor that has requires_grad=False");
+  if (t.is_leaf() || t.impl()->retains_grad) return;
+  t.impl()->retains_grad = true;
+  t.grad_fn()->retained_outputs.emplace_back(t.output_nr(), t.impl());
+}
+
 void check_inplace(const Tensor& self) {
   if (!GradMode::is_enabled()) return;
   TensorImpl* base = self.impl()->view_base.get();

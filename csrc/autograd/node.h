@@ -139,6 +139,9 @@ std::shared_ptr<N> make_node_list(const TensorList& inputs) {
 // Makes `out` the output `output_nr` of `node`.
 void set_history(const Tensor& out, const std::shared_ptr<Node>& node, uint32_t output_nr = 0);
 
+// Tensor.retain_grad(): a non-leaf keeps the gradient that reaches it in its .grad.
+void retain_grad(const Tensor& t);
+
 // Errors for in-place ops on tensors autograd cares about; call before writing.
 void check_inplace(const Tensor& self);
 // After an in-place op recorded as `node`, `self` becomes that node's output.

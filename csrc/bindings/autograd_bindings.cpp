@@ -73,11 +73,13 @@ void bind_autograd(py::module_& m) {
                        static_cast<const void*>(self.ptr()), ">");
       });
 
-  m.def("_backward", [](py::object tensors, py::object grad_tensors, bool retain_graph, bool create_graph) {
-    TensorList roots = tensors_from(tensors), grads = tensors_from(grad_tensors);
+  m.def("_backward", [](py::object tensors, py::object grad_tensors, bool retain_graph, bool create_graph,
+                        py::object inputs) {
+    TensorList roots = tensors_from(tensors), grads = tensors_from(grad_tensors), ins = tensors_from(inputs);
     py::gil_scoped_release release;
-    backward(roots, grads, retain_graph, create_graph);
-  });
+    backward(roots, grads, retain_graph, create_graph, ins);
+  }, py::arg("tensors"), py::arg("grad_tensors"), py::arg("retain_graph"), py::arg("create_graph"),
+     py::arg("inputs") = py::none());
   m.def("_grad", [](py::object outputs, py::object inputs, py::object grad_outputs, bool retain_graph,
                     bool create_graph, bool allow_unused) {
     TensorList roots = tensors_from(outputs), ins = tensors_from(inputs), grads = tensors_from(grad_outputs);
@@ -93,12 +95,7 @@ void bind_autograd(py::module_& m) {
   m.def("is_grad_enabled", &GradMode::is_enabled);
   m.def("_set_grad_enabled", &GradMode::set_enabled);
 
-  def_method("retain_grad", [](const Tensor& t) {
-    TG_CHECK(t.requires_grad(), "can't retain_grad on Tensor that has requires_grad=False");
-    if (t.is_leaf() || t.impl()->retains_grad) return;
-    t.impl()->retains_grad = true;
-    t.grad_fn()->retained_outputs.emplace_back(t.output_nr(), t.impl());
-  });
+  def_method("retain_grad", [](const Tensor& t) { retain_grad(t); });
   def_method("requires_grad_", [](py::object self, bool flag) {
     Tensor t = unwrap(self.ptr());
     TG_CHECK(!flag || is_floating(t.dtype()), "only Tensors of floating point dtype can require gradients");

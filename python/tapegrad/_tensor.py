@@ -43,11 +43,9 @@ def _iter(self):
 
 
 def _backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
-    if inputs is not None:
-        raise NotImplementedError("backward(inputs=...) is not supported yet; use tapegrad.autograd.grad")
-    if retain_graph is None:
-        retain_graph = create_graph
-    _C._backward(self, gradient, retain_graph, create_graph)
+    from .autograd import backward
+
+    backward(self, gradient, retain_graph, create_graph, inputs)
 
 
 def _array(self, dtype=None, copy=None):
