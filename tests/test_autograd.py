@@ -8,7 +8,6 @@ import torch
 
 import tapegrad
 
-LIBS = [torch, tapegrad]
 
 
 def same(ours, ref):
@@ -433,106 +432,6 @@ def test_requires_grad_on_integer_tensor():
     raises_like(run)
     raises_like(lambda lib: lib.tensor([1, 2]).requires_grad_())
     raises_like(lambda lib: lib.tensor([1, 2], requires_grad=True))
-
-
-# ---- grad mode ----
-
-def test_grad_mode_context_managers_nest():
-    def run(lib):
-        a = lib.ones(2, requires_grad=True)
-        seen = [lib.is_grad_enabled()]
-        with lib.no_grad():
-            seen.append(lib.is_grad_enabled())
-            with lib.enable_grad():
-                seen.append(lib.is_grad_enabled())
-                seen.append((a * 2).requires_grad)
-                with lib.set_grad_enabled(False):
-                    seen.append((a * 2).requires_grad)
-            seen.append(lib.is_grad_enabled())
-        seen.append(lib.is_grad_enabled())
-        return seen
-
-    both(run)
-
-
-def test_grad_mode_restored_after_exception():
-    def run(lib):
-        with pytest.raises(ValueError):
-            with lib.no_grad():
-                raise ValueError("boom")
-        return lib.is_grad_enabled()
-
-    both(run)
-
-
-def test_grad_mode_decorators():
-    def run(lib):
-        @lib.no_grad()
-        def off(x):
-            return x * 2
-
-        @lib.enable_grad()
-        def on(x):
-            return x * 2
-
-        @lib.set_grad_enabled(False)
-        def off2(x):
-            return x * 2
-
-        a = lib.ones(2, requires_grad=True)
-        after_decoration = lib.is_grad_enabled()
-        with lib.no_grad():
-            inner_on = on(a).requires_grad
-        return [off(a).requires_grad, off2(a).requires_grad, inner_on, after_decoration,
-                lib.is_grad_enabled(), off.__name__]
-
-    both(run)
-
-
-def test_set_grad_enabled_as_a_function_call():
-    def run(lib):
-        lib.set_grad_enabled(False)
-        off = lib.is_grad_enabled()
-        lib.set_grad_enabled(True)
-        return [off, lib.is_grad_enabled()]
-
-    both(run)
-
-
-def test_autograd_exports_grad_mode():
-    assert tapegrad.autograd.no_grad is tapegrad.no_grad
-    assert tapegrad.autograd.enable_grad is tapegrad.enable_grad
-    assert tapegrad.autograd.set_grad_enabled is tapegrad.set_grad_enabled
-
-
-def test_no_grad_is_thread_local():
-    inside = threading.Event()
-    release = threading.Event()
-    seen = {}
-
-    def worker():
-        with tapegrad.no_grad():
-            seen["worker"] = tapegrad.is_grad_enabled()
-            inside.set()
-            release.wait(5)
-
-    t = threading.Thread(target=worker)
-    t.start()
-    inside.wait(5)
-    seen["main"] = tapegrad.is_grad_enabled()
-    seen["main_requires_grad"] = (tapegrad.ones(2, requires_grad=True) * 2).requires_grad
-    release.set()
-    t.join()
-    assert seen == {"worker": False, "main": True, "main_requires_grad": True}
-
-
-def test_new_threads_start_with_grad_enabled():
-    seen = []
-    with tapegrad.no_grad():
-        t = threading.Thread(target=lambda: seen.append(tapegrad.is_grad_enabled()))
-        t.start()
-        t.join()
-    assert seen == [True]
 
 
 # ---- autograd.grad ----

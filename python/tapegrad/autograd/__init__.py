@@ -2,6 +2,7 @@
 import warnings
 
 from .. import _C
+from .. import grad_mode  # noqa: F401  (torch.autograd.grad_mode)
 from ..grad_mode import enable_grad, no_grad, set_grad_enabled  # noqa: F401
 from . import graph  # noqa: F401
 from .gradcheck import gradcheck  # noqa: F401
