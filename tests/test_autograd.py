@@ -9,7 +9,6 @@ import torch
 import tapegrad
 
 
-
 def same(ours, ref):
     """Recursively compares results: tensors by shape, dtype and values; the rest by ==."""
     if isinstance(ref, torch.dtype):

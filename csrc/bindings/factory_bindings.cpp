@@ -13,6 +13,7 @@ namespace {
 struct Inferred {
   DimVec shape;
   std::optional<ScalarType> dtype;
+  bool leaf_seen = false;  // once a number (or tensor) was met, the number of dims is known
 };
 
 ScalarType scalar_dtype(const Scalar& s) {
@@ -25,22 +26,30 @@ void infer(PyObject* obj, size_t depth, Inferred& info) {
   auto note = [&](ScalarType t) { info.dtype = info.dtype ? promote_types(*info.dtype, t) : t; };
   if (is_tensor(obj)) {
     Tensor t = unwrap(obj);
-    if (depth == info.shape.size())
+    if (depth == info.shape.size() && !info.leaf_seen)
       for (int64_t s : t.sizes()) info.shape.push_back(s);
+    info.leaf_seen = true;
     note(t.dtype());
     return;
   }
   if (auto s = as_scalar(obj)) {
-    if (depth != info.shape.size())
-      throw ValueError(str_cat("expected sequence of length ", info.shape[depth], " at dim ", depth, " (got 0)"));
+    if (depth != info.shape.size()) throw TypeError("not a sequence");
+    info.leaf_seen = true;
     note(scalar_dtype(*s));
     return;
   }
-  if (!is_sequence(obj) && !(PySequence_Check(obj) && !PyUnicode_Check(obj) && !PyBytes_Check(obj)))
-    throw TypeError(str_cat("Could not infer dtype of ", Py_TYPE(obj)->tp_name));
+  if (PyUnicode_Check(obj) || PyBytes_Check(obj)) {
+    if (depth == 0) throw TypeError(str_cat("new(): invalid data type '", Py_TYPE(obj)->tp_name, "'"));
+    throw ValueError(str_cat("too many dimensions '", Py_TYPE(obj)->tp_name, "'"));
+  }
+  if (!is_sequence(obj) && !PySequence_Check(obj))
+    throw Error(str_cat("Could not infer dtype of ", Py_TYPE(obj)->tp_name));
   py::sequence seq = py::reinterpret_borrow<py::sequence>(obj);
   int64_t n = static_cast<int64_t>(py::len(seq));
-  if (depth == info.shape.size()) info.shape.push_back(n);
+  if (depth == info.shape.size()) {
+    if (info.leaf_seen) throw TypeError(str_cat("must be real number, not ", Py_TYPE(obj)->tp_name));
+    info.shape.push_back(n);
+  }
   else if (depth > info.shape.size() || info.shape[depth] != n)
     throw ValueError(str_cat("expected sequence of length ", depth < info.shape.size() ? info.shape[depth] : 0,
                              " at dim ", depth, " (got ", n, ")"));
@@ -415,7 +424,12 @@ void bind_factory(py::module_& m) {
   });
   def_method("fill_", [](py::object self, py::handle value) {
     Tensor t = unwrap(self.ptr());
-    if (is_tensor(value.ptr())) ops::fill_(t, unwrap(value.ptr()).item());
+    if (is_tensor(value.ptr())) {
+      Tensor v = unwrap(value.ptr());
+      TG_CHECK(v.dim() == 0, "fill_ only supports 0-dimension value tensor but got tensor with ", v.dim(),
+               " dimensions.");
+      ops::fill_(t, v.item());
+    }
     else ops::fill_(t, py::cast<Scalar>(value));
     return self;
   }, py::arg("value"));

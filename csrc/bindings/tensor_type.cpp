@@ -67,10 +67,7 @@ BINARY_SLOT(nb_xor, ops::logical_xor(x, y))
 #undef BINARY_SLOT
 
 PyObject* nb_pow(PyObject* a, PyObject* b, PyObject* mod) {
-  if (mod != Py_None) {
-    PyErr_SetString(PyExc_TypeError, "pow() with a modulus is not supported for tensors");
-    return nullptr;
-  }
+  if (mod != Py_None) Py_RETURN_NOTIMPLEMENTED;  // Python then raises its own TypeError, as for torch
   return binary_slot(a, b, [](const Tensor& x, const Tensor& y) { return ops::pow(x, y); });
 }
 
@@ -103,11 +100,10 @@ PyObject* nb_invert(PyObject* a) {
   });
 }
 
-Scalar single_value(PyObject* a, const char* what) {
+// float(t) and int(t).
+Scalar single_value(PyObject* a) {
   Tensor t = unwrap(a);
-  if (t.numel() != 1)
-    throw Error(str_cat(what, t.numel() == 0 ? "" : "", "a Tensor with ", t.numel(),
-                        " elements cannot be converted to Scalar"));
+  if (t.numel() != 1) throw ValueError("only one element tensors can be converted to Python scalars");
   return t.item();
 }
 
@@ -124,12 +120,12 @@ int nb_bool(PyObject* a) {
 }
 PyObject* nb_float(PyObject* a) {
   TG_PY_TRY
-  return PyFloat_FromDouble(single_value(a, "").to_double());
+  return PyFloat_FromDouble(single_value(a).to_double());
   TG_PY_CATCH(nullptr)
 }
 PyObject* nb_int(PyObject* a) {
   TG_PY_TRY
-  Scalar s = single_value(a, "");
+  Scalar s = single_value(a);
   if (s.is_floating()) {
     double v = s.to_double();
     if (std::isnan(v)) throw ValueError("cannot convert float NaN to integer");
@@ -490,6 +486,8 @@ void set_python_error() {
     throw;
   } catch (py::error_already_set& e) {
     e.restore();
+  } catch (const py::cast_error& e) {
+    PyErr_SetString(PyExc_TypeError, e.what());  // an argument of the wrong type
   } catch (const py::builtin_exception& e) {
     e.set_error();
   } catch (const TypeError& e) {
@@ -539,7 +537,9 @@ Device parse_device(const std::string& s) {
   if (type == "cpu") d.type = DeviceType::CPU;
   else if (type == "cuda") d.type = DeviceType::CUDA;
   else
-    throw Error(str_cat("Expected one of cpu, cuda device type at start of device string: ", s));
+    throw Error(str_cat("Expected one of cpu, cuda, ipu, xpu, mkldnn, opengl, opencl, ideep, hip, ve, fpga, maia, "
+                        "xla, lazy, vulkan, mps, meta, hpu, mtia, privateuseone device type at start of device "
+                        "string: ", s));
   if (!index.empty()) {
     try {
       size_t used = 0;
@@ -617,6 +617,8 @@ void init_tensor_type(py::module_& m) {
   PyObject* type = PyType_FromSpec(&spec);
   if (!type) throw py::error_already_set();
   g_tensor_type = reinterpret_cast<PyTypeObject*>(type);
+  // Python's own messages use tp_name; torch's reads plainly "Tensor" ("... for +: 'Tensor' and 'str'").
+  g_tensor_type->tp_name = "Tensor";
   m.add_object("Tensor", py::handle(type));
 
   py::class_<DType>(m, "dtype")

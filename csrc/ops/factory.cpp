@@ -25,7 +25,7 @@ Tensor arange(Scalar start, Scalar end, Scalar step, ScalarType dtype, Device de
   double s = start.to_double(), e = end.to_double(), st = step.to_double();
   TG_CHECK(st != 0, "step must be nonzero");
   TG_CHECK(std::isfinite(s) && std::isfinite(e), "unsupported range: ", s, " -> ", e);
-  TG_CHECK((st > 0 && e >= s) || (st < 0 && e <= s), "upper bound and larger bound inconsistent with step sign");
+  TG_CHECK((st > 0 && e >= s) || (st < 0 && e <= s), "upper bound and lower bound inconsistent with step sign");
   int64_t n = is_floating(dtype) || start.is_floating() || end.is_floating() || step.is_floating()
                   ? static_cast<int64_t>(std::ceil((e - s) / st))
                   : (end.to_int() - start.to_int() + step.to_int() - (step.to_int() > 0 ? 1 : -1)) / step.to_int();
