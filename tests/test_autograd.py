@@ -1,5 +1,8 @@
 """Autograd semantics against PyTorch: each scenario runs on both libraries, side by side."""
-import gc
+import os
+import subprocess
+import sys
+import textwrap
 import threading
 
 import numpy as np
@@ -737,27 +740,46 @@ def test_inplace_on_base_invalidates_view_saved_tensor():
 
 # ---- big graphs and threads ----
 
-def test_long_chain_backward_and_free():
-    """100,000 nodes: neither the engine nor the graph's destruction may recurse per node."""
-    x = tapegrad.tensor([1.0], requires_grad=True)
-    y = x
-    for _ in range(100_000):
-        y = y * 1.0
-    y.sum().backward()
-    assert x.grad.tolist() == [1.0]
-    del y
-    gc.collect()
+LONG_CHAINS = {
+    "constant_factor": "y = y * 1.0",
+    "saved_inputs": "y = y * y / y",
+    "views": "y = y.view(1, 1).view(1)",
+    "inplace_on_views": "y = y * 1.0\ny.view(1).add_(0.0)",
+}
 
 
-def test_long_chain_with_retain_graph_freed_without_backward():
+@pytest.mark.parametrize("step", LONG_CHAINS.values(), ids=LONG_CHAINS.keys())
+def test_long_chain_backward_and_free(step):
+    """100,000 ops: neither the engine nor freeing the graph may recurse once per node. The chain
+    runs on a thread with a 2 MiB stack, which per-node recursion overflows, in a child process,
+    since a stack overflow would take pytest down."""
+    code = f"""
+import threading
+import tapegrad
+
+def chains():
     x = tapegrad.tensor([2.0], requires_grad=True)
     y = x
     for _ in range(100_000):
-        y = (y + 1.0) - 1.0
-    del y
-    z = x * 3
-    z.backward()
-    assert x.grad.tolist() == [3.0]
+{textwrap.indent(step, " " * 8)}
+    y.sum().backward(retain_graph=True)
+    assert x.grad.tolist() == [1.0], x.grad
+    del y  # frees the retained graph
+    y = x
+    for _ in range(100_000):
+{textwrap.indent(step, " " * 8)}
+    del y  # frees a graph that never ran
+    print("ok")
+
+threading.stack_size(2 << 20)
+worker = threading.Thread(target=chains)
+worker.start()
+worker.join()
+"""
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout == "ok\n"
 
 
 def test_backward_in_parallel_threads():
