@@ -948,3 +948,20 @@ def test_backward_with_inputs_accumulates_only_there():
 def test_backward_with_bad_inputs():
     raises_like(lambda lib: (lib.ones(3, requires_grad=True) * 2).sum().backward(inputs=[]))
     raises_like(lambda lib: (lib.ones(3, requires_grad=True) * 2).sum().backward(inputs=[lib.ones(3)]))
+
+
+def test_gradcheck_multiple_outputs_and_mismatch_report():
+    def two(x, y):
+        return x * y, (x - y.detach()).sum()
+
+    x = tapegrad.tensor([0.5, 1.0], dtype=tapegrad.float64, requires_grad=True)
+    y = tapegrad.tensor([2.0, -1.0], dtype=tapegrad.float64, requires_grad=True)
+    assert tapegrad.autograd.gradcheck(lambda a, b: (a * b, (a - b).sum()), (x, y))
+    with pytest.raises(RuntimeError, match="Jacobian mismatch for output 1 with respect to input 1"):
+        tapegrad.autograd.gradcheck(two, (x, y))
+
+
+def test_gradcheck_warns_on_single_precision():
+    x = tapegrad.tensor([0.5, 1.0], requires_grad=True)
+    with pytest.warns(UserWarning, match="Input #0 requires gradient and is not a double precision"):
+        tapegrad.autograd.gradcheck(lambda t: t * 2, (x,), eps=1e-3, atol=1e-2)
