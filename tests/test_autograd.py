@@ -836,6 +836,7 @@ def test_view_base():
     "fill_(2.0)", "zero_()", "sin_()", "exp_()", "clamp_(0, 1)", "neg_()", "relu_()", "pow_(lib.tensor(2.0))", "abs_()",
     "sqrt_()", "sigmoid_()", "tanh_()", "add_(1)", "mul_(2.0)", "copy_(lib.ones(3))",
     "copy_(lib.ones(3, requires_grad=True))", "div_(lib.tensor([1.0, 2.0, 4.0], requires_grad=True))",
+    "fill_(lib.tensor(2.0, requires_grad=True))", "fill_(lib.tensor(2.0))",
 ])
 def test_inplace_op_records_torch_node(op):
     def run(lib):
@@ -965,3 +966,8 @@ def test_gradcheck_warns_on_single_precision():
     x = tapegrad.tensor([0.5, 1.0], requires_grad=True)
     with pytest.warns(UserWarning, match="Input #0 requires gradient and is not a double precision"):
         tapegrad.autograd.gradcheck(lambda t: t * 2, (x,), eps=1e-3, atol=1e-2)
+
+
+def test_gradcheck_on_a_view_of_the_input():
+    x = tapegrad.tensor([[0.5, 1.0], [2.0, 3.0]], dtype=tapegrad.float64, requires_grad=True)
+    assert tapegrad.autograd.gradcheck(lambda t: t.transpose(0, 1), (x,))

@@ -424,12 +424,7 @@ void bind_factory(py::module_& m) {
   });
   def_method("fill_", [](py::object self, py::handle value) {
     Tensor t = unwrap(self.ptr());
-    if (is_tensor(value.ptr())) {
-      Tensor v = unwrap(value.ptr());
-      TG_CHECK(v.dim() == 0, "fill_ only supports 0-dimension value tensor but got tensor with ", v.dim(),
-               " dimensions.");
-      ops::fill_(t, v.item());
-    }
+    if (is_tensor(value.ptr())) ops::fill_(t, unwrap(value.ptr()));
     else ops::fill_(t, py::cast<Scalar>(value));
     return self;
   }, py::arg("value"));

@@ -198,7 +198,7 @@ Tensor strip_leading_ones(const Tensor& value) {
 // Basic-indexing assignment: a copy into the view (CopySlices for autograd when it is one).
 void copy_to(Tensor dst, const SetValue& value) {
   if (value.number) {
-    ops::fill_(dst, *value.number);
+    ops::fill_(dst, scalar_tensor(*value.number, dst.dtype(), dst.device()));  // FillBackward3, as torch
   } else if (dst.sizes() == value.tensor.sizes() || value.tensor.dim() == 0) {
     ops::copy_(dst, value.tensor);
   } else {

@@ -158,6 +158,24 @@ static Tensor& fill_impl(Tensor& self, Scalar value, const char* node_name) {
 }
 
 Tensor& fill_(Tensor& self, Scalar value) { return fill_impl(self, value, "FillBackward2"); }
+
+struct FillBackward3 : Node {
+  std::string name() const override { return "FillBackward3"; }
+  TensorList apply(TensorList&& grads) override {
+    return {needs_input_grad(0) ? zeros_like(grads[0]) : Tensor(), needs_input_grad(1) ? sum(grads[0]) : Tensor()};
+  }
+};
+
+Tensor& fill_(Tensor& self, const Tensor& value) {
+  TG_CHECK(value.dim() == 0, "fill_ only supports 0-dimension value tensor but got tensor with ", value.dim(),
+           " dimensions.");
+  if (!compute_requires_grad(self, value)) return fill_impl(self, value.item(), "FillBackward3");
+  return compute_inplace(self, [&](const Tensor& t) {
+    Tensor out = full(t.sizes(), value.item(), t.dtype(), t.device());
+    set_history(out, make_node<FillBackward3>(t, value));
+    return out;
+  });
+}
 Tensor& zero_(Tensor& self) { return fill_impl(self, Scalar(int64_t(0)), "ZeroBackward0"); }
 
 // ---- copies ----

@@ -80,6 +80,8 @@ Tensor randperm(int64_t n, ScalarType dtype, Device device = Device());
 Tensor& uniform_(Tensor& self, double from, double to);
 Tensor& normal_(Tensor& self, double mean, double std);
 Tensor& fill_(Tensor& self, Scalar value);
+// fill_ with a 0-dim tensor: the value gets the summed gradient (FillBackward3).
+Tensor& fill_(Tensor& self, const Tensor& value);
 Tensor& zero_(Tensor& self);
 // self.copy_(src): src is broadcast to self's shape and converted to its dtype.
 Tensor& copy_(Tensor& self, const Tensor& src);

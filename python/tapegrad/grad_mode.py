@@ -1,7 +1,6 @@
 """Grad-mode switches, as torch.no_grad / enable_grad / set_grad_enabled. The flag itself is
 thread-local and lives in C++."""
 import functools
-import inspect
 import sys
 
 from . import _C
@@ -9,6 +8,8 @@ from . import _C
 
 def _decorate(make_context, fn):
     """Runs fn (or each step of a generator fn) inside a fresh context from make_context()."""
+    import inspect  # here, not at the top: it is slow to import and `import tapegrad` should be fast
+
     if inspect.isgeneratorfunction(fn):
         @functools.wraps(fn)
         def generator_wrapper(*args, **kwargs):

@@ -19,7 +19,8 @@ def _as_tuple(x):
 def _flat_outputs(out):
     import numpy as np
 
-    return [np.asarray(o.detach(), dtype=np.float64).reshape(-1) for o in _as_tuple(out)]
+    # Copies: an output may be a view of the input that is about to be nudged again.
+    return [np.array(o.detach(), dtype=np.float64).reshape(-1) for o in _as_tuple(out)]
 
 
 def _numerical_jacobians(fn, inputs, target, eps):
