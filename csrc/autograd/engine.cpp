@@ -46,9 +46,13 @@ class GraphTask {
  public:
   GraphTask(bool keep_graph, bool create_graph) : keep_graph_(keep_graph), create_graph_(create_graph) {}
 
-  // captures: when non-null, collect gradients for these edges instead of touching .grad.
+  // captures: when non-null, only the paths to these edges run. Their gradients are collected
+  // into `captured` when it is non-null (autograd.grad), else accumulated into the .grad of
+  // those tensors only (backward(inputs=...)).
   void run(const TensorList& roots, const TensorList& grad_roots, const std::vector<Edge>* captures,
            TensorList* captured) {
+    if (!grad_roots.empty() && grad_roots.size() != roots.size())
+      throw Error(str_cat("got ", roots.size(), " tensors and ", grad_roots.size(), " gradients"));
     std::vector<Edge> root_edges;
     TensorList root_grads;
     for (size_t i = 0; i < roots.size(); ++i) {
@@ -57,13 +61,17 @@ class GraphTask {
         throw Error(str_cat("element ", i, " of tensors does not require grad and does not have a grad_fn"));
       Tensor g = i < grad_roots.size() && grad_roots[i].defined() ? grad_roots[i] : default_root_grad(r, i);
       if (g.sizes() != r.sizes())
-        throw Error(str_cat("Mismatch in shape: grad_output[", i, "] has a shape of ", shape_str(g.sizes()),
-                            " and output[", i, "] has a shape of ", shape_str(r.sizes()), "."));
+        throw Error(str_cat("Mismatch in shape: grad_output[", i, "] has a shape of torch.Size(",
+                            shape_str(g.sizes()), ") and output[", i, "] has a shape of torch.Size(",
+                            shape_str(r.sizes()), ")."));
       root_edges.push_back(gradient_edge(r));
       root_grads.push_back(g.dtype() == r.dtype() ? g : ops::to_dtype(g, r.dtype()));
     }
     discover(root_edges);
     if (captures) mark_needed(*captures);
+    if (captures && !captured)
+      for (auto& e : *captures)
+        if (dynamic_cast<AccumulateGrad*>(e.node.get())) states_[e.node.get()].run_apply = true;
 
     for (size_t i = 0; i < root_edges.size(); ++i) {
       NodeState& s = states_[root_edges[i].node.get()];
@@ -85,7 +93,7 @@ class GraphTask {
       NodeState& state = states_[node];
       TensorList grads = std::move(state.inputs);
       grads.resize(node->num_outputs());
-      if (captures) capture(node, grads, *captures, *captured);
+      if (captured) capture(node, grads, *captures, *captured);
       for (auto& [output_nr, impl] : node->retained_outputs) retain(impl, grads[output_nr]);
 
       TensorList outputs;
@@ -189,12 +197,22 @@ class GraphTask {
 
 }  // namespace
 
-void backward(const TensorList& roots, const TensorList& grad_roots, bool retain_graph, bool create_graph) {
-  GraphTask(retain_graph || create_graph, create_graph).run(roots, grad_roots, nullptr, nullptr);
+void backward(const TensorList& roots, const TensorList& grad_roots, bool retain_graph, bool create_graph,
+              const TensorList& inputs) {
+  GraphTask task(retain_graph || create_graph, create_graph);
+  if (inputs.empty()) return task.run(roots, grad_roots, nullptr, nullptr);
+  // As in PyTorch, a non-leaf named in inputs retains its grad.
+  std::vector<Edge> captures;
+  for (const Tensor& t : inputs) {
+    retain_grad(t);
+    captures.push_back(gradient_edge(t));
+  }
+  task.run(roots, grad_roots, &captures, nullptr);
 }
 
 TensorList grad(const TensorList& roots, const TensorList& grad_roots, const TensorList& inputs,
                 bool retain_graph, bool create_graph, bool allow_unused) {
+  TG_CHECK(!inputs.empty(), "`inputs` argument to `grad()` cannot be empty.");
   std::vector<Edge> captures;
   for (size_t i = 0; i < inputs.size(); ++i) {
     if (!inputs[i].requires_grad())
@@ -205,8 +223,8 @@ TensorList grad(const TensorList& roots, const TensorList& grad_roots, const Ten
   GraphTask(retain_graph || create_graph, create_graph).run(roots, grad_roots, &captures, &captured);
   for (size_t i = 0; i < inputs.size(); ++i) {
     if (!captured[i].defined() && !allow_unused)
-      throw Error("One of the differentiated Tensors appears to not have been used in the graph. "
-                  "Set allow_unused=True if this is the desired behavior.");
+      throw Error(str_cat("The differentiated Tensor at index ", i, " appears to not have been used in the graph. "
+                          "Set allow_unused=True if this is the desired behavior."));
     if (captured[i].defined() && captured[i].sizes() != inputs[i].sizes())
       captured[i] = ops::sum_to_size(captured[i], inputs[i].sizes());
   }

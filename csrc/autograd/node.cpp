@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <mutex>
+#include "core/spinlock.h"
 #include "core/error.h"
 #include "ops/ops.h"
 
@@ -10,14 +12,58 @@ namespace tg {
 
 namespace {
 std::atomic<uint64_t> g_next_sequence_nr{0};
-std::mutex g_accumulate_mutex;
+SpinLock g_accumulate_lock;
 
 std::string describe(const Tensor& t) {
   return str_cat("[torch.", legacy_type_name(t.dtype()), " ", shape_str(t.sizes()), "]");
 }
+
+// ScalarType's name in PyTorch's C++ messages.
+const char* scalar_type_word(ScalarType t) {
+  switch (t) {
+    case ScalarType::Bool: return "Bool";
+    case ScalarType::Int64: return "Long";
+    case ScalarType::Float32: return "Float";
+    case ScalarType::Float64: return "Double";
+  }
+  return "?";
+}
+
+// PyTorch names the forward op in messages: "Exp" for ExpBackward0.
+std::string forward_name(const std::string& node_name) {
+  size_t end = node_name.size();
+  while (end > 0 && std::isdigit(static_cast<unsigned char>(node_name[end - 1]))) --end;
+  static const std::string suffix = "Backward";
+  if (end < node_name.size() && end >= suffix.size() &&
+      node_name.compare(end - suffix.size(), suffix.size(), suffix) == 0)
+    return node_name.substr(0, end - suffix.size());
+  return node_name;
+}
 }  // namespace
 
 Node::Node() : sequence_nr(g_next_sequence_nr.fetch_add(1, std::memory_order_relaxed)) {}
+
+Node::~Node() {
+  for (auto& e : next_edges)
+    if (e.edge.node) release_node(std::move(e.edge.node));
+}
+
+void release_node(std::shared_ptr<Node>&& node) noexcept {
+  thread_local std::vector<std::shared_ptr<Node>>* pending = nullptr;
+  if (pending) {
+    pending->push_back(std::move(node));
+    return;
+  }
+  std::vector<std::shared_ptr<Node>> queue;
+  queue.push_back(std::move(node));
+  pending = &queue;
+  while (!queue.empty()) {
+    std::shared_ptr<Node> last = std::move(queue.back());
+    queue.pop_back();
+    last.reset();  // a node freed here queues what it held instead of freeing it
+  }
+  pending = nullptr;
+}
 
 void Node::forget_retained(TensorImpl* impl) {
   auto& r = retained_outputs;
@@ -46,13 +92,17 @@ Tensor SavedTensor::unpack(const Node& owner) const {
         "graph a second time or if you need to access saved tensors after calling backward.");
   if (!saved_) return Tensor();
   if (data_.version() != saved_version_) {
-    std::string who = is_output_ ? str_cat(", which is output ", output_nr_, " of ", owner.name(), ",")
-                                 : std::string();
+    // Like PyTorch, name the op that made the tensor: for a saved output the node that saved
+    // it, for a saved input its grad_fn now.
+    std::string who;
+    if (is_output_) who = str_cat(", which is output ", output_nr_, " of ", forward_name(owner.name()), ",");
+    else if (data_.grad_fn())
+      who = str_cat(", which is output ", data_.output_nr(), " of ", forward_name(data_.grad_fn()->name()), ",");
     throw Error(str_cat(
         "one of the variables needed for gradient computation has been modified by an inplace operation: ",
         describe(data_), who, " is at version ", data_.version(), "; expected version ", saved_version_,
         " instead. Hint: enable anomaly detection to find the operation that failed to compute its "
-        "gradient, with torch.autograd.set_detect_anomaly(True)."));
+        "gradient, with torch.autograd.set_detect_anomaly(True, check_nan=False)."));
   }
   if (is_output_ && requires_grad_) {
     if (auto fn = weak_grad_fn_.lock()) {
@@ -72,10 +122,23 @@ void SavedTensor::reset() {
   released_ = true;
 }
 
+Tensor AccumulateGrad::variable() const {
+  std::lock_guard<SpinLock> lock(g_accumulate_lock);
+  return Tensor(Ref<TensorImpl>::try_retain(variable_));
+}
+
+void AccumulateGrad::forget_variable() {
+  std::lock_guard<SpinLock> lock(g_accumulate_lock);
+  variable_ = nullptr;
+}
+
 TensorList AccumulateGrad::apply(TensorList&& grads) {
   Tensor& incoming = grads[0];
   if (!incoming.defined()) return {};
-  std::lock_guard<std::mutex> lock(g_accumulate_mutex);
+  Tensor leaf = variable();
+  if (!leaf.defined()) return {};  // the leaf is gone: nobody can read its gradient
+  std::lock_guard<std::mutex> lock(accumulate_mutex_);
+  TensorImpl* variable = leaf.impl();
   Tensor current(variable->grad);
   if (!current.defined()) {
     // Steal a fresh, unshared, dense gradient; anything else may alias user-visible data.
@@ -95,12 +158,9 @@ TensorList AccumulateGrad::apply(TensorList&& grads) {
 
 std::shared_ptr<Node> grad_accumulator(const Tensor& leaf) {
   TensorImpl* impl = leaf.impl();
-  std::lock_guard<std::mutex> lock(g_accumulate_mutex);
-  if (auto acc = impl->grad_accumulator.lock()) return acc;
-  auto acc = std::make_shared<AccumulateGrad>(leaf.ref());
-  acc->next_edges.clear();
-  impl->grad_accumulator = acc;
-  return acc;
+  std::lock_guard<SpinLock> lock(g_accumulate_lock);
+  if (!impl->grad_accumulator) impl->grad_accumulator = std::make_shared<AccumulateGrad>(impl);
+  return impl->grad_accumulator;
 }
 
 Edge gradient_edge(const Tensor& t) {
@@ -111,6 +171,13 @@ Edge gradient_edge(const Tensor& t) {
 void set_history(const Tensor& out, const std::shared_ptr<Node>& node, uint32_t output_nr) {
   out.impl()->grad_fn = node;
   out.impl()->output_nr = output_nr;
+}
+
+void retain_grad(const Tensor& t) {
+  TG_CHECK(t.requires_grad(), "can't retain_grad on Tensor that has requires_grad=False");
+  if (t.is_leaf() || t.impl()->retains_grad) return;
+  t.impl()->retains_grad = true;
+  t.grad_fn()->retained_outputs.emplace_back(t.output_nr(), t.impl());
 }
 
 void check_inplace(const Tensor& self) {
@@ -124,37 +191,46 @@ void check_inplace(const Tensor& self) {
 
 namespace {
 
-// An in-place op on a view rewrites its base's history: the base's gradient passes through
-// the op's backward on the viewed region and straight through everywhere else.
-struct CopySlices : Node {
-  DimVec base_sizes, view_sizes, view_strides;
-  int64_t view_offset = 0;  // relative to the base's first element
-  std::shared_ptr<Node> fn;
-  std::string name() const override { return "CopySlices"; }
-  TensorList apply(TensorList&& grads) override {
-    Tensor result = ops::clone(grads[0]);
-    Tensor region = make_view(result, view_sizes, view_strides, view_offset);
-    TensorList res = fn->apply({ops::clone(region)});
-    if (!res.empty() && res[0].defined()) ops::copy_(region, res[0]);
-    else ops::zero_(region);
-    TensorList out{result};
-    for (size_t i = 1; i < res.size(); ++i) out.push_back(res[i]);
-    out.resize(next_edges.size());
-    return out;
-  }
-  void release_saved() override { fn->release_saved(); }
-};
-
-// The view after the in-place op: a window onto the base's new history.
-struct AsStridedBackward0 : Node {
-  DimVec base_sizes, view_sizes, view_strides;
+// Where a view sits in its base: the view's geometry relative to the base's first element.
+struct ViewGeometry {
+  DimVec base_sizes, base_strides, view_sizes, view_strides;
   int64_t view_offset = 0;
-  std::string name() const override { return "AsStridedBackward0"; }
-  TensorList apply(TensorList&& grads) override {
-    Tensor result = ops::zeros(base_sizes, grads[0].dtype(), grads[0].device());
-    Tensor region = make_view(result, view_sizes, view_strides, view_offset);
-    ops::copy_(region, grads[0]);
-    return {result};
+  ScalarType dtype = ScalarType::Float32;
+  Device device;
+
+  ViewGeometry() = default;
+  ViewGeometry(const Tensor& base, const Tensor& view)
+      : base_sizes(base.sizes()), base_strides(base.strides()), view_sizes(view.sizes()),
+        view_strides(view.strides()), view_offset(view.offset() - base.offset()), dtype(base.dtype()),
+        device(base.device()) {
+    TG_CHECK(!overlaps(), "an in-place operation on a view of a tensor whose elements overlap in memory (an "
+             "expanded tensor) is not supported when it requires grad; call .clone() on it first");
+  }
+
+  // Zeros laid out like the base (same strides), so the view's geometry finds its elements;
+  // returns the base-shaped tensor and the view into it.
+  std::pair<Tensor, Tensor> zeros() const {
+    int64_t extent = 1;
+    for (size_t d = 0; d < base_sizes.size(); ++d) {
+      if (base_sizes[d] == 0) extent = 0;
+      if (extent) extent += (base_sizes[d] - 1) * base_strides[d];
+    }
+    Tensor buffer = ops::zeros(DimVec{extent}, dtype, device);
+    return {make_view(buffer, base_sizes, base_strides, 0), make_view(buffer, view_sizes, view_strides, view_offset)};
+  }
+
+ private:
+  bool overlaps() const {
+    std::vector<std::pair<int64_t, int64_t>> dims;  // (stride, size) of dims with more than one element
+    for (size_t d = 0; d < base_sizes.size(); ++d)
+      if (base_sizes[d] > 1) dims.emplace_back(base_strides[d], base_sizes[d]);
+    std::sort(dims.begin(), dims.end());
+    int64_t reach = 0;  // the largest offset the smaller-stride dims can address
+    for (auto [stride, size] : dims) {
+      if (stride <= reach) return true;
+      reach += (size - 1) * stride;
+    }
+    return false;
   }
 };
 
@@ -168,37 +244,97 @@ NextEdge edge_to(const Tensor& t) {
   return e;
 }
 
+// An in-place op on a view rewrites its base's history: the base's gradient passes through
+// the op's backward on the viewed region and straight through everywhere else.
+struct CopySlices : Node {
+  ViewGeometry geometry;
+  std::shared_ptr<Node> fn;
+  std::string name() const override { return "torch::autograd::CopySlices"; }
+  TensorList apply(TensorList&& grads) override {
+    auto [result, region] = geometry.zeros();
+    ops::copy_(result, grads[0]);
+    TensorList res = fn->apply({ops::clone(region)});
+    if (!res.empty() && res[0].defined()) ops::copy_(region, res[0]);
+    else ops::zero_(region);
+    TensorList out{result};
+    for (size_t i = 1; i < res.size(); ++i) out.push_back(res[i]);
+    out.resize(next_edges.size());
+    return out;
+  }
+  void release_saved() override { fn->release_saved(); }
+  ~CopySlices() override { release_node(std::move(fn)); }
+};
+
+// A view whose data changed under it: a window onto the base's current history.
+struct AsStridedBackward0 : Node {
+  ViewGeometry geometry;
+  std::string name() const override { return "AsStridedBackward0"; }
+  TensorList apply(TensorList&& grads) override {
+    auto [result, region] = geometry.zeros();
+    ops::copy_(region, grads[0]);
+    return {result};
+  }
+};
+
+// Makes `view` the output of a window onto its base's current history (or of nothing).
+void set_view_window(TensorImpl* impl, const Tensor& base) {
+  Tensor view{Ref<TensorImpl>(impl)};
+  std::shared_ptr<Node> old = std::move(impl->grad_fn);
+  if (old && impl->retains_grad) old->forget_retained(impl);
+  if (base.requires_grad()) {
+    auto window = std::make_shared<AsStridedBackward0>();
+    window->geometry = ViewGeometry(base, view);
+    window->next_edges.push_back(edge_to(base));
+    impl->grad_fn = window;
+    impl->output_nr = 0;
+    if (impl->retains_grad) window->retained_outputs.emplace_back(0, impl);
+  }
+  impl->view_version = impl->storage->version;
+  if (old) release_node(std::move(old));
+}
+
 }  // namespace
+
+void refresh_view_grad_fn(TensorImpl* view) { set_view_window(view, Tensor(view->view_base)); }
 
 void rebase_history(const Tensor& self, const std::shared_ptr<Node>& node) {
   TensorImpl* impl = self.impl();
   if (impl->retains_grad && impl->grad_fn) impl->grad_fn->forget_retained(impl);
   if (self.is_view()) {
     Tensor base(impl->view_base);
-    TG_CHECK(base.is_contiguous(), "an in-place operation on a view of a non-contiguous tensor that requires "
-             "grad is not supported");
     auto slices = std::make_shared<CopySlices>();
+    slices->geometry = ViewGeometry(base, self);
     slices->next_edges.push_back(edge_to(base));
     for (size_t i = 1; i < node->next_edges.size(); ++i) slices->next_edges.push_back(node->next_edges[i]);
-    slices->base_sizes = base.sizes();
-    slices->view_sizes = self.sizes();
-    slices->view_strides = self.strides();
-    slices->view_offset = self.offset() - base.offset();
     slices->fn = node;
     set_history(base, slices);
-
-    auto window = std::make_shared<AsStridedBackward0>();
-    window->next_edges.push_back(edge_to(base));
-    window->base_sizes = base.sizes();
-    window->view_sizes = self.sizes();
-    window->view_strides = self.strides();
-    window->view_offset = slices->view_offset;
-    set_history(self, window);
-    if (impl->retains_grad) window->retained_outputs.emplace_back(0, impl);
+    set_view_window(impl, base);
     return;
   }
   set_history(self, node, 0);
   if (impl->retains_grad) node->retained_outputs.emplace_back(0, impl);
+}
+
+Tensor& compute_inplace(Tensor& self, const std::function<Tensor(const Tensor&)>& out_of_place) {
+  check_inplace(self);
+  Tensor input = self;
+  if (GradMode::is_enabled()) {
+    // A private copy of self's values that carries self's history into the op.
+    AutoGradMode off(false);
+    input = ops::clone(self);
+    input.impl()->grad_fn = self.grad_fn();
+    input.impl()->output_nr = self.output_nr();
+  }
+  Tensor result = out_of_place(input);
+  if (is_floating(result.dtype()) && !is_floating(self.dtype()))
+    throw Error(str_cat("result type ", scalar_type_word(result.dtype()), " can't be cast to the desired output type ",
+                        scalar_type_word(self.dtype())));
+  {
+    AutoGradMode off(false);
+    ops::copy_(self, result);
+  }
+  if (result.grad_fn()) rebase_history(self, result.grad_fn());
+  return self;
 }
 
 }  // namespace tg

@@ -1,6 +1,8 @@
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
@@ -53,7 +55,7 @@ struct Node : std::enable_shared_from_this<Node> {
   std::vector<std::pair<uint32_t, TensorImpl*>> retained_outputs;  // retain_grad() non-leaves
 
   Node();
-  virtual ~Node() = default;
+  virtual ~Node();  // releases next_edges through release_node, so long chains free iteratively
   virtual std::string name() const = 0;
   virtual uint32_t num_outputs() const { return 1; }
   // grads[i] is the gradient of output i (undefined if none flowed there).
@@ -65,17 +67,33 @@ struct Node : std::enable_shared_from_this<Node> {
   void forget_retained(TensorImpl* impl);
 };
 
-// Accumulates the incoming gradient into a leaf's .grad.
+// Accumulates the incoming gradient into a leaf's .grad. The leaf owns it (so building
+// graphs on a leaf reuses one node); it points back without owning, and the leaf's
+// destructor clears that pointer.
 struct AccumulateGrad : Node {
-  Ref<TensorImpl> variable;
-  explicit AccumulateGrad(Ref<TensorImpl> v) : variable(std::move(v)) {}
-  std::string name() const override { return "AccumulateGrad"; }
+  explicit AccumulateGrad(TensorImpl* v) : variable_(v) {}
+  std::string name() const override { return "torch::autograd::AccumulateGrad"; }
   TensorList apply(TensorList&& grads) override;
+  // The leaf, or an undefined tensor once it is gone.
+  Tensor variable() const;
+  void forget_variable();
+
+ private:
+  TensorImpl* variable_;
+  std::mutex accumulate_mutex_;  // concurrent backward calls into one leaf take turns
 };
 
 // The edge a gradient for `t` flows into: its grad_fn, or its leaf's AccumulateGrad.
 Edge gradient_edge(const Tensor& t);
 std::shared_ptr<Node> grad_accumulator(const Tensor& leaf);
+
+// Drops a reference to a node. Nodes freed while another release is running are queued
+// and freed by the outermost call, so a 100,000-node chain is freed without deep recursion.
+void release_node(std::shared_ptr<Node>&& node) noexcept;
+
+// A view's grad_fn is stale once its data changed under it (an in-place op on its base or
+// on another view): it becomes a window (AsStridedBackward0) onto the base's current history.
+void refresh_view_grad_fn(TensorImpl* view);
 
 // True when an op on these inputs must record history.
 template <typename... Ts>
@@ -121,9 +139,16 @@ std::shared_ptr<N> make_node_list(const TensorList& inputs) {
 // Makes `out` the output `output_nr` of `node`.
 void set_history(const Tensor& out, const std::shared_ptr<Node>& node, uint32_t output_nr = 0);
 
+// Tensor.retain_grad(): a non-leaf keeps the gradient that reaches it in its .grad.
+void retain_grad(const Tensor& t);
+
 // Errors for in-place ops on tensors autograd cares about; call before writing.
 void check_inplace(const Tensor& self);
 // After an in-place op recorded as `node`, `self` becomes that node's output.
 void rebase_history(const Tensor& self, const std::shared_ptr<Node>& node);
+// An in-place op written as its out-of-place twin (self.sin_() as sin): writes
+// out_of_place(self) into self and makes that op's node self's grad_fn, as PyTorch records
+// SinBackward0 for sin_. The op sees a copy of self, so what it saves stays valid.
+Tensor& compute_inplace(Tensor& self, const std::function<Tensor(const Tensor&)>& out_of_place);
 
 }  // namespace tg

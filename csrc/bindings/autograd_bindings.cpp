@@ -3,11 +3,14 @@
 #include "autograd/node.h"
 #include "bindings/python.h"
 #include "core/grad_mode.h"
+#include <unordered_map>
 #include "ops/ops.h"
 
 namespace tg::py_bridge {
 
 namespace {
+
+py::handle g_node_type;
 
 TensorList tensors_from(py::handle o) {
   TensorList out;
@@ -21,31 +24,62 @@ py::tuple next_functions(const Node& node) {
   py::tuple out(node.next_edges.size());
   for (size_t i = 0; i < node.next_edges.size(); ++i) {
     const Edge& e = node.next_edges[i].edge;
-    out[i] = py::make_tuple(e.node ? py::cast(e.node) : py::none(), e.input_nr);
+    out[i] = py::make_tuple(e.node ? node_to_py(e.node) : py::none(), e.input_nr);
   }
   return out;
 }
 
+// The Python class for nodes called `name`, made once per name (the GIL guards the cache).
+// It shares Node's layout and deallocator, so a Node object can be switched to it.
+py::handle node_class(const std::string& name) {
+  static auto* classes = new std::unordered_map<std::string, std::pair<std::string, py::object>>();
+  auto it = classes->find(name);
+  if (it != classes->end()) return it->second.second;
+  const std::string prefix = "torch::autograd::";
+  std::string qualified = "tapegrad.autograd.graph." + (name.rfind(prefix, 0) == 0 ? name.substr(prefix.size()) : name);
+  auto& entry = (*classes)[name];
+  entry.first = std::move(qualified);  // the type keeps pointing at this name
+  auto* base = reinterpret_cast<PyTypeObject*>(g_node_type.ptr());
+  PyType_Slot slots[] = {{Py_tp_dealloc, reinterpret_cast<void*>(base->tp_dealloc)}, {0, nullptr}};
+  PyType_Spec spec{entry.first.c_str(), static_cast<int>(base->tp_basicsize), static_cast<int>(base->tp_itemsize),
+                   Py_TPFLAGS_DEFAULT, slots};
+  py::tuple bases = py::make_tuple(g_node_type);
+  PyObject* cls = PyType_FromSpecWithBases(&spec, bases.ptr());
+  if (!cls) throw py::error_already_set();
+  entry.second = py::reinterpret_steal<py::object>(cls);
+  return entry.second;
+}
+
 }  // namespace
 
+py::object node_to_py(const std::shared_ptr<Node>& node) {
+  py::object obj = py::cast(node);
+  py::handle cls = node_class(node->name());
+  if (!py::type::handle_of(obj).is(cls)) obj.attr("__class__") = cls;
+  return obj;
+}
+
 void bind_autograd(py::module_& m) {
-  py::class_<Node, std::shared_ptr<Node>>(m, "Node")
+  g_node_type = py::class_<Node, std::shared_ptr<Node>>(m, "Node")
       .def("name", &Node::name)
       .def_property_readonly("next_functions", &next_functions)
       .def_property_readonly("variable", [](const Node& n) -> py::object {
         auto* acc = dynamic_cast<const AccumulateGrad*>(&n);
         if (!acc) throw py::attribute_error("'" + n.name() + "' object has no attribute 'variable'");
-        return py::reinterpret_steal<py::object>(wrap(Tensor(acc->variable)));
+        return py::reinterpret_steal<py::object>(wrap(acc->variable()));
       })
-      .def("__repr__", [](const Node& n) {
-        return str_cat("<", n.name(), " object at ", static_cast<const void*>(&n), ">");
+      .def("__repr__", [](py::handle self) {
+        return str_cat("<", py::str(py::type::handle_of(self).attr("__name__")).cast<std::string>(), " object at ",
+                       static_cast<const void*>(self.ptr()), ">");
       });
 
-  m.def("_backward", [](py::object tensors, py::object grad_tensors, bool retain_graph, bool create_graph) {
-    TensorList roots = tensors_from(tensors), grads = tensors_from(grad_tensors);
+  m.def("_backward", [](py::object tensors, py::object grad_tensors, bool retain_graph, bool create_graph,
+                        py::object inputs) {
+    TensorList roots = tensors_from(tensors), grads = tensors_from(grad_tensors), ins = tensors_from(inputs);
     py::gil_scoped_release release;
-    backward(roots, grads, retain_graph, create_graph);
-  });
+    backward(roots, grads, retain_graph, create_graph, ins);
+  }, py::arg("tensors"), py::arg("grad_tensors"), py::arg("retain_graph"), py::arg("create_graph"),
+     py::arg("inputs") = py::none());
   m.def("_grad", [](py::object outputs, py::object inputs, py::object grad_outputs, bool retain_graph,
                     bool create_graph, bool allow_unused) {
     TensorList roots = tensors_from(outputs), ins = tensors_from(inputs), grads = tensors_from(grad_outputs);
@@ -61,13 +95,11 @@ void bind_autograd(py::module_& m) {
   m.def("is_grad_enabled", &GradMode::is_enabled);
   m.def("_set_grad_enabled", &GradMode::set_enabled);
 
-  def_method("retain_grad", [](const Tensor& t) {
-    TG_CHECK(t.requires_grad(), "can't retain_grad on Tensor that has requires_grad=False");
-    if (t.is_leaf() || t.impl()->retains_grad) return;
-    t.impl()->retains_grad = true;
-    t.grad_fn()->retained_outputs.emplace_back(t.output_nr(), t.impl());
-  });
+  def_method("retain_grad", [](const Tensor& t) { retain_grad(t); });
   def_method("requires_grad_", [](py::object self, bool flag) {
+    Tensor t = unwrap(self.ptr());
+    TG_CHECK(!flag || is_floating(t.dtype()), "only Tensors of floating point dtype can require gradients");
+    if (flag && !t.is_leaf()) return self;  // a non-leaf already requires grad through its history
     py::setattr(self, "requires_grad", py::bool_(flag));
     return self;
   }, py::arg("requires_grad") = true);

@@ -393,6 +393,27 @@ void bind_factory(py::module_& m) {
   m.def("get_default_dtype", []() { return default_dtype(); });
   m.def("set_default_dtype", [](ScalarType t) { set_default_dtype(t); });
 
+  // Tensor._make_subclass(cls, data, require_grad): a `cls` instance sharing data's storage and
+  // version counter, with no history (how nn.Parameter is built).
+  py::handle tensor_cls(reinterpret_cast<PyObject*>(tensor_type()));
+  tensor_cls.attr("_make_subclass") = py::cpp_function(
+      [](py::handle cls, const Tensor& data, bool require_grad) {
+        TG_CHECK_TYPE(PyType_Check(cls.ptr()) && PyType_IsSubtype(reinterpret_cast<PyTypeObject*>(cls.ptr()),
+                                                                   tensor_type()),
+                      "_make_subclass(): cls must be a subclass of Tensor");
+        Tensor alias = ops::detach(data);
+        if (require_grad) {
+          TG_CHECK(is_floating(alias.dtype()), "Only Tensors of floating point and complex dtype can require gradients");
+          alias.impl()->requires_grad = true;
+        }
+        PyObject* obj = wrap_as(alias, reinterpret_cast<PyTypeObject*>(cls.ptr()));
+        if (!obj) throw py::error_already_set();
+        return py::reinterpret_steal<py::object>(obj);
+      },
+      py::arg("cls"), py::arg("data"), py::arg("require_grad") = false);
+  tensor_cls.attr("_make_subclass") = py::reinterpret_borrow<py::object>(
+      PyStaticMethod_New(tensor_cls.attr("_make_subclass").ptr()));
+
   // ---- queries and conversions on every tensor ----
   def_method("tolist", [](const Tensor& t) {
     TG_CHECK(t.device().is_cpu(), "tolist() needs a CPU tensor");
@@ -493,7 +514,7 @@ void bind_factory(py::module_& m) {
   });
   def_method("fill_", [](py::object self, py::handle value) {
     Tensor t = unwrap(self.ptr());
-    if (is_tensor(value.ptr())) ops::fill_(t, unwrap(value.ptr()).item());
+    if (is_tensor(value.ptr())) ops::fill_(t, unwrap(value.ptr()));
     else ops::fill_(t, py::cast<Scalar>(value));
     return self;
   }, py::arg("value"));

@@ -9,6 +9,8 @@ PYBIND11_MODULE(_C, m) {
       if (p) std::rethrow_exception(p);
     } catch (const tg::Error&) {
       set_python_error();
+    } catch (const py::cast_error&) {
+      set_python_error();  // an argument of the wrong type: TypeError, as in PyTorch
     }
   });
   init_tensor_type(m);

@@ -1,4 +1,5 @@
 // Math ops, each bound as a tapegrad.* function and as a Tensor method where PyTorch has both.
+#include "autograd/node.h"
 #include "bindings/python.h"
 #include "ops/elementwise_util.h"
 #include "ops/ops.h"
@@ -31,13 +32,6 @@ struct type_caster<tg::py_bridge::Operand> {
 namespace tg::py_bridge {
 
 namespace {
-
-// `input` names the tensor argument of the function; the method binds it as self.
-template <typename F, typename... Extra>
-void def_both(py::module_& m, const char* name, F f, const py::arg& input, const Extra&... extra) {
-  m.def(name, f, input, extra...);
-  def_method(name, f, extra...);
-}
 
 // In-place methods return self (the same Python object), as in PyTorch.
 template <typename... Args, typename F, typename... Extra>
@@ -114,7 +108,7 @@ void bind_ops(py::module_& m) {
 #undef UNARY
   def_inplace("neg_", [](Tensor& t) { ops::neg_(t); });
   def_inplace("relu_", [](Tensor& t) { ops::relu_(t); });
-  // Other in-place unary methods compute out of place and write back, with the op's own backward node.
+  // Other in-place unary methods compute out of place and write back, recording the op's node.
   for (auto [name, fn] : {std::pair<const char*, Tensor (*)(const Tensor&)>{"exp_", &ops::exp}, {"log_", &ops::log},
                           {"sqrt_", &ops::sqrt}, {"rsqrt_", &ops::rsqrt}, {"abs_", &ops::abs},
                           {"sigmoid_", &ops::sigmoid}, {"tanh_", &ops::tanh}, {"sin_", &ops::sin},
@@ -124,7 +118,11 @@ void bind_ops(py::module_& m) {
                           {"sign_", &ops::sign}}) {
     def_method(name, [fn = fn](py::object self) {
       Tensor t = unwrap(self.ptr());
-      ops::apply_inplace(t, fn);
+      compute_inplace(t, [fn = fn, &t](const Tensor& x) {
+        Tensor result = fn(x);
+        ops::check_can_cast(result.dtype(), t.dtype());
+        return result;
+      });
       return self;
     });
   }
@@ -145,20 +143,6 @@ void bind_ops(py::module_& m) {
            py::arg("tensor"));
   def_both(m, "mv", [](const Tensor& a, const Tensor& b) { return ops::mv(a, b); }, py::arg("input"), py::arg("vec"));
 
-  // ---- reductions ----
-  auto sum = [](const Tensor& a, py::object dim, bool keepdim, std::optional<ScalarType> dtype) {
-    if (dim.is_none()) return keepdim ? ops::sum(a, DimVec(), true, dtype) : ops::sum(a, dtype);
-    return ops::sum(a, py::cast<DimVec>(dim), keepdim, dtype);
-  };
-  def_both(m, "sum", sum, py::arg("input"), py::arg("dim") = py::none(), py::arg("keepdim") = false, py::kw_only(),
-           py::arg("dtype") = py::none());
-  auto mean = [](const Tensor& a, py::object dim, bool keepdim, std::optional<ScalarType> dtype) {
-    Tensor x = dtype ? ops::to_dtype(a, *dtype) : a;
-    if (dim.is_none()) return keepdim ? ops::mean(x, DimVec(), true) : ops::mean(x);
-    return ops::mean(x, py::cast<DimVec>(dim), keepdim);
-  };
-  def_both(m, "mean", mean, py::arg("input"), py::arg("dim") = py::none(), py::arg("keepdim") = false, py::kw_only(),
-           py::arg("dtype") = py::none());
 }
 
 }  // namespace tg::py_bridge

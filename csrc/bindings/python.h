@@ -48,6 +48,10 @@ PyObject* legacy_tensor_new(PyTypeObject* type, PyObject* args, PyObject* kwargs
 // torch.tensor's data parsing: nested sequences, numbers, tensors and buffers (NumPy arrays).
 Tensor tensor_from_data(PyObject* data, std::optional<ScalarType> dtype);
 
+// A graph node as Python sees it: an instance of a Node subclass named like the node
+// (MulBackward0, AccumulateGrad), as type(t.grad_fn).__name__ is in PyTorch.
+py::object node_to_py(const std::shared_ptr<Node>& node);
+
 void init_tensor_type(py::module_& m);
 void bind_autograd(py::module_& m);
 void bind_factory(py::module_& m);
@@ -67,6 +71,14 @@ void def_method(const char* name, F&& f, const Extra&... extra) {
   py::object sibling = py::getattr(type, name, py::none());
   py::cpp_function fn(std::forward<F>(f), py::name(name), py::is_method(type), py::sibling(sibling), extra...);
   py::setattr(type, name, fn);
+}
+
+// Binds f as tapegrad.name and as Tensor.name; `input` names the tensor argument of the
+// function, which the method binds as self.
+template <typename F, typename... Extra>
+void def_both(py::module_& m, const char* name, F f, const py::arg& input, const Extra&... extra) {
+  m.def(name, f, input, extra...);
+  def_method(name, f, extra...);
 }
 
 template <typename F>

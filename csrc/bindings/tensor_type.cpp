@@ -67,10 +67,7 @@ BINARY_SLOT(nb_xor, ops::logical_xor(x, y))
 #undef BINARY_SLOT
 
 PyObject* nb_pow(PyObject* a, PyObject* b, PyObject* mod) {
-  if (mod != Py_None) {
-    PyErr_SetString(PyExc_TypeError, "pow() with a modulus is not supported for tensors");
-    return nullptr;
-  }
+  if (mod != Py_None) Py_RETURN_NOTIMPLEMENTED;  // Python then raises its own TypeError, as for torch
   return binary_slot(a, b, [](const Tensor& x, const Tensor& y) { return ops::pow(x, y); });
 }
 
@@ -103,7 +100,8 @@ PyObject* nb_invert(PyObject* a) {
   });
 }
 
-Scalar single_value(PyObject* a, const char* what) {
+// float(t) and int(t).
+Scalar single_value(PyObject* a) {
   Tensor t = unwrap(a);
   if (t.numel() != 1) throw ValueError("only one element tensors can be converted to Python scalars");
   return t.item();
@@ -122,12 +120,12 @@ int nb_bool(PyObject* a) {
 }
 PyObject* nb_float(PyObject* a) {
   TG_PY_TRY
-  return PyFloat_FromDouble(single_value(a, "").to_double());
+  return PyFloat_FromDouble(single_value(a).to_double());
   TG_PY_CATCH(nullptr)
 }
 PyObject* nb_int(PyObject* a) {
   TG_PY_TRY
-  Scalar s = single_value(a, "");
+  Scalar s = single_value(a);
   if (s.is_floating()) {
     double v = s.to_double();
     if (std::isnan(v)) throw ValueError("cannot convert float NaN to integer");
@@ -185,9 +183,39 @@ void tensor_dealloc(PyObject* self) {
 
 // ---- attributes ----
 
+// A dtype as PyTorch's C++ messages spell it: its C type, or its ScalarType name.
+const char* cpp_type_name(ScalarType t) {
+  switch (t) {
+    case ScalarType::Bool: return "bool";
+    case ScalarType::Int64: return "long int";
+    case ScalarType::Float32: return "float";
+    case ScalarType::Float64: return "double";
+  }
+  return "?";
+}
+const char* type_word(ScalarType t) {
+  switch (t) {
+    case ScalarType::Bool: return "Bool";
+    case ScalarType::Int64: return "Long";
+    case ScalarType::Float32: return "Float";
+    case ScalarType::Float64: return "Double";
+  }
+  return "?";
+}
+
 PyObject* get_grad(PyObject* self, void*) {
   TG_PY_TRY
-  return wrap(unwrap(self).grad());
+  Tensor t = unwrap(self);
+  if (!t.is_leaf() && !t.impl()->retains_grad && !t.grad().defined() &&
+      PyErr_WarnEx(PyExc_UserWarning,
+                   "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its .grad attribute "
+                   "won't be populated during autograd.backward(). If you indeed want the .grad field to be populated "
+                   "for a non-leaf Tensor, use .retain_grad() on the non-leaf Tensor. If you access the non-leaf "
+                   "Tensor by mistake, make sure you access the leaf Tensor instead. See "
+                   "github.com/pytorch/pytorch/pull/30531 for more information.",
+                   1) < 0)
+    return nullptr;
+  return wrap(t.grad());
   TG_PY_CATCH(nullptr)
 }
 int set_grad(PyObject* self, PyObject* value, void*) {
@@ -197,11 +225,23 @@ int set_grad(PyObject* self, PyObject* value, void*) {
     t.set_grad(Tensor());
     return 0;
   }
-  if (!is_tensor(value)) throw TypeError("assigned grad expected to be a Tensor or None");
+  if (!is_tensor(value))
+    throw TypeError(str_cat("assigned grad expected to be a Tensor or None but got grad of type ",
+                            Py_TYPE(value)->tp_name));
   Tensor g = unwrap(value);
-  TG_CHECK(g.dtype() == t.dtype(), "assigned grad has data of a different type");
-  TG_CHECK(g.device() == t.device(), "assigned grad has data located on a different device");
-  TG_CHECK(g.sizes() == t.sizes(), "assigned grad has data of a different size");
+  TG_CHECK(g.sizes() == t.sizes(), "attempting to assign a gradient of size '", shape_str(g.sizes()),
+           "' to a tensor of size '", shape_str(t.sizes()),
+           "'. Please ensure that the gradient and the tensor are the same size");
+  TG_CHECK(g.dtype() == t.dtype(), "attempting to assign a gradient with dtype '", cpp_type_name(g.dtype()),
+           "' to a tensor with grad_dtype '", type_word(t.dtype()),
+           "'. The gradient must match the tensor's grad_dtype (defaults to the tensor's dtype). You can set the "
+           "tensor's grad_dtype attribute with a specific dtype, or None to allow any dtype. Set grad_dtype with "
+           "caution. Diverging the dtypes of a tensor and its gradient may break downstream systems that assume "
+           "they match.");
+  TG_CHECK(g.device() == t.device(), "attempting to assign a gradient located on device with index '",
+           static_cast<int>(g.device().index), "' to a tensor located on device with index '",
+           static_cast<int>(t.device().index), "'. Please ensure that the gradient and the tensor are on the same "
+           "device");
   t.set_grad(g);
   return 0;
   TG_PY_CATCH(-1)
@@ -211,9 +251,10 @@ PyObject* get_requires_grad(PyObject* self, void*) { return PyBool_FromLong(unwr
 int set_requires_grad(PyObject* self, PyObject* value, void*) {
   TG_PY_TRY
   Tensor t = unwrap(self);
-  int flag = value ? PyObject_IsTrue(value) : 0;
-  if (flag < 0) return -1;
+  if (!value || !PyBool_Check(value)) throw Error("requires_grad must be a bool");
+  bool flag = value == Py_True;
   if (!t.is_leaf()) {
+    if (flag) throw Error("you can only change requires_grad flags of leaf variables.");
     throw Error("you can only change requires_grad flags of leaf variables. If you want to use a computed "
                 "variable in a subgraph that doesn't require differentiation use var_no_grad = var.detach().");
   }
@@ -234,8 +275,12 @@ PyObject* get_data(PyObject* self, void*) {
 }
 int set_data(PyObject* self, PyObject* value, void*) {
   TG_PY_TRY
-  if (!value || !is_tensor(value)) throw TypeError("data must be a Tensor");
+  if (!value) throw Error("Deleting tensor data is not allowed. Delete tensor instead!");
+  if (!is_tensor(value))
+    throw TypeError(str_cat("Variable data has to be a tensor, but got ", Py_TYPE(value)->tp_name));
   Tensor t = unwrap(self), src = unwrap(value);
+  TG_CHECK(!t.requires_grad() || is_floating(src.dtype()),
+           "data set to a tensor that requires gradients must be floating point or complex dtype");
   TensorImpl* impl = t.impl();
   impl->storage = Storage::alias(src.storage());
   impl->storage->version = t.version();
@@ -252,10 +297,15 @@ PyObject* get_grad_fn(PyObject* self, void*) {
   TG_PY_TRY
   const auto& fn = unwrap(self).grad_fn();
   if (!fn) Py_RETURN_NONE;
-  return py::cast(fn).release().ptr();
+  return node_to_py(fn).release().ptr();
   TG_PY_CATCH(nullptr)
 }
 PyObject* get_is_leaf(PyObject* self, void*) { return PyBool_FromLong(unwrap(self).is_leaf()); }
+PyObject* get_base(PyObject* self, void*) {
+  TG_PY_TRY
+  return wrap(Tensor(unwrap(self).impl()->view_base));
+  TG_PY_CATCH(nullptr)
+}
 PyObject* get_shape(PyObject* self, void*) { return size_to_py(unwrap(self).sizes()); }
 PyObject* get_dtype(PyObject* self, void*) { return dtype_to_py(unwrap(self).dtype()); }
 PyObject* get_ndim(PyObject* self, void*) { return PyLong_FromLongLong(unwrap(self).dim()); }
@@ -274,6 +324,7 @@ PyGetSetDef tensor_getset[] = {
     {"data", get_data, set_data, nullptr, nullptr},
     {"grad_fn", get_grad_fn, nullptr, nullptr, nullptr},
     {"is_leaf", get_is_leaf, nullptr, nullptr, nullptr},
+    {"_base", get_base, nullptr, nullptr, nullptr},
     {"shape", get_shape, nullptr, nullptr, nullptr},
     {"dtype", get_dtype, nullptr, nullptr, nullptr},
     {"device", get_device, nullptr, nullptr, nullptr},
@@ -435,6 +486,8 @@ void set_python_error() {
     throw;
   } catch (py::error_already_set& e) {
     e.restore();
+  } catch (const py::cast_error& e) {
+    PyErr_SetString(PyExc_TypeError, e.what());  // an argument of the wrong type
   } catch (const py::builtin_exception& e) {
     e.set_error();
   } catch (const TypeError& e) {
@@ -484,7 +537,9 @@ Device parse_device(const std::string& s) {
   if (type == "cpu") d.type = DeviceType::CPU;
   else if (type == "cuda") d.type = DeviceType::CUDA;
   else
-    throw Error(str_cat("Expected one of cpu, cuda device type at start of device string: ", s));
+    throw Error(str_cat("Expected one of cpu, cuda, ipu, xpu, mkldnn, opengl, opencl, ideep, hip, ve, fpga, maia, "
+                        "xla, lazy, vulkan, mps, meta, hpu, mtia, privateuseone device type at start of device "
+                        "string: ", s));
   if (!index.empty()) {
     try {
       size_t used = 0;
@@ -562,6 +617,8 @@ void init_tensor_type(py::module_& m) {
   PyObject* type = PyType_FromSpec(&spec);
   if (!type) throw py::error_already_set();
   g_tensor_type = reinterpret_cast<PyTypeObject*>(type);
+  // Python's own messages use tp_name; torch's reads plainly "Tensor" ("... for +: 'Tensor' and 'str'").
+  g_tensor_type->tp_name = "Tensor";
   m.add_object("Tensor", py::handle(type));
 
   py::class_<DType>(m, "dtype")

@@ -18,6 +18,25 @@ enum class UnaryOp : uint8_t {
 enum class ReduceOp : uint8_t { Sum, Prod, Max, Min, Any, All };
 enum class ArgReduceOp : uint8_t { Max, Min };
 
+// Geometry of an advanced-indexing kernel. The data operand (src or dst) and the other operand arrive
+// with the iteration shape, the data operand with stride 0 on the dims the indices pick from; indices[k]
+// (int64, also in the iteration shape) adds indices[k] * strides[k] to the data operand's element offset
+// after a bounds check against sizes[k].
+struct IndexSpec {
+  TensorList indices;
+  DimVec sizes, strides;
+  bool wrap_negative = true;  // x[-1] counts from the end; gather and index_select reject negatives
+};
+
+// Thrown by the index kernels; each op rewords it the way PyTorch reports that op's bad index.
+struct IndexOutOfRange : IndexError {
+  int64_t index, size;
+  size_t position;  // which of IndexSpec::indices
+  IndexOutOfRange(int64_t index, int64_t size, size_t position)
+      : IndexError(str_cat("index ", index, " is out of bounds for dimension ", position, " with size ", size)),
+        index(index), size(size), position(position) {}
+};
+
 struct Backend {
   virtual ~Backend() = default;
   // Elementwise. `out` may alias `a` (in-place ops). Comparisons write bool outputs.
@@ -43,10 +62,12 @@ struct Backend {
   // out[b] = a[b] @ b[b] for 3-D operands [B,M,K] x [B,K,N]; out is contiguous.
   virtual void bmm(const Tensor& out, const Tensor& a, const Tensor& b) = 0;
 
-  // out = in.index_select(dim, index); index is 1-D int64.
-  virtual void index_select(const Tensor& out, const Tensor& in, int64_t dim, const Tensor& index) = 0;
-  // out.index_add_(dim, index, src): repeated indices accumulate.
-  virtual void index_add(const Tensor& out, int64_t dim, const Tensor& index, const Tensor& src) = 0;
+  // Advanced indexing (x[idx], gather, scatter, take, ...): out[i] = src[i + offset(i)] and
+  // dst[i + offset(i)] = values[i] (or += with accumulate: repeated indices add up). See IndexSpec.
+  virtual void index(const Tensor& out, const Tensor& src, const IndexSpec& spec) = 0;
+  virtual void index_put(const Tensor& dst, const Tensor& values, const IndexSpec& spec, bool accumulate) = 0;
+  // The int64 [n, in.dim()] coordinates of the nonzero elements of `in`, in C order.
+  virtual Tensor nonzero(const Tensor& in) = 0;
 };
 
 Backend& backend_for(Device device);

@@ -38,6 +38,16 @@ class Ref {
   bool operator!=(const Ref& o) const { return p_ != o.p_; }
   int use_count() const { return p_ ? p_->refcount_.load(std::memory_order_relaxed) : 0; }
 
+  // A new reference to p unless p is null or already being destroyed (count at zero).
+  static Ref try_retain(T* p) {
+    if (!p) return Ref();
+    int count = p->refcount_.load(std::memory_order_relaxed);
+    while (count > 0) {
+      if (p->refcount_.compare_exchange_weak(count, count + 1, std::memory_order_acq_rel)) return adopt(p);
+    }
+    return Ref();
+  }
+
   // Hands the reference over to the caller, who must later adopt() it.
   T* leak() { T* p = p_; p_ = nullptr; return p; }
   static Ref adopt(T* p) { Ref r; r.p_ = p; return r; }

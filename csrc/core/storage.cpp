@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 #include <mutex>
+#include "core/spinlock.h"
 #include <vector>
 #include "core/error.h"
 
@@ -19,7 +20,7 @@ class CachingCpuAllocator : public Allocator {
   void* allocate(size_t nbytes) override {
     int cls = size_class(nbytes);
     {
-      std::lock_guard<std::mutex> lock(mutex_);
+      std::lock_guard<SpinLock> lock(lock_);
       auto& bucket = free_[cls];
       if (!bucket.empty()) {
         void* p = bucket.back();
@@ -37,7 +38,7 @@ class CachingCpuAllocator : public Allocator {
   void deallocate(void* p, size_t nbytes) override {
     int cls = size_class(nbytes);
     {
-      std::lock_guard<std::mutex> lock(mutex_);
+      std::lock_guard<SpinLock> lock(lock_);
       if (cached_ + class_bytes(cls) <= kMaxCached) {
         free_[cls].push_back(p);
         cached_ += class_bytes(cls);
@@ -48,7 +49,7 @@ class CachingCpuAllocator : public Allocator {
   }
 
   void empty_cache() override {
-    std::lock_guard<std::mutex> lock(mutex_);
+    std::lock_guard<SpinLock> lock(lock_);
     for (auto& bucket : free_) {
       for (void* p : bucket) std::free(p);
       bucket.clear();
@@ -68,7 +69,7 @@ class CachingCpuAllocator : public Allocator {
   }
   static size_t class_bytes(int cls) { return size_t(1) << cls; }
 
-  std::mutex mutex_;
+  SpinLock lock_;
   std::vector<void*> free_[kMaxClass + 1];
   size_t cached_ = 0;
 };

@@ -31,6 +31,8 @@ Backend& backend_for(Device device) {
 
 TensorImpl::~TensorImpl() {
   if (retains_grad && grad_fn) grad_fn->forget_retained(this);
+  if (grad_accumulator) static_cast<AccumulateGrad*>(grad_accumulator.get())->forget_variable();
+  if (grad_fn) release_node(std::move(grad_fn));
 }
 
 int64_t Tensor::size(int64_t d) const { return impl_->sizes[wrap_dim(d, dim())]; }
@@ -98,7 +100,7 @@ std::string shape_str(const DimVec& sizes) {
 DimVec broadcast_shapes(const DimVec& a, const DimVec& b) {
   size_t n = std::max(a.size(), b.size());
   DimVec out(n);
-  // From the last dim back, so a mismatch is reported at the dim PyTorch names.
+  // From the last dim, so a mismatch is reported at the same dim as PyTorch reports it.
   for (size_t i = n; i-- > 0;) {
     int64_t da = i < n - a.size() ? 1 : a[i - (n - a.size())];
     int64_t db = i < n - b.size() ? 1 : b[i - (n - b.size())];

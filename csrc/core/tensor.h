@@ -12,7 +12,10 @@
 namespace tg {
 
 struct Node;
+struct TensorImpl;
 class Tensor;
+// Defined with the autograd nodes (autograd/node.cpp).
+void refresh_view_grad_fn(TensorImpl* view);
 using TensorList = std::vector<Tensor>;
 
 // Strided view of a storage plus the autograd state PyTorch keeps on a Variable.
@@ -30,8 +33,10 @@ struct TensorImpl : RefCounted {
   Ref<TensorImpl> grad;
   std::shared_ptr<Node> grad_fn;
   uint32_t output_nr = 0;
-  std::weak_ptr<Node> grad_accumulator;  // the leaf's AccumulateGrad, owned by graphs
+  std::shared_ptr<Node> grad_accumulator;  // a leaf's AccumulateGrad (it points back, not owning)
   Ref<TensorImpl> view_base;             // set on views: the tensor that owns the data
+  uint32_t view_version = 0;             // views: the data's version when grad_fn was last set
+  bool grad_view = false;                // a view made in grad mode: grad_fn follows the base's history
   void* pyobj = nullptr;                 // the Python object wrapping this impl, not owned
 
   ~TensorImpl() override;
@@ -66,9 +71,12 @@ class Tensor {
   bool is_wrapped_number() const { return impl_->is_wrapped_number; }
 
   // Autograd state.
-  bool requires_grad() const { return impl_->requires_grad || impl_->grad_fn; }
-  bool is_leaf() const { return !impl_->grad_fn; }
-  const std::shared_ptr<Node>& grad_fn() const { return impl_->grad_fn; }
+  bool requires_grad() const { return impl_->requires_grad || grad_fn(); }
+  bool is_leaf() const { return !grad_fn(); }
+  const std::shared_ptr<Node>& grad_fn() const {
+    if (impl_->grad_view && impl_->view_version != impl_->storage->version) refresh_view_grad_fn(impl_.get());
+    return impl_->grad_fn;
+  }
   uint32_t output_nr() const { return impl_->output_nr; }
   Tensor grad() const { return Tensor(impl_->grad); }
   void set_grad(const Tensor& g) { impl_->grad = g.impl_; }

@@ -19,8 +19,9 @@ struct CpuBackend final : Backend {
   void softmax_backward(const Tensor& grad_in, const Tensor& grad_out, const Tensor& out, int64_t dim,
                         bool log) override;
   void bmm(const Tensor& out, const Tensor& a, const Tensor& b) override;
-  void index_select(const Tensor& out, const Tensor& in, int64_t dim, const Tensor& index) override;
-  void index_add(const Tensor& out, int64_t dim, const Tensor& index, const Tensor& src) override;
+  void index(const Tensor& out, const Tensor& src, const IndexSpec& spec) override;
+  void index_put(const Tensor& dst, const Tensor& values, const IndexSpec& spec, bool accumulate) override;
+  Tensor nonzero(const Tensor& in) override;
 };
 
 }  // namespace tg::cpu

@@ -92,9 +92,7 @@ void reduce_typed(ReduceOp op, const Tensor& out, const Tensor& in) {
 }  // namespace
 
 void CpuBackend::reduce(ReduceOp op, const Tensor& out, const Tensor& in, const DimVec& dims) {
-  (void)dims;  // out's keepdim shape already says which dims are reduced
-  if ((op == ReduceOp::Max || op == ReduceOp::Min) && in.numel() == 0)
-    throw Error("max(): Expected reduction dim to be specified for input.numel() == 0.");
+  (void)dims;  // out's keepdim shape already says which dims are reduced; ops never send an empty max/min
   dispatch_all(in.dtype(), [&](auto tag) {
     using T = typename decltype(tag)::type;
     if constexpr (std::is_same_v<T, bool>) {
@@ -154,7 +152,7 @@ void CpuBackend::softmax(const Tensor& out, const Tensor& in, int64_t dim, bool 
         const T* x = reinterpret_cast<const T*>(p[1]) + i * s[1];
         T max_v = -std::numeric_limits<T>::infinity();
         for (int64_t k = 0; k < len; ++k) max_v = std::max(max_v, x[k * in_stride]);
-        if (std::isinf(max_v)) max_v = 0;  // an all -inf row stays finite in the shift
+        // An infinite maximum is subtracted as is: the row becomes nan, as in PyTorch.
         double total = 0;
         for (int64_t k = 0; k < len; ++k) total += std::exp(double(x[k * in_stride] - max_v));
         if (log) {

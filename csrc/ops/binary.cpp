@@ -76,7 +76,7 @@ Tensor binary_kernel(BinaryOp op, const Tensor& a, const Tensor& b, ScalarType c
   return out;
 }
 
-static const char* type_word(ScalarType t) {
+const char* type_word(ScalarType t) {
   switch (t) {
     case ScalarType::Bool: return "Bool";
     case ScalarType::Int64: return "Long";
@@ -421,7 +421,7 @@ Tensor& pow_(Tensor& self, const Tensor& other) {
     return self;
   }
   check_can_cast(result_type(self, other), self.dtype());
-  return assign_inplace(self, pow(clone(self), other));
+  return compute_inplace(self, [&](const Tensor& t) { return pow(t, other); });
 }
 
 }  // namespace tg::ops

@@ -18,13 +18,10 @@ void binary_kernel_inplace(BinaryOp op, const Tensor& self, const Tensor& other,
 // PyTorch's dtype for math functions: integers and bools compute in the default float dtype.
 ScalarType float_result_type(ScalarType t);
 Tensor unary_kernel(UnaryOp op, const Tensor& a, ScalarType dtype);
+// PyTorch's name for a dtype in messages: Bool, Long, Float, Double.
+const char* type_word(ScalarType t);
 // PyTorch's casting rule for in-place results: never floating to integral, never to bool from
 // anything else. Throws "result type Float can't be cast to the desired output type Long".
 void check_can_cast(ScalarType result, ScalarType self);
-// An in-place op as out-of-place fn(self) written back: with autograd, fn runs on a clone and
-// its node becomes self's history (so self.grad_fn is ExpBackward0, not a copy).
-Tensor& apply_inplace(Tensor& self, Tensor (*fn)(const Tensor&));
-// Writes `result` (computed from clone(self) when autograd records) into self, in place.
-Tensor& assign_inplace(Tensor& self, const Tensor& result);
 
 }  // namespace tg::ops

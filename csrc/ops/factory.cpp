@@ -114,6 +114,7 @@ Tensor eye(int64_t n, int64_t m, ScalarType dtype, Device device) {
 // does, so that the same seed gives the same numbers; a dense CPU tensor is filled in place.
 template <typename Fill>
 static Tensor& random_fill(Tensor& self, const char* op, Fill fill) {
+  check_inplace(self);
   Tensor buf = self.device().is_cpu() && is_dense(self)
                    ? make_view(self, DimVec{self.numel()}, DimVec{1}, self.offset())
                    : empty(self.sizes(), self.dtype());
@@ -130,8 +131,7 @@ static Tensor& random_fill(Tensor& self, const char* op, Fill fill) {
 // The names PyTorch's CPU kernels report for integer and bool tensors.
 static void check_random_floating(const Tensor& t, const char* kernel) {
   if (!is_floating(t.dtype()))
-    throw NotImplementedError(str_cat("\"", kernel, "\" not implemented for '",
-                                      t.dtype() == ScalarType::Int64 ? "Long" : "Bool", "'"));
+    throw NotImplementedError(str_cat("\"", kernel, "\" not implemented for '", type_word(t.dtype()), "'"));
 }
 
 Tensor& uniform_(Tensor& self, double from, double to) {
@@ -184,20 +184,54 @@ Tensor randperm(int64_t n, ScalarType dtype, Device device) {
   return on_device(to_dtype(idx, dtype), device);
 }
 
-Tensor& fill_(Tensor& self, Scalar value) {
+// FillBackward2 (fill_ with a number) and ZeroBackward0: the old values get no gradient.
+struct FillBackward : Node {
+  const char* op_name = "FillBackward2";
+  std::string name() const override { return op_name; }
+  TensorList apply(TensorList&& grads) override { return {zeros_like(grads[0])}; }
+};
+
+static Tensor& fill_impl(Tensor& self, Scalar value, const char* node_name) {
   check_inplace(self);
-  if (compute_requires_grad(self)) return copy_(self, full(DimVec(), value, self.dtype(), self.device()));
+  if (compute_requires_grad(self)) {
+    return compute_inplace(self, [&](const Tensor& t) {
+      Tensor out = full(t.sizes(), value, t.dtype(), t.device());
+      auto node = make_node<FillBackward>(t);
+      node->op_name = node_name;
+      set_history(out, node);
+      return out;
+    });
+  }
   backend_for(self.device()).fill(self, value);
   self.bump_version();
   return self;
 }
 
-Tensor& zero_(Tensor& self) { return fill_(self, Scalar(int64_t(0))); }
+Tensor& fill_(Tensor& self, Scalar value) { return fill_impl(self, value, "FillBackward2"); }
+
+struct FillBackward3 : Node {
+  std::string name() const override { return "FillBackward3"; }
+  TensorList apply(TensorList&& grads) override {
+    return {needs_input_grad(0) ? zeros_like(grads[0]) : Tensor(), needs_input_grad(1) ? sum(grads[0]) : Tensor()};
+  }
+};
+
+Tensor& fill_(Tensor& self, const Tensor& value) {
+  TG_CHECK(value.dim() == 0, "fill_ only supports 0-dimension value tensor but got tensor with ", value.dim(),
+           " dimensions.");
+  if (!compute_requires_grad(self, value)) return fill_impl(self, value.item(), "FillBackward3");
+  return compute_inplace(self, [&](const Tensor& t) {
+    Tensor out = full(t.sizes(), value.item(), t.dtype(), t.device());
+    set_history(out, make_node<FillBackward3>(t, value));
+    return out;
+  });
+}
+Tensor& zero_(Tensor& self) { return fill_impl(self, Scalar(int64_t(0)), "ZeroBackward0"); }
 
 // ---- copies ----
 
 struct CopyBackwards : Node {
-  std::string name() const override { return "CopyBackwards"; }
+  std::string name() const override { return "torch::autograd::CopyBackwards"; }
   TensorList apply(TensorList&& grads) override {
     return {needs_input_grad(0) ? zeros_like(grads[0]) : Tensor(), grads[0]};
   }

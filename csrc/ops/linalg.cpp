@@ -17,15 +17,6 @@ const char* blas_type_name(ScalarType t) {
   }
 }
 
-const char* type_word(ScalarType t) {
-  switch (t) {
-    case ScalarType::Float32: return "Float";
-    case ScalarType::Float64: return "Double";
-    case ScalarType::Int64: return "Long";
-    default: return "Bool";
-  }
-}
-
 // PyTorch's CPU kernels refuse bool operands, each under its own name.
 void check_not_bool(const Tensor& a, const char* kernel) {
   if (a.dtype() == ScalarType::Bool) throw NotImplementedError(str_cat("\"", kernel, "\" not implemented for 'Bool'"));

@@ -83,6 +83,8 @@ Tensor randperm(int64_t n, ScalarType dtype, Device device = Device());
 Tensor& uniform_(Tensor& self, double from, double to);
 Tensor& normal_(Tensor& self, double mean, double std);
 Tensor& fill_(Tensor& self, Scalar value);
+// fill_ with a 0-dim tensor: the value gets the summed gradient (FillBackward3).
+Tensor& fill_(Tensor& self, const Tensor& value);
 Tensor& zero_(Tensor& self);
 // self.copy_(src): src is broadcast to self's shape and converted to its dtype.
 Tensor& copy_(Tensor& self, const Tensor& src);
@@ -95,24 +97,37 @@ Tensor to_device(const Tensor& t, Device device);
 Tensor detach(const Tensor& t);
 
 // ---- reductions: reduction.cpp ----
+// `dims` are wrapped and checked; an empty list reduces over every dim. dtype= converts the input first.
 Tensor sum(const Tensor& a, std::optional<ScalarType> dtype = std::nullopt);
 Tensor sum(const Tensor& a, const DimVec& dims, bool keepdim, std::optional<ScalarType> dtype = std::nullopt);
-Tensor mean(const Tensor& a);
-Tensor mean(const Tensor& a, const DimVec& dims, bool keepdim);
-Tensor prod(const Tensor& a);
+Tensor mean(const Tensor& a, std::optional<ScalarType> dtype = std::nullopt);
+Tensor mean(const Tensor& a, const DimVec& dims, bool keepdim, std::optional<ScalarType> dtype = std::nullopt);
+Tensor prod(const Tensor& a, std::optional<ScalarType> dtype = std::nullopt);
+Tensor prod(const Tensor& a, int64_t dim, bool keepdim, std::optional<ScalarType> dtype = std::nullopt);
 Tensor max(const Tensor& a);
 Tensor min(const Tensor& a);
 std::pair<Tensor, Tensor> max(const Tensor& a, int64_t dim, bool keepdim);  // values, indices
 std::pair<Tensor, Tensor> min(const Tensor& a, int64_t dim, bool keepdim);
+Tensor amax(const Tensor& a, const DimVec& dims, bool keepdim);
+Tensor amin(const Tensor& a, const DimVec& dims, bool keepdim);
 Tensor argmax(const Tensor& a, std::optional<int64_t> dim, bool keepdim);
 Tensor argmin(const Tensor& a, std::optional<int64_t> dim, bool keepdim);
 Tensor var(const Tensor& a, const std::optional<DimVec>& dims, double correction, bool keepdim);
 Tensor std(const Tensor& a, const std::optional<DimVec>& dims, double correction, bool keepdim);
 Tensor logsumexp(const Tensor& a, const DimVec& dims, bool keepdim);
-Tensor softmax(const Tensor& a, int64_t dim);
-Tensor log_softmax(const Tensor& a, int64_t dim);
+Tensor softmax(const Tensor& a, int64_t dim, std::optional<ScalarType> dtype = std::nullopt);
+Tensor log_softmax(const Tensor& a, int64_t dim, std::optional<ScalarType> dtype = std::nullopt);
+// Vector p-norm (torch.norm / linalg.vector_norm); p may be +-inf.
+Tensor norm(const Tensor& a, double p, const std::optional<DimVec>& dims, bool keepdim,
+            std::optional<ScalarType> dtype = std::nullopt);
+// Bool results, no gradient.
 Tensor any(const Tensor& a);
 Tensor all(const Tensor& a);
+Tensor any(const Tensor& a, const DimVec& dims, bool keepdim);
+Tensor all(const Tensor& a, const DimVec& dims, bool keepdim);
+Tensor isclose(const Tensor& a, const Tensor& b, double rtol, double atol, bool equal_nan);
+bool allclose(const Tensor& a, const Tensor& b, double rtol, double atol, bool equal_nan);
+bool equal(const Tensor& a, const Tensor& b);
 // Sums a broadcast gradient back down to `sizes` (the inverse of expand).
 Tensor sum_to_size(const Tensor& a, const DimVec& sizes);
 
@@ -151,8 +166,27 @@ TensorList chunk(const Tensor& a, int64_t chunks, int64_t dim);
 TensorList unbind(const Tensor& a, int64_t dim);
 
 // ---- advanced indexing: indexing.cpp ----
+// a[indices] with NumPy's rules: indices[i] (int64 or a bool mask) indexes dim i; an undefined entry
+// keeps that dim whole. Masks stand for their nonzero coordinates. Always a copy.
+Tensor index(const Tensor& a, const TensorList& indices);
+// a[indices] = values (+= with accumulate, where repeated indices add up); values broadcast to a[indices].
+Tensor index_put(const Tensor& a, const TensorList& indices, const Tensor& values, bool accumulate);
+Tensor& index_put_(Tensor& self, const TensorList& indices, const Tensor& values, bool accumulate);
+// A new view of the whole of `a` (x[...]).
+Tensor alias(const Tensor& a);
 Tensor index_select(const Tensor& a, int64_t dim, const Tensor& index);
+Tensor gather(const Tensor& a, int64_t dim, const Tensor& index);
+// src is a tensor shaped like (or larger than) index, or a wrapped number written everywhere index points.
+Tensor scatter(const Tensor& a, int64_t dim, const Tensor& index, const Tensor& src);
+Tensor scatter_add(const Tensor& a, int64_t dim, const Tensor& index, const Tensor& src);
+Tensor& scatter_(Tensor& self, int64_t dim, const Tensor& index, const Tensor& src);
+Tensor& scatter_add_(Tensor& self, int64_t dim, const Tensor& index, const Tensor& src);
+// value is a 0-dim tensor or a wrapped number.
+Tensor masked_fill(const Tensor& a, const Tensor& mask, const Tensor& value);
+Tensor& masked_fill_(Tensor& self, const Tensor& mask, const Tensor& value);
 Tensor masked_select(const Tensor& a, const Tensor& mask);
+// Elements of `a` at flat (row-major) positions, negatives counting from the end.
+Tensor take(const Tensor& a, const Tensor& index);
 Tensor nonzero(const Tensor& a);
 
 }  // namespace tg::ops

@@ -13,6 +13,8 @@ namespace {
 Tensor view_of(const Tensor& a, DimVec sizes, DimVec strides, int64_t offset) {
   Tensor out = make_view(a, std::move(sizes), std::move(strides), offset);
   out.impl()->view_base = a.impl()->view_base ? a.impl()->view_base : a.ref();
+  out.impl()->view_version = a.version();
+  out.impl()->grad_view = GradMode::is_enabled();
   return out;
 }
 
@@ -26,7 +28,7 @@ DimVec infer_size(const DimVec& shape, int64_t numel) {
       TG_CHECK(infer < 0, "only one dimension can be inferred");
       infer = static_cast<int>(i);
     } else {
-      TG_CHECK(shape[i] >= 0, "invalid shape dimension ", shape[i]);
+      TG_CHECK(shape[i] >= 0, "invalid shape dimension ", shape[i], " at index ", i, " of shape ", shape_str(shape));
       known *= shape[i];
     }
   }
@@ -417,7 +419,7 @@ struct CatBackward0 : Node {
 static bool legacy_empty(const Tensor& t) { return t.dim() == 1 && t.sizes()[0] == 0; }
 
 Tensor cat(const TensorList& tensors, int64_t dim_in) {
-  TG_CHECK(!tensors.empty(), "torch.cat(): expected a non-empty list of Tensors");
+  TG_CHECK_VALUE(!tensors.empty(), "torch.cat(): expected a non-empty list of Tensors");
   const Tensor* ref = nullptr;
   ScalarType dtype = tensors[0].dtype();
   for (const Tensor& t : tensors) {

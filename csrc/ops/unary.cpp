@@ -183,37 +183,16 @@ Tensor clamp(const Tensor& a, std::optional<Scalar> min, std::optional<Scalar> m
 Tensor& clamp_(Tensor& self, std::optional<Scalar> min, std::optional<Scalar> max) {
   check_can_cast(clamp_dtype(self, min, max), self.dtype());
   check_inplace(self);
-  if (compute_requires_grad(self)) return assign_inplace(self, clamp(clone(self), min, max));
+  if (compute_requires_grad(self)) return compute_inplace(self, [&](const Tensor& t) { return clamp(t, min, max); });
   backend_for(self.device()).clamp(self, self, min ? &*min : nullptr, max ? &*max : nullptr);
   self.bump_version();
   return self;
 }
 
-// ---- in place ----
-
-Tensor& assign_inplace(Tensor& self, const Tensor& result) {
-  check_can_cast(result.dtype(), self.dtype());
-  std::shared_ptr<Node> node = result.grad_fn();
-  backend_for(self.device()).copy(self, result);
-  self.bump_version();
-  if (node) {
-    // result = fn(clone(self)): fn's first edge skips the clone and leads to self's old history.
-    NextEdge& first = node->next_edges[0];
-    if (first.edge.node) first = NextEdge(first.edge.node->next_edges[0]);
-    rebase_history(self, node);
-  }
-  return self;
-}
-
-Tensor& apply_inplace(Tensor& self, Tensor (*fn)(const Tensor&)) {
-  check_inplace(self);
-  return assign_inplace(self, fn(compute_requires_grad(self) ? clone(self) : self));
-}
-
 // neg_ and relu_ write in place directly when autograd does not record.
 static Tensor& unary_inplace(Tensor& self, UnaryOp op, Tensor (*fn)(const Tensor&)) {
-  if (compute_requires_grad(self)) return apply_inplace(self, fn);
   check_inplace(self);
+  if (compute_requires_grad(self)) return compute_inplace(self, fn);
   backend_for(self.device()).unary(op, self, self);
   self.bump_version();
   return self;

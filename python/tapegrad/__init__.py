@@ -7,7 +7,6 @@ from . import _C  # noqa: E402
 from ._C import *  # noqa: E402,F401,F403
 from ._C import Tensor, device, dtype  # noqa: E402
 from ._size import Size  # noqa: E402
-from ._tensor_str import set_printoptions, get_printoptions  # noqa: E402
 from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled  # noqa: E402
 from . import _tensor  # noqa: E402
 
@@ -19,9 +18,21 @@ double = float64
 long = int64
 int = int64  # noqa: A001  (tapegrad has one integer dtype: int64)
 
-from . import autograd  # noqa: E402
+from . import autograd, cuda  # noqa: E402
 
 __version__ = "0.1.0"
+
+
+def set_printoptions(*args, **kwargs):
+    from ._tensor_str import set_printoptions as _set
+
+    _set(*args, **kwargs)
+
+
+def get_printoptions():
+    from ._tensor_str import get_printoptions as _get
+
+    return _get()
 
 
 def is_tensor(obj):

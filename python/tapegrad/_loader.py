@@ -1,12 +1,15 @@
 """Loads OpenBLAS from the scipy-openblas32 wheel before the extension that links to it."""
 import ctypes
+import importlib.util
 import os
-
-import scipy_openblas32
 
 
 def load_openblas():
-    lib_dir = scipy_openblas32.get_lib_dir()
+    # find_spec locates the wheel without importing it (its __init__ reads package metadata, which is slow).
+    spec = importlib.util.find_spec("scipy_openblas32")
+    if spec is None or not spec.submodule_search_locations:
+        raise ImportError("tapegrad needs the scipy-openblas32 package: pip install scipy-openblas32")
+    lib_dir = os.path.join(list(spec.submodule_search_locations)[0], "lib")
     name = next(f for f in os.listdir(lib_dir) if f.startswith("libscipy_openblas") and ".so" in f)
     # RTLD_GLOBAL lets _C's dependency on libscipy_openblas.so resolve to this copy.
     return ctypes.CDLL(os.path.join(lib_dir, name), mode=ctypes.RTLD_GLOBAL)

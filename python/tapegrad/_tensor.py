@@ -1,13 +1,15 @@
-"""Tensor methods written in Python: printing, NumPy interop, iteration and backward."""
-import numpy as np
+"""Tensor methods written in Python: printing, NumPy interop, iteration and backward.
 
+NumPy is imported on first use, so that `import tapegrad` stays fast.
+"""
 from . import _C
-from ._tensor_str import format_tensor
 
 Tensor = _C.Tensor
 
 
 def _numpy(self, *, force=False):
+    import numpy as np
+
     if self.requires_grad and not force:
         raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.")
     if self.device.type != "cpu":
@@ -18,13 +20,18 @@ def _numpy(self, *, force=False):
 
 
 def _repr(self, *, tensor_contents=None):
+    import numpy as np
+
+    from ._tensor_str import format_tensor
+
     values = np.asarray(self.detach().cpu())
     grad_fn = self.grad_fn
     return format_tensor(
         values,
         dtype=str(self.dtype).replace("torch.", ""),
         requires_grad=self.requires_grad,
-        grad_fn_name=grad_fn.name() if grad_fn is not None else None,
+        # name() is namespaced for engine nodes ("torch::autograd::CopySlices"); reprs show the class name.
+        grad_fn_name=grad_fn.name().rsplit("::", 1)[-1] if grad_fn is not None else None,
         device=str(self.device),
         is_param=getattr(self, "_is_param", False),
     )
@@ -37,14 +44,14 @@ def _iter(self):
 
 
 def _backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
-    if inputs is not None:
-        raise NotImplementedError("backward(inputs=...) is not supported yet; use tapegrad.autograd.grad")
-    if retain_graph is None:
-        retain_graph = create_graph
-    _C._backward(self, gradient, retain_graph, create_graph)
+    from .autograd import backward
+
+    backward(self, gradient, retain_graph, create_graph, inputs)
 
 
 def _array(self, dtype=None, copy=None):
+    import numpy as np
+
     arr = np.asarray(self.detach().cpu())
     return arr.astype(dtype) if dtype is not None else arr
 
@@ -78,14 +85,46 @@ def _type(self, dtype=None):
 
 
 def _deepcopy(self, memo):
+    import copy
+
     if id(self) in memo:
         return memo[id(self)]
-    result = self.detach().clone()
-    result.requires_grad_(self.requires_grad)
-    if self.grad is not None:
-        result.grad = self.grad.detach().clone()
+    if not self.is_leaf:
+        raise RuntimeError(
+            "Only Tensors created explicitly by the user (graph leaves) support the deepcopy protocol at the moment.  "
+            "If you were attempting to deepcopy a module, this may be because of a torch.nn.utils.weight_norm usage, "
+            "see https://github.com/pytorch/pytorch/pull/103001")
+    result = _rebuild(type(self), self.detach().clone(), self.requires_grad)
     memo[id(self)] = result
+    if self.grad is not None:
+        result.grad = copy.deepcopy(self.grad, memo)
+    result.__dict__.update(copy.deepcopy(self.__dict__, memo))
     return result
+
+
+def _rebuild(cls, data, requires_grad):
+    """An instance of cls (Tensor or a subclass such as nn.Parameter) holding data."""
+    if cls is Tensor:
+        return data.requires_grad_(requires_grad) if requires_grad else data
+    return Tensor._make_subclass(cls, data, requires_grad)
+
+
+def _rebuild_from_bytes(cls, raw, shape, dtype_name, requires_grad, state):
+    import numpy as np
+
+    data = _C.from_numpy(np.frombuffer(raw, dtype=dtype_name).reshape(shape).copy())
+    result = _rebuild(cls, data, requires_grad)
+    result.__dict__.update(state)
+    return result
+
+
+def _reduce_ex(self, protocol):
+    # Pickle carries the values, dtype, shape and requires_grad; a graph is never pickled.
+    import numpy as np
+
+    dtype_name = str(self.dtype).replace("torch.", "")
+    raw = np.ascontiguousarray(np.asarray(self.detach().cpu())).tobytes()
+    return (_rebuild_from_bytes, (type(self), raw, tuple(self.shape), dtype_name, self.requires_grad, dict(self.__dict__)))
 
 
 def install():
@@ -97,6 +136,7 @@ def install():
     Tensor.__array__ = _array
     Tensor.__format__ = _format
     Tensor.__deepcopy__ = _deepcopy
+    Tensor.__reduce_ex__ = _reduce_ex
     Tensor.backward = _backward
     Tensor.type = _type
     Tensor.__array_priority__ = 1000  # numpy defers `ndarray <op> tensor` to the tensor

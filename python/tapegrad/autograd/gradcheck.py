@@ -1,81 +1,92 @@
-"""Finite-difference gradient checking, as torch.autograd.gradcheck."""
-import numpy as np
+"""Finite-difference gradient checking, as torch.autograd.gradcheck.
+
+NumPy is imported on first use, so that `import tapegrad` stays fast.
+"""
+import warnings
 
 from .. import _C
+from ..grad_mode import no_grad
 
 
 class GradcheckError(RuntimeError):
     pass
 
 
-def _flat_inputs(inputs):
-    return (inputs,) if isinstance(inputs, _C.Tensor) else tuple(inputs)
+def _as_tuple(x):
+    return (x,) if isinstance(x, _C.Tensor) else tuple(x)
 
 
-def _numerical_jacobian(fn, inputs, target, eps):
-    """Central differences of every output element with respect to every element of `target`."""
-    base = _C.Tensor  # noqa: F841  (keeps the type in scope for readers)
-    flat = np.asarray(target.detach())
-    columns = []
-    with _no_grad():
-        for idx in np.ndindex(flat.shape):
-            orig = float(flat[idx])
-            flat[idx] = orig + eps
-            plus = _outputs_as_array(fn(*inputs))
-            flat[idx] = orig - eps
-            minus = _outputs_as_array(fn(*inputs))
-            flat[idx] = orig
-            columns.append((plus - minus) / (2 * eps))
-    return np.stack(columns, axis=0) if columns else np.zeros((0, 0))
+def _flat_outputs(out):
+    import numpy as np
+
+    # Copies: an output may be a view of the input that is about to be nudged again.
+    return [np.array(o.detach(), dtype=np.float64).reshape(-1) for o in _as_tuple(out)]
 
 
-def _outputs_as_array(out):
-    outs = (out,) if isinstance(out, _C.Tensor) else tuple(out)
-    return np.concatenate([np.asarray(o.detach(), dtype=np.float64).reshape(-1) for o in outs])
+def _numerical_jacobians(fn, inputs, target, eps):
+    """Central differences: one (target.numel(), output.numel()) array per output."""
+    import numpy as np
+
+    values = np.asarray(target.detach())  # shares target's memory, so fn sees each nudge
+    rows = []
+    with no_grad():
+        outs = _as_tuple(fn(*inputs))
+        n_out = len(outs)
+        for idx in np.ndindex(values.shape):
+            orig = values[idx].item()
+            values[idx] = orig + eps
+            plus = _flat_outputs(fn(*inputs))
+            values[idx] = orig - eps
+            minus = _flat_outputs(fn(*inputs))
+            values[idx] = orig
+            rows.append([(p - m) / (2 * eps) for p, m in zip(plus, minus)])
+    if not rows:  # an empty target: nothing to nudge
+        return [np.zeros((0, out.numel())) for out in outs]
+    return [np.array([row[k] for row in rows]).reshape(target.numel(), -1) for k in range(n_out)]
 
 
-class _no_grad:
-    def __enter__(self):
-        self.prev = _C.is_grad_enabled()
-        _C._set_grad_enabled(False)
+def _analytical_jacobians(fn, inputs, targets):
+    """Backward of each output element: jacobians[k][t] is (targets[t].numel(), outputs[k].numel())."""
+    import numpy as np
 
-    def __exit__(self, *exc):
-        _C._set_grad_enabled(self.prev)
-
-
-def _analytical_jacobian(fn, inputs, targets):
-    out = fn(*inputs)
-    outs = (out,) if isinstance(out, _C.Tensor) else tuple(out)
-    n_out = sum(o.numel() for o in outs)
-    rows = {id(t): np.zeros((t.numel(), n_out)) for t in targets}
-    col = 0
-    for o in outs:
-        for k in range(o.numel()):
-            seed = np.zeros(o.numel())
-            seed[k] = 1.0
-            grad_out = _C.tensor(seed.reshape(tuple(o.shape)), dtype=o.dtype)
-            grads = _C._grad((o,), tuple(targets), (grad_out,), True, False, True)
-            for t, g in zip(targets, grads):
-                if g is not None:
-                    rows[id(t)][:, col] = np.asarray(g.detach(), dtype=np.float64).reshape(-1)
-            col += 1
-    return rows
+    outs = _as_tuple(fn(*inputs))
+    jacobians = []
+    for out in outs:
+        blocks = [np.zeros((t.numel(), out.numel())) for t in targets]
+        if out.requires_grad:
+            for col in range(out.numel()):
+                seed = np.zeros(out.numel())
+                seed[col] = 1.0
+                grad_out = _C.tensor(seed.reshape(tuple(out.shape)), dtype=out.dtype)
+                grads = _C._grad((out,), tuple(targets), (grad_out,), True, False, True)
+                for block, g in zip(blocks, grads):
+                    if g is not None:
+                        block[:, col] = np.asarray(g.detach(), dtype=np.float64).reshape(-1)
+        jacobians.append(blocks)
+    return jacobians
 
 
-def gradcheck(func, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True, **_ignored):
-    """Compares autograd's gradients with central finite differences; inputs should be float64."""
-    inputs = _flat_inputs(inputs)
+def gradcheck(func, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True):
+    """True when autograd's gradients of func at inputs match central finite differences.
+    On a mismatch, raises GradcheckError (or returns False with raise_exception=False)."""
+    import numpy as np
+
+    inputs = _as_tuple(inputs)
     targets = [t for t in inputs if isinstance(t, _C.Tensor) and t.requires_grad]
     if not targets:
         raise ValueError("gradcheck expects at least one input tensor to require gradient, but none of the them have "
                          "requires_grad=True.")
-    analytical = _analytical_jacobian(func, inputs, targets)
-    for i, t in enumerate(targets):
-        numerical = _numerical_jacobian(func, inputs, t, eps)
-        got = analytical[id(t)]
-        if numerical.size and not np.allclose(got, numerical, rtol=rtol, atol=atol):
-            if raise_exception:
-                raise GradcheckError(
-                    f"Jacobian mismatch for output 0 with respect to input {i},\nnumerical:{numerical}\nanalytical:{got}\n")
-            return False
+    for i, t in enumerate(inputs):
+        if isinstance(t, _C.Tensor) and t.requires_grad and str(t.dtype) != "torch.float64":
+            warnings.warn(f"Input #{i} requires gradient and is not a double precision floating point. This check "
+                          "will likely fail if all the inputs are not of double precision floating point. ")
+    analytical = _analytical_jacobians(func, inputs, targets)
+    for i, target in enumerate(targets):
+        numerical = _numerical_jacobians(func, inputs, target, eps)
+        for k, (num, blocks) in enumerate(zip(numerical, analytical)):
+            if not np.allclose(blocks[i], num, rtol=rtol, atol=atol):
+                if raise_exception:
+                    raise GradcheckError(f"Jacobian mismatch for output {k} with respect to input {i},\n"
+                                         f"numerical:{num}\nanalytical:{blocks[i]}\n")
+                return False
     return True
