@@ -26,7 +26,8 @@ std::optional<std::pair<Scalar, ScalarType>> numpy_scalar(PyObject* o) {
   py::object value = h.attr("item")();
   auto s = as_scalar(value.ptr());
   if (!s) return std::nullopt;
-  if (kind == 'f') return std::make_pair(*s, dtype.attr("itemsize").cast<int>() == 8 ? ScalarType::Float64 : ScalarType::Float32);
+  bool wide = dtype.attr("itemsize").cast<int>() == 8;
+  if (kind == 'f') return std::make_pair(*s, wide ? ScalarType::Float64 : ScalarType::Float32);
   if (kind == 'i' || kind == 'u') return std::make_pair(*s, ScalarType::Int64);
   if (kind == 'b') return std::make_pair(*s, ScalarType::Bool);
   return std::nullopt;

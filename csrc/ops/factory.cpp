@@ -67,7 +67,8 @@ Tensor arange(Scalar start, Scalar end, Scalar step, ScalarType dtype, Device de
       int64_t vectorised = n / (2 * lanes) * (2 * lanes);
       for (int64_t v = 0; v < vectorised; v += lanes) {
         T base = static_cast<T>(std::fma(st, double(v), s));
-        for (int64_t lane = 0; lane < lanes; ++lane) p[v + lane] = static_cast<T>(std::fma(double(lane), st, double(base)));
+        for (int64_t lane = 0; lane < lanes; ++lane)
+          p[v + lane] = static_cast<T>(std::fma(double(lane), st, double(base)));
       }
       for (int64_t i = vectorised; i < n; ++i) p[i] = static_cast<T>(std::fma(st, double(i), s));
     } else {
@@ -93,7 +94,8 @@ Tensor linspace(double start, double end, int64_t steps, ScalarType dtype, Devic
       const Step step = steps > 1 ? (Step(hi) - Step(lo)) / Step(steps - 1) : Step(0);
       T* p = t.data<T>();
       for (int64_t i = 0; i < steps; ++i)
-        p[i] = static_cast<T>(i < half ? std::fma(step, Step(i), Step(lo)) : std::fma(-step, Step(steps - i - 1), Step(hi)));
+        p[i] = static_cast<T>(i < half ? std::fma(step, Step(i), Step(lo))
+                                       : std::fma(-step, Step(steps - i - 1), Step(hi)));
     }
   });
   return on_device(t, device);

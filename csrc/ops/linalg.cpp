@@ -62,7 +62,8 @@ Tensor mm(const Tensor& a, const Tensor& b) {
   common_device(a, b);
   check_not_bool(a, "addmm_impl_cpu_");
   Tensor out3 = bmm_kernel(as_batch(a), as_batch(b));
-  Tensor out = make_view(out3, DimVec{a.sizes()[0], b.sizes()[1]}, contiguous_strides(DimVec{a.sizes()[0], b.sizes()[1]}), 0);
+  DimVec out_sizes{a.sizes()[0], b.sizes()[1]};
+  Tensor out = make_view(out3, out_sizes, contiguous_strides(out_sizes), 0);
   if (compute_requires_grad(a, b)) {
     auto node = make_node<MmBackward0>(a, b);
     if (node->needs_input_grad(1)) node->self = SavedTensor(a, false);
@@ -238,7 +239,8 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
            "D and ", b.dim(), "D");
   if (a.dim() == 1 && b.dim() == 1) return dot(a, b);
   if (a.dim() == 2 && b.dim() == 1) return mv(a, b);
-  if (a.dim() == 1 && b.dim() == 2) return unsafe_view(mm(unsqueeze(a, 0), b), DimVec{b.sizes()[1]}, "SqueezeBackward4");
+  if (a.dim() == 1 && b.dim() == 2)
+    return unsafe_view(mm(unsqueeze(a, 0), b), DimVec{b.sizes()[1]}, "SqueezeBackward4");
   if (a.dim() == 2 && b.dim() == 2) return mm(a, b);
   // A 3-D operand with a batch of one that requires grad is used as a matrix, so its gradient is one mm.
   if (a.dim() == 3 && b.dim() == 3 && (a.sizes()[0] == 1) != (b.sizes()[0] == 1)) {
