@@ -49,20 +49,26 @@ Node::~Node() {
 }
 
 void release_node(std::shared_ptr<Node>&& node) noexcept {
-  thread_local std::vector<std::shared_ptr<Node>>* pending = nullptr;
-  if (pending) {
-    pending->push_back(std::move(node));
+  // Only the last owner frees a node, and freeing may cascade down a long chain: queue
+  // the cascade on this thread instead of recursing through destructors.
+  thread_local std::vector<std::shared_ptr<Node>> pending;
+  thread_local bool draining = false;
+  if (node.use_count() > 1) {
+    node.reset();
     return;
   }
-  std::vector<std::shared_ptr<Node>> queue;
-  queue.push_back(std::move(node));
-  pending = &queue;
-  while (!queue.empty()) {
-    std::shared_ptr<Node> last = std::move(queue.back());
-    queue.pop_back();
-    last.reset();  // a node freed here queues what it held instead of freeing it
+  if (draining) {
+    pending.push_back(std::move(node));
+    return;
   }
-  pending = nullptr;
+  draining = true;
+  node.reset();
+  while (!pending.empty()) {
+    std::shared_ptr<Node> last = std::move(pending.back());
+    pending.pop_back();
+    last.reset();
+  }
+  draining = false;
 }
 
 void Node::forget_retained(TensorImpl* impl) {
