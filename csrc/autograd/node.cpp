@@ -18,17 +18,6 @@ std::string describe(const Tensor& t) {
   return str_cat("[torch.", legacy_type_name(t.dtype()), " ", shape_str(t.sizes()), "]");
 }
 
-// ScalarType's name in PyTorch's C++ messages.
-const char* scalar_type_word(ScalarType t) {
-  switch (t) {
-    case ScalarType::Bool: return "Bool";
-    case ScalarType::Int64: return "Long";
-    case ScalarType::Float32: return "Float";
-    case ScalarType::Float64: return "Double";
-  }
-  return "?";
-}
-
 // PyTorch names the forward op in messages: "Exp" for ExpBackward0.
 std::string forward_name(const std::string& node_name) {
   size_t end = node_name.size();

@@ -193,16 +193,6 @@ const char* cpp_type_name(ScalarType t) {
   }
   return "?";
 }
-const char* type_word(ScalarType t) {
-  switch (t) {
-    case ScalarType::Bool: return "Bool";
-    case ScalarType::Int64: return "Long";
-    case ScalarType::Float32: return "Float";
-    case ScalarType::Float64: return "Double";
-  }
-  return "?";
-}
-
 PyObject* get_grad(PyObject* self, void*) {
   TG_PY_TRY
   Tensor t = unwrap(self);
@@ -233,7 +223,7 @@ int set_grad(PyObject* self, PyObject* value, void*) {
            "' to a tensor of size '", shape_str(t.sizes()),
            "'. Please ensure that the gradient and the tensor are the same size");
   TG_CHECK(g.dtype() == t.dtype(), "attempting to assign a gradient with dtype '", cpp_type_name(g.dtype()),
-           "' to a tensor with grad_dtype '", type_word(t.dtype()),
+           "' to a tensor with grad_dtype '", scalar_type_word(t.dtype()),
            "'. The gradient must match the tensor's grad_dtype (defaults to the tensor's dtype). You can set the "
            "tensor's grad_dtype attribute with a specific dtype, or None to allow any dtype. Set grad_dtype with "
            "caution. Diverging the dtypes of a tensor and its gradient may break downstream systems that assume "

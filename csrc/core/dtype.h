@@ -32,6 +32,16 @@ inline const char* dtype_name(ScalarType t) {
   }
   return "?";
 }
+// The names PyTorch's C++ messages use for dtypes ("expected Float but got Long").
+inline const char* scalar_type_word(ScalarType t) {
+  switch (t) {
+    case ScalarType::Bool: return "Bool";
+    case ScalarType::Int64: return "Long";
+    case ScalarType::Float32: return "Float";
+    case ScalarType::Float64: return "Double";
+  }
+  return "?";
+}
 // Legacy type names used in autograd error messages (torch.FloatTensor).
 inline const char* legacy_type_name(ScalarType t) {
   switch (t) {

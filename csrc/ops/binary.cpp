@@ -76,19 +76,9 @@ Tensor binary_kernel(BinaryOp op, const Tensor& a, const Tensor& b, ScalarType c
   return out;
 }
 
-const char* type_word(ScalarType t) {
-  switch (t) {
-    case ScalarType::Bool: return "Bool";
-    case ScalarType::Int64: return "Long";
-    case ScalarType::Float32: return "Float";
-    case ScalarType::Float64: return "Double";
-  }
-  return "?";
-}
-
 void check_can_cast(ScalarType result, ScalarType self) {
   bool ok = (is_floating(self) || !is_floating(result)) && (self != ScalarType::Bool || result == ScalarType::Bool);
-  TG_CHECK(ok, "result type ", type_word(result), " can't be cast to the desired output type ", type_word(self));
+  TG_CHECK(ok, "result type ", scalar_type_word(result), " can't be cast to the desired output type ", scalar_type_word(self));
 }
 
 void binary_kernel_inplace(BinaryOp op, const Tensor& self, const Tensor& other, const char* name) {

@@ -19,7 +19,7 @@ void binary_kernel_inplace(BinaryOp op, const Tensor& self, const Tensor& other,
 ScalarType float_result_type(ScalarType t);
 Tensor unary_kernel(UnaryOp op, const Tensor& a, ScalarType dtype);
 // PyTorch's name for a dtype in messages: Bool, Long, Float, Double.
-const char* type_word(ScalarType t);
+
 // PyTorch's casting rule for in-place results: never floating to integral, never to bool from
 // anything else. Throws "result type Float can't be cast to the desired output type Long".
 void check_can_cast(ScalarType result, ScalarType self);

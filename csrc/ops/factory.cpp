@@ -133,7 +133,7 @@ static Tensor& random_fill(Tensor& self, const char* op, Fill fill) {
 // The names PyTorch's CPU kernels report for integer and bool tensors.
 static void check_random_floating(const Tensor& t, const char* kernel) {
   if (!is_floating(t.dtype()))
-    throw NotImplementedError(str_cat("\"", kernel, "\" not implemented for '", type_word(t.dtype()), "'"));
+    throw NotImplementedError(str_cat("\"", kernel, "\" not implemented for '", scalar_type_word(t.dtype()), "'"));
 }
 
 Tensor& uniform_(Tensor& self, double from, double to) {

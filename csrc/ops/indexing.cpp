@@ -9,17 +9,6 @@ namespace tg::ops {
 
 namespace {
 
-// The names PyTorch's indexing errors use for dtypes.
-const char* short_type_name(ScalarType t) {
-  switch (t) {
-    case ScalarType::Bool: return "Bool";
-    case ScalarType::Int64: return "Long";
-    case ScalarType::Float32: return "Float";
-    case ScalarType::Float64: return "Double";
-  }
-  return "?";
-}
-
 std::vector<SavedTensor> save_all(const TensorList& ts) {
   std::vector<SavedTensor> out;
   for (const Tensor& t : ts) out.emplace_back(t, false);
@@ -191,7 +180,7 @@ TensorList put_indexed(const Tensor& dst, const TensorList& indices, const Tenso
   TG_CHECK(fits, "shape mismatch: value tensor of shape ", shape_str(values.sizes()),
            " cannot be broadcast to indexing result of shape ", shape_str(shape));
   TG_CHECK(source.dtype() == dst.dtype(), "Index put requires the source and destination dtypes match, got ",
-           short_type_name(dst.dtype()), " for the destination and ", short_type_name(values.dtype()),
+           scalar_type_word(dst.dtype()), " for the destination and ", scalar_type_word(values.dtype()),
            " for the source.");
   backend_for(dst.device()).index_put(plan.data_view(), expand_view(source, shape), plan.spec(), accumulate);
   return long_idx;
@@ -594,7 +583,7 @@ struct TakeBackward0 : Node {
 
 Tensor take(const Tensor& a, const Tensor& index) {
   TG_CHECK(index.dtype() == ScalarType::Int64, "take(): Expected a long tensor for index, but got ",
-           short_type_name(index.dtype()));
+           scalar_type_word(index.dtype()));
   Tensor flat = a.is_contiguous() ? a : fresh_copy(a);
   IndexSpec spec;
   spec.indices.push_back(index);

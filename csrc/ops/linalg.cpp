@@ -92,7 +92,7 @@ Tensor bmm(const Tensor& a, const Tensor& b) {
   TG_CHECK(a.sizes()[0] == b.sizes()[0] && a.sizes()[2] == b.sizes()[1],
            "Expected size for first two dimensions of batch2 tensor to be: [", a.sizes()[0], ", ", a.sizes()[2],
            "] but got: [", b.sizes()[0], ", ", b.sizes()[1], "].");
-  TG_CHECK(a.dtype() == b.dtype(), "expected scalar type ", type_word(a.dtype()), " but found ", type_word(b.dtype()));
+  TG_CHECK(a.dtype() == b.dtype(), "expected scalar type ", scalar_type_word(a.dtype()), " but found ", scalar_type_word(b.dtype()));
   common_device(a, b);
   check_not_bool(a, "bmm");
   Tensor out = bmm_kernel(a, b);
@@ -120,8 +120,8 @@ struct DotBackward0 : Node {
 
 Tensor dot(const Tensor& a, const Tensor& b) {
   TG_CHECK(a.dim() == 1 && b.dim() == 1, "1D tensors expected, but got ", a.dim(), "D and ", b.dim(), "D tensors");
-  TG_CHECK(a.dtype() == b.dtype(), "dot : expected both vectors to have same dtype, but found ", type_word(a.dtype()),
-           " and ", type_word(b.dtype()));
+  TG_CHECK(a.dtype() == b.dtype(), "dot : expected both vectors to have same dtype, but found ", scalar_type_word(a.dtype()),
+           " and ", scalar_type_word(b.dtype()));
   TG_CHECK(a.numel() == b.numel(), "inconsistent tensor size, expected tensor [", a.numel(), "] and src [", b.numel(),
            "] to have the same number of elements, but got ", a.numel(), " and ", b.numel(), " elements respectively");
   common_device(a, b);
@@ -155,8 +155,8 @@ Tensor mv(const Tensor& a, const Tensor& v) {
   TG_CHECK(a.dim() == 2 && v.dim() == 1, "vector + matrix @ vector expected, got 1, ", a.dim(), ", ", v.dim());
   TG_CHECK(a.sizes()[1] == v.sizes()[0], "size mismatch, got input (", a.sizes()[0], "), mat (", a.sizes()[0], "x",
            a.sizes()[1], "), vec (", v.sizes()[0], ")");
-  TG_CHECK(a.dtype() == v.dtype(), "addmv input tensors must have the same dtype, but got ", type_word(v.dtype()),
-           ", ", type_word(a.dtype()), ", and ", type_word(v.dtype()));
+  TG_CHECK(a.dtype() == v.dtype(), "addmv input tensors must have the same dtype, but got ", scalar_type_word(v.dtype()),
+           ", ", scalar_type_word(a.dtype()), ", and ", scalar_type_word(v.dtype()));
   common_device(a, v);
   check_not_bool(a, "addmv_impl_cpu");
   Tensor out = make_view(bmm_kernel(as_batch(a), column_batch(v)), DimVec{a.sizes()[0]}, DimVec{1}, 0);

@@ -14,17 +14,6 @@ namespace {
 Tensor num(double v) { return wrapped_scalar(Scalar(v)); }
 Tensor inum(int64_t v) { return wrapped_scalar(Scalar(v)); }
 
-// PyTorch's scalar type names in messages ("Got: Long").
-const char* type_name(ScalarType t) {
-  switch (t) {
-    case ScalarType::Bool: return "Bool";
-    case ScalarType::Int64: return "Long";
-    case ScalarType::Float32: return "Float";
-    case ScalarType::Float64: return "Double";
-  }
-  return "?";
-}
-
 // Normalised, deduplicated dims; an empty list means every dim (PyTorch's dim=None / dim=()).
 // A 0-dim tensor accepts dims 0 and -1 and has nothing to reduce over.
 DimVec reduction_dims(const DimVec& dims, int64_t ndim) {
@@ -84,7 +73,7 @@ Tensor reduce_kernel(ReduceOp op, const Tensor& a, const DimVec& dims, bool keep
 
 // Reductions of floating inputs to an integral dtype cannot carry gradients, as in PyTorch.
 void check_differentiable(const Tensor& out) {
-  TG_CHECK(is_floating(out.dtype()), "Autograd not support dtype: ", type_name(out.dtype()));
+  TG_CHECK(is_floating(out.dtype()), "Autograd not support dtype: ", scalar_type_word(out.dtype()));
 }
 
 // The errors PyTorch gives max-like reductions of empty tensors.
@@ -162,10 +151,10 @@ static Tensor mean_impl(const Tensor& a, const DimVec& dims, bool keepdim, std::
                         int variant) {
   if (dtype)
     TG_CHECK(is_floating(*dtype), "mean(): could not infer output dtype. Optional dtype must be either a floating "
-             "point or complex dtype. Got: ", type_name(*dtype));
+             "point or complex dtype. Got: ", scalar_type_word(*dtype));
   else
     TG_CHECK(is_floating(a.dtype()), "mean(): could not infer output dtype. Input dtype must be either a floating "
-             "point or complex dtype. Got: ", type_name(a.dtype()));
+             "point or complex dtype. Got: ", scalar_type_word(a.dtype()));
   ScalarType dt = dtype.value_or(a.dtype());
   int64_t count = reduced_count(a.sizes(), dims);
   Tensor out = reduce_kernel(ReduceOp::Sum, cast_for_compute(a, dt), dims, keepdim, dt);
@@ -532,7 +521,7 @@ Tensor softmax_impl(const Tensor& a, int64_t dim, std::optional<ScalarType> dtyp
   int64_t d = wrap_dim(dim, x.dim());
   if (!is_floating(x.dtype()))
     throw NotImplementedError(str_cat("\"", log ? "log_softmax" : "softmax", d >= x.dim() - 1 ? "_lastdim" : "",
-                                      "_kernel_impl\" not implemented for '", type_name(x.dtype()), "'"));
+                                      "_kernel_impl\" not implemented for '", scalar_type_word(x.dtype()), "'"));
   Tensor out = empty(x.sizes(), x.dtype(), x.device());
   backend_for(x.device()).softmax(at_least_1d(out), at_least_1d(x), d, log);
   if (compute_requires_grad(x)) {
@@ -574,7 +563,7 @@ bool equal(const Tensor& a, const Tensor& b) {
 }
 
 Tensor isclose(const Tensor& a, const Tensor& b, double rtol, double atol, bool equal_nan) {
-  TG_CHECK(a.dtype() == b.dtype(), type_name(a.dtype()), " did not match ", type_name(b.dtype()));
+  TG_CHECK(a.dtype() == b.dtype(), scalar_type_word(a.dtype()), " did not match ", scalar_type_word(b.dtype()));
   TG_CHECK(rtol >= 0, "rtol must be greater than or equal to zero, but got ", rtol);
   TG_CHECK(atol >= 0, "atol must be greater than or equal to zero, but got ", atol);
   AutoGradMode no_grad(false);
@@ -625,7 +614,7 @@ struct LinalgVectorNormBackward0 : ReductionNode {
 Tensor norm(const Tensor& a, double p, const std::optional<DimVec>& dims_in, bool keepdim,
             std::optional<ScalarType> dtype) {
   TG_CHECK(is_floating(a.dtype()), "linalg.vector_norm: Expected a floating point or complex tensor as input. Got ",
-           type_name(a.dtype()));
+           scalar_type_word(a.dtype()));
   Tensor x = dtype ? to_dtype(a, *dtype) : a;
   DimVec dims = reduction_dims(dims_in.value_or(DimVec()), x.dim());
   Tensor out;
