@@ -11,6 +11,7 @@
 #include "optim/kernels.h"
 
 #include <cmath>
+#include <type_traits>
 
 #if defined(__GNUC__) && defined(__x86_64__)
 #define TG_TARGET_FMA __attribute__((target("avx2,fma")))
@@ -18,6 +19,15 @@
 #define TG_TARGET_FMA
 #endif
 #define TG_ALWAYS_INLINE inline __attribute__((always_inline))
+#define TG_LAMBDA_INLINE __attribute__((always_inline))
+// The arrays of one step never overlap (optim.cpp copies any operand that might).
+#if defined(__clang__)
+#define TG_IVDEP _Pragma("clang loop vectorize(assume_safety)")
+#elif defined(__GNUC__)
+#define TG_IVDEP _Pragma("GCC ivdep")
+#else
+#define TG_IVDEP
+#endif
 
 namespace tg::optim::kernels {
 
@@ -65,55 +75,74 @@ TG_ALWAYS_INLINE T maximum(T a, T b) {
   return (a != a || a > b) ? a : b;
 }
 
-template <bool Fma, MomentumInit Init, typename T>
+// Calls f(std::true_type) or f(std::false_type). Options that decide whether an FMA is
+// needed become template flags: a conditional FMA would leave a branch in the loop (GCC
+// sinks the call into it), which stops vectorisation.
+template <typename F>
+TG_ALWAYS_INLINE void with_flag(bool flag, F&& f) {
+  if (flag) f(std::true_type{});
+  else f(std::false_type{});
+}
+
+template <bool Fma, MomentumInit Init, bool WeightDecay, bool Nesterov, typename T>
 TG_ALWAYS_INLINE void sgd_loop(const SgdArgs<T>& a) {
-  T* __restrict p = a.param;
-  const T* __restrict g = a.grad;
-  T* __restrict buf = a.momentum_buffer;
+  T* p = a.param;
+  const T* g = a.grad;
+  T* buf = a.momentum_buffer;
   const T neg_lr = a.neg_lr, wd = a.weight_decay, mom = a.momentum, damp = a.one_minus_dampening;
-  const bool maximize = a.maximize, has_wd = a.has_weight_decay, nesterov = a.nesterov;
+  const T sign = a.maximize ? T(-1) : T(1);
   const int64_t n = a.n;
+  TG_IVDEP
   for (int64_t i = 0; i < n; ++i) {
-    T d = maximize ? -g[i] : g[i];
-    if (has_wd) d = madd<Fma>(p[i], wd, d);
+    T pi = p[i];
+    T d = g[i] * sign;
+    if constexpr (WeightDecay) d = madd<Fma>(pi, wd, d);
     if constexpr (Init == MomentumInit::First) {
       buf[i] = d;
-      if (nesterov) d = madd<Fma>(d, mom, d);
+      if constexpr (Nesterov) d = madd<Fma>(d, mom, d);
     } else if constexpr (Init == MomentumInit::Update) {
       T b = madd<Fma>(d, damp, buf[i] * mom);
       buf[i] = b;
-      d = nesterov ? madd<Fma>(b, mom, d) : b;
+      if constexpr (Nesterov) d = madd<Fma>(b, mom, d);
+      else d = b;
     }
-    p[i] = madd<Fma>(d, neg_lr, p[i]);
+    p[i] = madd<Fma>(d, neg_lr, pi);
   }
 }
 
 template <bool Fma, typename T>
 TG_ALWAYS_INLINE void sgd_any(const SgdArgs<T>& a) {
-  switch (a.momentum_init) {
-    case MomentumInit::None: return sgd_loop<Fma, MomentumInit::None>(a);
-    case MomentumInit::First: return sgd_loop<Fma, MomentumInit::First>(a);
-    case MomentumInit::Update: return sgd_loop<Fma, MomentumInit::Update>(a);
-  }
+  with_flag(a.has_weight_decay, [&](auto wd) TG_LAMBDA_INLINE {
+    with_flag(a.nesterov, [&](auto nesterov) TG_LAMBDA_INLINE {
+      switch (a.momentum_init) {
+        case MomentumInit::None: return sgd_loop<Fma, MomentumInit::None, wd(), nesterov()>(a);
+        case MomentumInit::First: return sgd_loop<Fma, MomentumInit::First, wd(), nesterov()>(a);
+        case MomentumInit::Update: return sgd_loop<Fma, MomentumInit::Update, wd(), nesterov()>(a);
+      }
+    });
+  });
 }
 
-template <bool Fma, bool Amsgrad, typename T>
+template <bool Fma, bool L2, bool Amsgrad, typename T>
 TG_ALWAYS_INLINE void adam_loop(const AdamArgs<T>& a) {
-  T* __restrict p = a.param;
-  const T* __restrict g = a.grad;
-  T* __restrict m = a.exp_avg;
-  T* __restrict v = a.exp_avg_sq;
-  T* __restrict vmax = a.max_exp_avg_sq;
-  const T wd = a.weight_decay, decay = a.decay_factor, beta2 = a.beta2, one_minus_beta2 = a.one_minus_beta2;
+  T* p = a.param;
+  const T* g = a.grad;
+  T* m = a.exp_avg;
+  T* v = a.exp_avg_sq;
+  T* vmax = a.max_exp_avg_sq;
+  const T wd = a.weight_decay, beta2 = a.beta2, one_minus_beta2 = a.one_minus_beta2;
   const T bc2_sqrt = a.bias_correction2_sqrt, eps = a.eps, neg_step = a.neg_step_size;
-  const bool maximize = a.maximize, l2 = a.has_weight_decay && !a.decoupled, decoupled = a.has_weight_decay && a.decoupled;
+  const T sign = a.maximize ? T(-1) : T(1);
+  // Scaling by exactly 1 changes nothing, so plain Adam shares AdamW's multiply.
+  const T decay = a.has_weight_decay && a.decoupled ? a.decay_factor : T(1);
   const Lerp<T> lerp1(a.one_minus_beta1);
   const int64_t n = a.n;
+  TG_IVDEP
   for (int64_t i = 0; i < n; ++i) {
-    T gi = maximize ? -g[i] : g[i];
+    T gi = g[i] * sign;
     T pi = p[i];
-    if (l2) gi = madd<Fma>(pi, wd, gi);
-    if (decoupled) pi = pi * decay;
+    if constexpr (L2) gi = madd<Fma>(pi, wd, gi);
+    pi = pi * decay;
     T mi = lerp1.template apply<Fma>(m[i], gi);
     m[i] = mi;
     T vi = madd<Fma>(one_minus_beta2 * gi, gi, v[i] * beta2);
@@ -129,25 +158,30 @@ TG_ALWAYS_INLINE void adam_loop(const AdamArgs<T>& a) {
 
 template <bool Fma, typename T>
 TG_ALWAYS_INLINE void adam_any(const AdamArgs<T>& a) {
-  if (a.max_exp_avg_sq) adam_loop<Fma, true>(a);
-  else adam_loop<Fma, false>(a);
+  with_flag(a.has_weight_decay && !a.decoupled, [&](auto l2) TG_LAMBDA_INLINE {
+    with_flag(a.max_exp_avg_sq != nullptr, [&](auto amsgrad) TG_LAMBDA_INLINE {
+      adam_loop<Fma, l2(), amsgrad()>(a);
+    });
+  });
 }
 
-template <bool Fma, bool Centered, bool Momentum, typename T>
+template <bool Fma, bool WeightDecay, bool Centered, bool Momentum, typename T>
 TG_ALWAYS_INLINE void rmsprop_loop(const RmspropArgs<T>& a) {
-  T* __restrict p = a.param;
-  const T* __restrict g = a.grad;
-  T* __restrict sq = a.square_avg;
-  T* __restrict gavg = a.grad_avg;
-  T* __restrict buf = a.momentum_buffer;
+  T* p = a.param;
+  const T* g = a.grad;
+  T* sq = a.square_avg;
+  T* gavg = a.grad_avg;
+  T* buf = a.momentum_buffer;
   const T wd = a.weight_decay, alpha = a.alpha, one_minus_alpha = a.one_minus_alpha;
   const T eps = a.eps, mom = a.momentum, neg_lr = a.neg_lr;
-  const bool maximize = a.maximize, has_wd = a.has_weight_decay;
+  const T sign = a.maximize ? T(-1) : T(1);
   const Lerp<T> lerp(one_minus_alpha);
   const int64_t n = a.n;
+  TG_IVDEP
   for (int64_t i = 0; i < n; ++i) {
-    T gi = maximize ? -g[i] : g[i];
-    if (has_wd) gi = madd<Fma>(p[i], wd, gi);
+    T pi = p[i];
+    T gi = g[i] * sign;
+    if constexpr (WeightDecay) gi = madd<Fma>(pi, wd, gi);
     T s = madd<Fma>(one_minus_alpha * gi, gi, sq[i] * alpha);
     sq[i] = s;
     T avg;
@@ -162,22 +196,22 @@ TG_ALWAYS_INLINE void rmsprop_loop(const RmspropArgs<T>& a) {
     if constexpr (Momentum) {
       T b = buf[i] * mom + gi / avg;
       buf[i] = b;
-      p[i] = madd<Fma>(b, neg_lr, p[i]);
+      p[i] = madd<Fma>(b, neg_lr, pi);
     } else {
-      p[i] = p[i] + (neg_lr * gi) / avg;
+      p[i] = pi + (neg_lr * gi) / avg;
     }
   }
 }
 
 template <bool Fma, typename T>
 TG_ALWAYS_INLINE void rmsprop_any(const RmspropArgs<T>& a) {
-  if (a.grad_avg) {
-    if (a.momentum_buffer) rmsprop_loop<Fma, true, true>(a);
-    else rmsprop_loop<Fma, true, false>(a);
-  } else {
-    if (a.momentum_buffer) rmsprop_loop<Fma, false, true>(a);
-    else rmsprop_loop<Fma, false, false>(a);
-  }
+  with_flag(a.has_weight_decay, [&](auto wd) TG_LAMBDA_INLINE {
+    with_flag(a.grad_avg != nullptr, [&](auto centered) TG_LAMBDA_INLINE {
+      with_flag(a.momentum_buffer != nullptr, [&](auto momentum) TG_LAMBDA_INLINE {
+        rmsprop_loop<Fma, wd(), centered(), momentum()>(a);
+      });
+    });
+  });
 }
 
 template <typename T> TG_TARGET_FMA void sgd_fma(const SgdArgs<T>& a) { sgd_any<true>(a); }

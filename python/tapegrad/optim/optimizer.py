@@ -202,11 +202,11 @@ class Optimizer:
         if len(groups) != len(saved_groups):
             raise ValueError("loaded state dict has a different number of parameter groups")
         if any(len(g["params"]) != len(s["params"]) for g, s in zip(groups, saved_groups)):
-            raise ValueError("loaded state dict contains a parameter group that doesn't match the size of optimizer's group")
-
-        id_map = dict(
-            zip(chain.from_iterable(g["params"] for g in saved_groups), chain.from_iterable(g["params"] for g in groups))
-        )
+            raise ValueError(
+                "loaded state dict contains a parameter group that doesn't match the size of optimizer's group"
+            )
+        saved_ids = chain.from_iterable(g["params"] for g in saved_groups)
+        id_map = dict(zip(saved_ids, chain.from_iterable(g["params"] for g in groups)))
 
         def cast(param, value, key=None):
             if isinstance(value, Tensor):
