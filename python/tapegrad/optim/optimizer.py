@@ -3,10 +3,7 @@
 The update rules live in C++ (csrc/optim): a subclass's step() makes one call per
 parameter group, which updates every parameter and its state tensors in place.
 """
-import warnings
 from collections import defaultdict
-from collections.abc import Iterable
-from copy import deepcopy
 from itertools import chain
 
 from .. import _C
@@ -137,6 +134,8 @@ class Optimizer:
             param_group.setdefault(name, default)
 
         if len(tensors) != len(set(tensors)):
+            import warnings
+
             warnings.warn(
                 "optimizer contains a parameter group with duplicate parameters; in future, this will cause an error; "
                 "see github.com/pytorch/pytorch/issues/40967 for more information",
@@ -196,6 +195,9 @@ class Optimizer:
 
     def load_state_dict(self, state_dict):
         """Loads a state dict made by state_dict(); parameters are matched by position."""
+        from collections.abc import Iterable
+        from copy import deepcopy
+
         state_dict = state_dict.copy()
         groups = self.param_groups
         saved_groups = deepcopy(state_dict["param_groups"])
