@@ -26,7 +26,8 @@ void check_like_param(const Tensor& param, const Tensor& t, const char* what) {
 void check_param(const Tensor& param, const Tensor& grad) {
   TG_CHECK(is_floating(param.dtype()), "optimizer step: parameters must be float32 or float64, got ",
            dtype_name(param.dtype()));
-  check_like_param(param, param, "the parameter");
+  TG_CHECK(param.device().is_cpu(), "optimizer step: a parameter is on ", param.device().str(),
+           "; tapegrad's fused optimizer steps run on the CPU");
   check_like_param(param, grad, "the gradient");
 }
 
@@ -38,7 +39,7 @@ class Operand {
   Operand(const Tensor& t, bool written, const Tensor& alias_of = Tensor())
       : original_(t), dense_(t), written_(written) {
     if (!t.defined()) return;
-    bool aliased = alias_of.defined() && !t.is_same(alias_of) && t.storage() == alias_of.storage();
+    bool aliased = alias_of.defined() && t.storage() == alias_of.storage();
     if (!t.is_contiguous() || aliased) {
       dense_ = empty(t.sizes(), t.dtype(), t.device());
       backend_for(t.device()).copy(dense_, t);
