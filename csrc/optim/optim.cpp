@@ -1,7 +1,7 @@
 #include "optim/optim.h"
 
 #include <cmath>
-#include <vector>
+#include <initializer_list>
 
 #include "core/dispatch.h"
 #include "core/error.h"
@@ -35,7 +35,6 @@ void check_param(const Tensor& param, const Tensor& grad) {
 // as a contiguous copy, written back to the original afterwards if the step changes it.
 class Operand {
  public:
-  Operand() = default;
   Operand(const Tensor& t, bool written, const Tensor& alias_of = Tensor())
       : original_(t), dense_(t), written_(written) {
     if (!t.defined()) return;
