@@ -20,6 +20,7 @@ PYBIND11_MODULE(_C, m) {
   bind_shape(m);
   bind_indexing(m);
   bind_reductions(m);
+  bind_optim(m);
 #ifdef TAPEGRAD_WITH_CUDA
   m.attr("_cuda_compiled") = true;
 #else
