@@ -211,6 +211,14 @@ def test_grad_assignment_checks(value):
         raises_like(run)
 
 
+def test_grad_cannot_be_the_tensor_itself():
+    def run(lib):
+        a = lib.ones(2, requires_grad=True)
+        a.grad = a
+
+    raises_like(run)
+
+
 def test_grad_of_a_non_leaf_is_none_without_retain_grad():
     def run(lib):
         a = lib.ones(3, requires_grad=True)

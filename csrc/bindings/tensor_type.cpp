@@ -219,6 +219,7 @@ int set_grad(PyObject* self, PyObject* value, void*) {
     throw TypeError(str_cat("assigned grad expected to be a Tensor or None but got grad of type ",
                             Py_TYPE(value)->tp_name));
   Tensor g = unwrap(value);
+  TG_CHECK(!g.is_same(t), "can't assign Variable as its own grad");
   TG_CHECK(g.sizes() == t.sizes(), "attempting to assign a gradient of size '", shape_str(g.sizes()),
            "' to a tensor of size '", shape_str(t.sizes()),
            "'. Please ensure that the gradient and the tensor are the same size");
