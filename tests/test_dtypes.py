@@ -280,7 +280,7 @@ def test_set_default_dtype_rejects_integers():
         tapegrad.set_default_dtype(tapegrad.int64)
 
 
-@pytest.mark.parametrize("a,b", itertools.product(DTYPES, DTYPES))
+@pytest.mark.parametrize("a,b", list(itertools.product(DTYPES, DTYPES)))
 def test_promote_types_matrix(a, b):
     """The full matrix through a 1-element op: result dtype of ones(dtype a) + ones(dtype b)."""
     assert_same_outcome(lambda L: L.ones(1, dtype=getattr(L, a)) * L.ones(1, dtype=getattr(L, b)))
