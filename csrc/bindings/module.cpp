@@ -21,6 +21,7 @@ PYBIND11_MODULE(_C, m) {
   bind_indexing(m);
   bind_reductions(m);
   bind_optim(m);
+  bind_nn(m);
 #ifdef TAPEGRAD_WITH_CUDA
   m.attr("_cuda_compiled") = true;
 #else

@@ -60,6 +60,7 @@ void bind_shape(py::module_& m);
 void bind_indexing(py::module_& m);
 void bind_reductions(py::module_& m);
 void bind_optim(py::module_& m);
+void bind_nn(py::module_& m);
 
 // Tensor.__getitem__ / __setitem__ (indexing_bindings.cpp).
 PyObject* tensor_getitem(PyObject* self, PyObject* index);

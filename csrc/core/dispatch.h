@@ -17,6 +17,15 @@ enum class UnaryOp : uint8_t {
 };
 enum class ReduceOp : uint8_t { Sum, Prod, Max, Min, Any, All };
 enum class ArgReduceOp : uint8_t { Max, Min };
+// Losses computed element by element from an input and a target (csrc/cpu/nn.cpp).
+enum class PointwiseLoss : uint8_t { Mse, SmoothL1, Bce, BceWithLogits };
+struct PointwiseLossArgs {
+  Tensor weight;      // optional, expanded to the input's shape (bce, bce_with_logits)
+  Tensor pos_weight;  // optional, expanded to the input's shape (bce_with_logits)
+  double beta = 1.0;  // smooth_l1
+};
+// Activations without a UnaryOp of their own; `param` is leaky_relu's negative slope.
+enum class ActivationOp : uint8_t { Gelu, GeluTanh, LeakyRelu, Erf };
 
 // Geometry of an advanced-indexing kernel. The data operand (src or dst) and the other operand arrive
 // with the iteration shape, the data operand with stride 0 on the dims the indices pick from; indices[k]
@@ -68,6 +77,28 @@ struct Backend {
   virtual void index_put(const Tensor& dst, const Tensor& values, const IndexSpec& spec, bool accumulate) = 0;
   // The int64 [n, in.dim()] coordinates of the nonzero elements of `in`, in C order.
   virtual Tensor nonzero(const Tensor& in) = 0;
+
+  // ---- nn kernels ----
+  // out = loss(input, target) per element, or, for a 0-dim out, their sum (their mean if `mean`).
+  // Operands share one shape; broadcast ones have stride 0.
+  virtual void pointwise_loss(PointwiseLoss op, const Tensor& out, const Tensor& input, const Tensor& target,
+                              const PointwiseLossArgs& args, bool mean) = 0;
+  // d(loss)/d(input) and d(loss)/d(target) times grad_out times scale; either output may be undefined.
+  virtual void pointwise_loss_backward(PointwiseLoss op, const Tensor& grad_input, const Tensor& grad_target,
+                                       const Tensor& grad_out, const Tensor& input, const Tensor& target,
+                                       const PointwiseLossArgs& args, double scale) = 0;
+  // Negative log likelihood of input [N, C, D] at int64 targets [N, D] with optional class weights [C]:
+  // out gets -weight[t] * input[n, t, d] per element ([N, D]) or their sum (0-dim); total_weight (0-dim)
+  // gets the summed weight of the targets that are not ignore_index. A target outside [0, C) throws.
+  virtual void nll_loss(const Tensor& out, const Tensor& total_weight, const Tensor& input, const Tensor& target,
+                        const Tensor& weight, int64_t ignore_index) = 0;
+  // grad_input [N, C, D] = 0 except -weight[t] * grad_out[n, d] (divided by total_weight if `mean`) at each target.
+  virtual void nll_loss_backward(const Tensor& grad_input, const Tensor& grad_out, const Tensor& target,
+                                 const Tensor& weight, const Tensor& total_weight, int64_t ignore_index, bool mean) = 0;
+  virtual void activation(ActivationOp op, const Tensor& out, const Tensor& in, double param) = 0;
+  // grad_in = grad_out * op'(in).
+  virtual void activation_backward(ActivationOp op, const Tensor& grad_in, const Tensor& grad_out, const Tensor& in,
+                                   double param) = 0;
 };
 
 Backend& backend_for(Device device);

@@ -4,7 +4,7 @@
 namespace tg::cpu {
 
 // The CPU backend. Its methods are spread over this folder by kernel family:
-// elementwise.cpp, reduce.cpp, blas.cpp, index.cpp.
+// elementwise.cpp, reduce.cpp, blas.cpp, index.cpp, nn.cpp.
 struct CpuBackend final : Backend {
   void binary(BinaryOp op, const Tensor& out, const Tensor& a, const Tensor& b) override;
   void unary(UnaryOp op, const Tensor& out, const Tensor& a) override;
@@ -22,6 +22,18 @@ struct CpuBackend final : Backend {
   void index(const Tensor& out, const Tensor& src, const IndexSpec& spec) override;
   void index_put(const Tensor& dst, const Tensor& values, const IndexSpec& spec, bool accumulate) override;
   Tensor nonzero(const Tensor& in) override;
+  void pointwise_loss(PointwiseLoss op, const Tensor& out, const Tensor& input, const Tensor& target,
+                      const PointwiseLossArgs& args, bool mean) override;
+  void pointwise_loss_backward(PointwiseLoss op, const Tensor& grad_input, const Tensor& grad_target,
+                               const Tensor& grad_out, const Tensor& input, const Tensor& target,
+                               const PointwiseLossArgs& args, double scale) override;
+  void nll_loss(const Tensor& out, const Tensor& total_weight, const Tensor& input, const Tensor& target,
+                const Tensor& weight, int64_t ignore_index) override;
+  void nll_loss_backward(const Tensor& grad_input, const Tensor& grad_out, const Tensor& target, const Tensor& weight,
+                         const Tensor& total_weight, int64_t ignore_index, bool mean) override;
+  void activation(ActivationOp op, const Tensor& out, const Tensor& in, double param) override;
+  void activation_backward(ActivationOp op, const Tensor& grad_in, const Tensor& grad_out, const Tensor& in,
+                           double param) override;
 };
 
 }  // namespace tg::cpu

@@ -18,7 +18,7 @@ double = float64
 long = int64
 int = int64  # noqa: A001  (tapegrad has one integer dtype: int64)
 
-from . import autograd, cuda, optim  # noqa: E402
+from . import autograd, cuda, nn, optim  # noqa: E402
 
 __version__ = "0.1.0"
 

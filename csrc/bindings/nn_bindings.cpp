@@ -1,0 +1,122 @@
+// tapegrad._C._nn: the ops behind tapegrad.nn.functional. The Python layer handles legacy
+// arguments (size_average, reduce) and calls these with plain values.
+#include "bindings/python.h"
+#include "ops/nn.h"
+#include "ops/ops.h"
+
+namespace tg::py_bridge {
+
+namespace {
+
+using OptTensor = std::optional<Tensor>;
+
+Tensor value_or_undefined(const OptTensor& t) { return t ? *t : Tensor(); }
+
+ops::Reduction reduction_from(const std::string& name) {
+  if (name == "mean") return ops::Reduction::Mean;
+  if (name == "sum") return ops::Reduction::Sum;
+  if (name == "none") return ops::Reduction::None;
+  throw ValueError(name + " is not a valid value for reduction");
+}
+
+// PyTorch's warning when a pointwise loss would broadcast input against target.
+void warn_if_broadcasting(const Tensor& input, const Tensor& target) {
+  if (input.sizes() == target.sizes()) return;
+  py::object target_size = py::reinterpret_steal<py::object>(size_to_py(target.sizes()));
+  py::object input_size = py::reinterpret_steal<py::object>(size_to_py(input.sizes()));
+  std::string msg = "Using a target size (" + py::repr(target_size).cast<std::string>() +
+                    ") that is different to the input size (" + py::repr(input_size).cast<std::string>() +
+                    "). This will likely lead to incorrect results due to broadcasting. "
+                    "Please ensure they have the same size.";
+  if (PyErr_WarnEx(PyExc_UserWarning, msg.c_str(), 2) < 0) throw py::error_already_set();
+}
+
+}  // namespace
+
+void bind_nn(py::module_& m) {
+  py::module_ nn = m.def_submodule("_nn", "tapegrad.nn.functional's C++ ops");
+
+  nn.def("linear", [](const Tensor& input, const Tensor& weight, const OptTensor& bias) {
+    return ops::linear(input, weight, value_or_undefined(bias));
+  }, py::arg("input"), py::arg("weight"), py::arg("bias") = py::none());
+
+  nn.def("gelu", [](const Tensor& input, const std::string& approximate) {
+    TG_CHECK(approximate == "none" || approximate == "tanh", "approximate argument must be either none or tanh.");
+    return ops::gelu(input, approximate == "tanh");
+  }, py::arg("input"), py::arg("approximate") = "none");
+  nn.def("leaky_relu", [](const Tensor& input, double negative_slope) {
+    return ops::leaky_relu(input, negative_slope);
+  }, py::arg("input"), py::arg("negative_slope") = 0.01);
+  nn.def("leaky_relu_", [](py::object self, double negative_slope) {
+    Tensor t = unwrap(self.ptr());
+    ops::leaky_relu_(t, negative_slope);
+    return self;
+  }, py::arg("input"), py::arg("negative_slope") = 0.01);
+  nn.def("dropout", [](py::object input, double p, bool train, bool inplace) -> py::object {
+    Tensor t = py::cast<Tensor>(input);
+    Tensor out = ops::dropout(t, p, train, inplace);
+    return out.is_same(t) ? input : py::cast(out);
+  }, py::arg("input"), py::arg("p"), py::arg("train"), py::arg("inplace") = false);
+  nn.def("embedding", [](const Tensor& weight, const Tensor& indices, int64_t padding_idx, bool scale_grad_by_freq) {
+    return ops::embedding(weight, indices, padding_idx, scale_grad_by_freq);
+  }, py::arg("weight"), py::arg("indices"), py::arg("padding_idx") = -1, py::arg("scale_grad_by_freq") = false);
+  nn.def("layer_norm", [](const Tensor& input, const DimVec& normalized_shape, const OptTensor& weight,
+                          const OptTensor& bias, double eps) {
+    return ops::layer_norm(input, normalized_shape, value_or_undefined(weight), value_or_undefined(bias), eps);
+  }, py::arg("input"), py::arg("normalized_shape"), py::arg("weight") = py::none(), py::arg("bias") = py::none(),
+     py::arg("eps") = 1e-5);
+  nn.def("batch_norm", [](const Tensor& input, const OptTensor& running_mean, const OptTensor& running_var,
+                          const OptTensor& weight, const OptTensor& bias, bool training, double momentum, double eps) {
+    return ops::batch_norm(input, value_or_undefined(running_mean), value_or_undefined(running_var),
+                           value_or_undefined(weight), value_or_undefined(bias), training, momentum, eps);
+  }, py::arg("input"), py::arg("running_mean"), py::arg("running_var"), py::arg("weight") = py::none(),
+     py::arg("bias") = py::none(), py::arg("training") = false, py::arg("momentum") = 0.1, py::arg("eps") = 1e-5);
+  nn.def("one_hot", [](const Tensor& indices, int64_t num_classes) { return ops::one_hot(indices, num_classes); },
+         py::arg("tensor"), py::arg("num_classes") = -1);
+
+  // ---- losses; reduction is 'mean', 'sum' or 'none' ----
+  nn.def("mse_loss", [](const Tensor& input, const Tensor& target, const std::string& reduction) {
+    warn_if_broadcasting(input, target);
+    return ops::mse_loss(input, target, reduction_from(reduction));
+  }, py::arg("input"), py::arg("target"), py::arg("reduction") = "mean");
+  nn.def("l1_loss", [](const Tensor& input, const Tensor& target, const std::string& reduction) {
+    warn_if_broadcasting(input, target);
+    return ops::l1_loss(input, target, reduction_from(reduction));
+  }, py::arg("input"), py::arg("target"), py::arg("reduction") = "mean");
+  nn.def("smooth_l1_loss", [](const Tensor& input, const Tensor& target, const std::string& reduction, double beta) {
+    warn_if_broadcasting(input, target);
+    return ops::smooth_l1_loss(input, target, reduction_from(reduction), beta);
+  }, py::arg("input"), py::arg("target"), py::arg("reduction") = "mean", py::arg("beta") = 1.0);
+  nn.def("binary_cross_entropy", [](const Tensor& input, const Tensor& target, const OptTensor& weight,
+                                    const std::string& reduction) {
+    TG_CHECK_VALUE(input.sizes() == target.sizes(), "Using a target size (",
+                   py::repr(py::reinterpret_steal<py::object>(size_to_py(target.sizes()))).cast<std::string>(),
+                   ") that is different to the input size (",
+                   py::repr(py::reinterpret_steal<py::object>(size_to_py(input.sizes()))).cast<std::string>(),
+                   ") is deprecated. Please ensure they have the same size.");
+    return ops::binary_cross_entropy(input, target, value_or_undefined(weight), reduction_from(reduction));
+  }, py::arg("input"), py::arg("target"), py::arg("weight") = py::none(), py::arg("reduction") = "mean");
+  nn.def("binary_cross_entropy_with_logits", [](const Tensor& input, const Tensor& target, const OptTensor& weight,
+                                                const OptTensor& pos_weight, const std::string& reduction) {
+    TG_CHECK_VALUE(input.sizes() == target.sizes(), "Target size (",
+                   py::repr(py::reinterpret_steal<py::object>(size_to_py(target.sizes()))).cast<std::string>(),
+                   ") must be the same as input size (",
+                   py::repr(py::reinterpret_steal<py::object>(size_to_py(input.sizes()))).cast<std::string>(), ")");
+    return ops::binary_cross_entropy_with_logits(input, target, value_or_undefined(weight),
+                                                 value_or_undefined(pos_weight), reduction_from(reduction));
+  }, py::arg("input"), py::arg("target"), py::arg("weight") = py::none(), py::arg("pos_weight") = py::none(),
+     py::arg("reduction") = "mean");
+  nn.def("nll_loss", [](const Tensor& input, const Tensor& target, const OptTensor& weight,
+                        const std::string& reduction, int64_t ignore_index) {
+    return ops::nll_loss(input, target, value_or_undefined(weight), reduction_from(reduction), ignore_index);
+  }, py::arg("input"), py::arg("target"), py::arg("weight") = py::none(), py::arg("reduction") = "mean",
+     py::arg("ignore_index") = -100);
+  nn.def("cross_entropy", [](const Tensor& input, const Tensor& target, const OptTensor& weight,
+                             const std::string& reduction, int64_t ignore_index, double label_smoothing) {
+    return ops::cross_entropy(input, target, value_or_undefined(weight), reduction_from(reduction), ignore_index,
+                              label_smoothing);
+  }, py::arg("input"), py::arg("target"), py::arg("weight") = py::none(), py::arg("reduction") = "mean",
+     py::arg("ignore_index") = -100, py::arg("label_smoothing") = 0.0);
+}
+
+}  // namespace tg::py_bridge

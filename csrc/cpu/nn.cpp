@@ -1,0 +1,264 @@
+// CPU kernels for tapegrad.nn: pointwise losses, negative log likelihood and activations.
+// Formulas follow ATen's CPU kernels operation for operation, so float32 results round alike.
+#include <algorithm>
+#include <cmath>
+#include "cpu/cpu_backend.h"
+#include "cpu/loops.h"
+
+namespace tg::cpu {
+
+namespace {
+
+const int64_t kZeroStrides[64] = {};
+
+// Operands for for_each_run where some tensors are absent (null pointer, stride 0 everywhere).
+template <size_t N>
+Operands<N> optional_operands(const std::array<const Tensor*, N>& ts) {
+  Operands<N> o;
+  for (size_t k = 0; k < N; ++k) {
+    bool present = ts[k] && ts[k]->defined();
+    o.ptrs[k] = present ? static_cast<char*>(ts[k]->data_ptr()) : nullptr;
+    o.itemsizes[k] = present ? itemsize(ts[k]->dtype()) : 0;
+    o.strides[k] = present && ts[k]->dim() > 0 ? ts[k]->strides().data() : kZeroStrides;
+  }
+  return o;
+}
+
+template <typename T>
+T log_sigmoid(T x) {
+  return std::min(x, T(0)) - std::log1p(std::exp(-std::abs(x)));
+}
+
+// One element's loss; `pw` is bce_with_logits' pos_weight (1 when absent).
+template <typename T>
+T loss_value(PointwiseLoss op, T x, T t, T pw, bool has_pw, T beta) {
+  switch (op) {
+    case PointwiseLoss::Mse: {
+      T d = x - t;
+      return d * d;
+    }
+    case PointwiseLoss::SmoothL1: {
+      T z = std::abs(x - t);
+      return z < beta ? T(0.5) * z * z / beta : z - T(0.5) * beta;
+    }
+    case PointwiseLoss::Bce:
+      if (!(x >= T(0) && x <= T(1))) throw Error("all elements of input should be between 0 and 1");
+      return (t - T(1)) * std::max(T(std::log1p(-x)), T(-100)) - t * std::max(T(std::log(x)), T(-100));
+    case PointwiseLoss::BceWithLogits: {
+      T ls = log_sigmoid(x);
+      if (has_pw) ls *= (pw - T(1)) * t + T(1);
+      return (T(1) - t) * x - ls;
+    }
+  }
+  return T(0);
+}
+
+// d(loss)/d(input) or, with `wrt_target`, d(loss)/d(target), times g.
+template <typename T>
+T loss_grad(PointwiseLoss op, bool wrt_target, T x, T t, T g, T pw, bool has_pw, T beta, T scale) {
+  switch (op) {
+    case PointwiseLoss::Mse: {
+      T norm = T(2) * scale;
+      return wrt_target ? norm * (t - x) * g : norm * (x - t) * g;
+    }
+    case PointwiseLoss::SmoothL1: {
+      T d = wrt_target ? t - x : x - t;
+      if (d <= -beta) return -scale * g;
+      if (d >= beta) return scale * g;
+      return scale * d * g / beta;
+    }
+    case PointwiseLoss::Bce:
+      if (wrt_target) return -std::log(x / (T(1) - x)) * g * scale;
+      return g * (x - t) / std::max((T(1) - x) * x, T(1e-12)) * scale;
+    case PointwiseLoss::BceWithLogits:
+      if (wrt_target) return (has_pw ? log_sigmoid(-x) - log_sigmoid(x) * pw : -x) * g * scale;
+      if (has_pw) {
+        T pt = pw * t;
+        return ((pt + T(1) - t) * (T(1) / (T(1) + std::exp(-x))) - pt) * g * scale;
+      }
+      return (T(1) / (T(1) + std::exp(-x)) - t) * g * scale;
+  }
+  return T(0);
+}
+
+}  // namespace
+
+void CpuBackend::pointwise_loss(PointwiseLoss op, const Tensor& out, const Tensor& input, const Tensor& target,
+                                const PointwiseLossArgs& args, bool mean) {
+  bool reduce = out.dim() == 0;
+  bool has_w = args.weight.defined(), has_pw = args.pos_weight.defined();
+  dispatch_floating(input.dtype(), "pointwise_loss", [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    T beta = T(args.beta);
+    double total = 0;
+    auto operands = optional_operands<5>({reduce ? nullptr : &out, &input, &target, &args.weight, &args.pos_weight});
+    for_each_run<5>(input.sizes(), operands, [&](auto p, auto s, int64_t n) {
+      T* o = reinterpret_cast<T*>(p[0]);
+      const T* x = reinterpret_cast<const T*>(p[1]);
+      const T* t = reinterpret_cast<const T*>(p[2]);
+      const T* w = reinterpret_cast<const T*>(p[3]);
+      const T* pw = reinterpret_cast<const T*>(p[4]);
+      for (int64_t i = 0; i < n; ++i) {
+        T v = loss_value<T>(op, x[i * s[1]], t[i * s[2]], has_pw ? pw[i * s[4]] : T(1), has_pw, beta);
+        if (has_w) v *= w[i * s[3]];
+        if (reduce) total += v;
+        else o[i * s[0]] = v;
+      }
+    });
+    if (reduce) *out.data<T>() = T(mean ? total / double(input.numel()) : total);
+  });
+}
+
+void CpuBackend::pointwise_loss_backward(PointwiseLoss op, const Tensor& grad_input, const Tensor& grad_target,
+                                         const Tensor& grad_out, const Tensor& input, const Tensor& target,
+                                         const PointwiseLossArgs& args, double scale) {
+  bool has_gi = grad_input.defined(), has_gt = grad_target.defined();
+  bool has_w = args.weight.defined(), has_pw = args.pos_weight.defined();
+  dispatch_floating(input.dtype(), "pointwise_loss_backward", [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    T beta = T(args.beta), sc = T(scale);
+    auto operands = optional_operands<7>(
+        {&grad_input, &grad_target, &grad_out, &input, &target, &args.weight, &args.pos_weight});
+    for_each_run<7>(input.sizes(), operands, [&](auto p, auto s, int64_t n) {
+      T* gi = reinterpret_cast<T*>(p[0]);
+      T* gt = reinterpret_cast<T*>(p[1]);
+      const T* g = reinterpret_cast<const T*>(p[2]);
+      const T* x = reinterpret_cast<const T*>(p[3]);
+      const T* t = reinterpret_cast<const T*>(p[4]);
+      const T* w = reinterpret_cast<const T*>(p[5]);
+      const T* pw = reinterpret_cast<const T*>(p[6]);
+      for (int64_t i = 0; i < n; ++i) {
+        T xv = x[i * s[3]], tv = t[i * s[4]], gv = g[i * s[2]];
+        T pwv = has_pw ? pw[i * s[6]] : T(1);
+        // A weight multiplies the incoming gradient, as ATen does after its kernel.
+        if (has_w) gv *= w[i * s[5]];
+        if (has_gi) gi[i * s[0]] = loss_grad<T>(op, false, xv, tv, gv, pwv, has_pw, beta, sc);
+        if (has_gt) gt[i * s[1]] = loss_grad<T>(op, true, xv, tv, gv, pwv, has_pw, beta, sc);
+      }
+    });
+  });
+}
+
+void CpuBackend::nll_loss(const Tensor& out, const Tensor& total_weight, const Tensor& input, const Tensor& target,
+                          const Tensor& weight, int64_t ignore_index) {
+  int64_t N = input.sizes()[0], C = input.sizes()[1], D = input.sizes()[2];
+  bool reduce = out.dim() == 0;
+  dispatch_floating(input.dtype(), "nll_loss", [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    const T* x = input.data<T>();
+    const int64_t* tg = target.data<int64_t>();
+    const T* w = weight.defined() ? weight.data<T>() : nullptr;
+    T* o = out.data<T>();
+    int64_t xs0 = input.strides()[0], xs1 = input.strides()[1], xs2 = input.strides()[2];
+    int64_t ts0 = target.strides()[0], ts1 = target.strides()[1];
+    int64_t ws = w ? weight.strides()[0] : 0;
+    int64_t os0 = reduce ? 0 : out.strides()[0], os1 = reduce ? 0 : out.strides()[1];
+    double total = 0, weight_sum = 0;
+    for (int64_t n = 0; n < N; ++n) {
+      for (int64_t d = 0; d < D; ++d) {
+        int64_t t = tg[n * ts0 + d * ts1];
+        T v = T(0);
+        if (t != ignore_index) {
+          if (t < 0 || t >= C) throw IndexError(str_cat("Target ", t, " is out of bounds."));
+          T wt = w ? w[t * ws] : T(1);
+          v = -x[n * xs0 + t * xs1 + d * xs2] * wt;
+          weight_sum += wt;
+        }
+        if (reduce) total += v;
+        else o[n * os0 + d * os1] = v;
+      }
+    }
+    *total_weight.data<T>() = T(weight_sum);
+    if (reduce) *o = T(total);
+  });
+}
+
+void CpuBackend::nll_loss_backward(const Tensor& grad_input, const Tensor& grad_out, const Tensor& target,
+                                   const Tensor& weight, const Tensor& total_weight, int64_t ignore_index, bool mean) {
+  fill(grad_input, Scalar(0.0));
+  int64_t N = grad_input.sizes()[0], C = grad_input.sizes()[1], D = grad_input.sizes()[2];
+  dispatch_floating(grad_input.dtype(), "nll_loss_backward", [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    T* gi = grad_input.data<T>();
+    const T* g = grad_out.data<T>();
+    const int64_t* tg = target.data<int64_t>();
+    const T* w = weight.defined() ? weight.data<T>() : nullptr;
+    T tw = *total_weight.data<T>();
+    int64_t gs0 = grad_input.strides()[0], gs1 = grad_input.strides()[1], gs2 = grad_input.strides()[2];
+    int64_t os0 = grad_out.strides()[0], os1 = grad_out.strides()[1];
+    int64_t ts0 = target.strides()[0], ts1 = target.strides()[1];
+    int64_t ws = w ? weight.strides()[0] : 0;
+    for (int64_t n = 0; n < N; ++n) {
+      for (int64_t d = 0; d < D; ++d) {
+        int64_t t = tg[n * ts0 + d * ts1];
+        if (t == ignore_index || t < 0 || t >= C) continue;
+        T gv = g[n * os0 + d * os1];
+        T grad = -(mean ? gv / tw : gv);
+        gi[n * gs0 + t * gs1 + d * gs2] = w ? w[t * ws] * grad : grad;
+      }
+    }
+  });
+}
+
+namespace {
+
+// sqrt(2/pi) and 2/sqrt(pi), as ATen spells them.
+constexpr double kGeluTanhBeta = M_SQRT2 * M_2_SQRTPI * 0.5;
+constexpr double kGeluKappa = 0.044715;
+
+template <typename T>
+T activation_value(ActivationOp op, T x, T slope) {
+  switch (op) {
+    case ActivationOp::Gelu: return x * T(0.5) * (T(1) + std::erf(x * T(M_SQRT1_2)));
+    case ActivationOp::GeluTanh: {
+      T inner = T(kGeluTanhBeta) * (x + T(kGeluKappa) * x * x * x);
+      return T(0.5) * x * (T(1) + std::tanh(inner));
+    }
+    case ActivationOp::LeakyRelu: return x > T(0) ? x : x * slope;
+    case ActivationOp::Erf: return std::erf(x);
+  }
+  return T(0);
+}
+
+template <typename T>
+T activation_grad(ActivationOp op, T g, T x, T slope) {
+  switch (op) {
+    case ActivationOp::Gelu: {
+      T cdf = T(0.5) * (T(1) + std::erf(x * T(M_SQRT1_2)));
+      T pdf = T(M_2_SQRTPI * M_SQRT1_2 * 0.5) * std::exp(x * x * T(-0.5));
+      return g * (cdf + x * pdf);
+    }
+    case ActivationOp::GeluTanh: {
+      T x_sq = x * x;
+      T inner = T(kGeluTanhBeta) * (x + T(kGeluKappa) * x_sq * x);
+      T tanh_inner = std::tanh(inner);
+      T left = T(0.5) * x, right = T(1) + tanh_inner;
+      T right_derivative = left * (T(1) - tanh_inner * tanh_inner) * T(kGeluTanhBeta) * (T(1) + T(3 * kGeluKappa) * x_sq);
+      return g * (T(0.5) * right + right_derivative);
+    }
+    case ActivationOp::LeakyRelu: return x > T(0) ? g : g * slope;
+    case ActivationOp::Erf: return g * T(M_2_SQRTPI) * std::exp(-x * x);
+  }
+  return T(0);
+}
+
+}  // namespace
+
+void CpuBackend::activation(ActivationOp op, const Tensor& out, const Tensor& in, double param) {
+  dispatch_floating(in.dtype(), "activation", [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    T slope = T(param);
+    unary_loop<T, T>(out, in, [op, slope](T x) { return activation_value<T>(op, x, slope); });
+  });
+}
+
+void CpuBackend::activation_backward(ActivationOp op, const Tensor& grad_in, const Tensor& grad_out, const Tensor& in,
+                                     double param) {
+  dispatch_floating(in.dtype(), "activation_backward", [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    T slope = T(param);
+    binary_loop<T, T>(grad_in, grad_out, in, [op, slope](T g, T x) { return activation_grad<T>(op, g, x, slope); });
+  });
+}
+
+}  // namespace tg::cpu

@@ -1,0 +1,859 @@
+// nn ops: linear, activations, dropout, embedding, normalisation and losses, forward and
+// backward side by side. Hot paths (linear, mse_loss, nll_loss) run fused kernels; under
+// create_graph every backward switches to the same formula written with differentiable ops.
+#include "ops/nn.h"
+#include <cmath>
+#include <mutex>
+#include "autograd/node.h"
+#include "core/grad_mode.h"
+#include "core/rng.h"
+#include "ops/elementwise_util.h"
+#include "ops/ops.h"
+
+namespace tg::ops {
+
+namespace {
+
+Tensor num(double v) { return wrapped_scalar(Scalar(v)); }
+
+// PyTorch's names for dtypes in kernel errors ("not implemented for 'Long'").
+const char* torch_type_name(ScalarType t) {
+  switch (t) {
+    case ScalarType::Bool: return "Bool";
+    case ScalarType::Int64: return "Long";
+    case ScalarType::Float32: return "Float";
+    case ScalarType::Float64: return "Double";
+  }
+  return "?";
+}
+
+void check_floating(const Tensor& t, const char* kernel) {
+  if (!is_floating(t.dtype()))
+    throw NotImplementedError(str_cat("\"", kernel, "\" not implemented for '", torch_type_name(t.dtype()), "'"));
+}
+
+void check_not_differentiable(const Tensor& t, const char* fn, const char* arg) {
+  TG_CHECK(!compute_requires_grad(t), "The function '", fn, "' is not differentiable with respect to argument '", arg,
+           "'. This input cannot have requires_grad True.");
+}
+
+// `t` seen as [1, ..., C, ..., 1] with C at `dim` of an `ndim`-dim tensor, for broadcasting per-channel values.
+Tensor channel_view(const Tensor& t, int64_t dim, int64_t ndim) {
+  DimVec shape(static_cast<size_t>(ndim), 1);
+  shape[dim] = t.numel();
+  return reshape(t, shape);
+}
+
+DimVec range_dims(int64_t begin, int64_t end) {
+  DimVec dims;
+  for (int64_t d = begin; d < end; ++d) dims.push_back(d);
+  return dims;
+}
+
+}  // namespace
+
+// ---- linear ----
+
+struct LinearBackward : Node {
+  SavedTensor input, weight;
+  bool has_bias = false;
+  std::string name() const override { return has_bias ? "AddmmBackward0" : "MmBackward0"; }
+  TensorList apply(TensorList&& grads) override {
+    const Tensor& g = grads[0];
+    return {needs_input_grad(0) ? mm(g, weight.unpack(*this)) : Tensor(),
+            needs_input_grad(1) ? mm(t(g), input.unpack(*this)) : Tensor(),
+            has_bias && needs_input_grad(2) ? sum(g, DimVec{0}, false) : Tensor()};
+  }
+  void release_saved() override { input.reset(); weight.reset(); }
+};
+
+namespace {
+
+// x [N, K] @ w.T [K, M] + bias in one BLAS call plus a broadcast add; w.T is a strided view.
+Tensor linear_2d(const Tensor& x, const Tensor& w, const Tensor& bias) {
+  int64_t n = x.sizes()[0], k = x.sizes()[1], m = w.sizes()[0];
+  TG_CHECK(k == w.sizes()[1], "mat1 and mat2 shapes cannot be multiplied (", n, "x", k, " and ", w.sizes()[1], "x", m,
+           ")");
+  TG_CHECK(x.dtype() == w.dtype(), "expected m1 and m2 to have the same dtype, but got: ",
+           x.dtype() == ScalarType::Float64 ? "double" : "float", " != ",
+           w.dtype() == ScalarType::Float64 ? "double" : "float");
+  Device device = common_device(x, w);
+  DimVec out_shape{n, m};
+  Tensor b;
+  if (bias.defined()) {
+    TG_CHECK(bias.dtype() == x.dtype(), "self and mat2 must have the same dtype, but got ",
+             torch_type_name(bias.dtype()), " and ", torch_type_name(w.dtype()));
+    DimVec shape = broadcast_shapes(bias.sizes(), out_shape);
+    TG_CHECK(shape == out_shape, "The expanded size of the tensor (", m, ") must match the existing size (",
+             bias.sizes().back(), ") at non-singleton dimension ", bias.dim() == 1 ? 1 : 0, ".  Target sizes: [", n,
+             ", ", m, "].  Tensor sizes: ", shape_str(bias.sizes()));
+    b = expand_view(bias, out_shape);
+  }
+  Tensor out = empty(out_shape, x.dtype(), device);
+  Tensor lhs = make_view(x, DimVec{1, n, k}, DimVec{0, x.strides()[0], x.strides()[1]}, x.offset());
+  Tensor rhs = make_view(w, DimVec{1, k, m}, DimVec{0, w.strides()[1], w.strides()[0]}, w.offset());
+  Backend& backend = backend_for(device);
+  backend.bmm(make_view(out, DimVec{1, n, m}, DimVec{0, m, 1}, 0), lhs, rhs);
+  if (b.defined()) backend.binary(BinaryOp::Add, out, out, b);
+  if (compute_requires_grad(x, w, bias)) {
+    auto node = make_node<LinearBackward>(x, w, bias);
+    node->has_bias = bias.defined();
+    if (node->needs_input_grad(1)) node->input = SavedTensor(x, false);
+    if (node->needs_input_grad(0)) node->weight = SavedTensor(w, false);
+    set_history(out, node);
+  }
+  return out;
+}
+
+}  // namespace
+
+Tensor linear(const Tensor& input, const Tensor& weight, const Tensor& bias) {
+  TG_CHECK(input.dim() >= 1 && weight.dim() >= 1, "both arguments to linear need to be at least 1D, but they are ",
+           input.dim(), "D and ", weight.dim(), "D");
+  if (weight.dim() != 2) {
+    Tensor out = matmul(input, weight.dim() == 1 ? weight : t(weight));
+    return bias.defined() ? add(out, bias) : out;
+  }
+  if (input.dim() == 2) return linear_2d(input, weight, bias);
+  int64_t k = input.sizes().back();
+  DimVec out_shape = input.sizes();
+  out_shape.back() = weight.sizes()[0];
+  Tensor flat = input.dim() == 1 ? unsqueeze(input, 0) : reshape(input, DimVec{-1, k});
+  return view(linear_2d(flat, weight, bias), out_shape);
+}
+
+// ---- activations ----
+
+struct ActivationBackward : Node {
+  const char* op_name = "";
+  ActivationOp op = ActivationOp::Gelu;
+  double param = 0;
+  SavedTensor self;
+  std::string name() const override { return op_name; }
+  TensorList apply(TensorList&& grads) override {
+    Tensor x = self.unpack(*this);
+    Tensor g = cast_for_compute(grads[0], x.dtype());
+    if (GradMode::is_enabled()) return {differentiable_grad(g, x)};
+    Tensor grad_in = empty(x.sizes(), x.dtype(), x.device());
+    backend_for(x.device()).activation_backward(op, grad_in, expand_view(g, x.sizes()), x, param);
+    return {grad_in};
+  }
+  void release_saved() override { self.reset(); }
+
+  // The kernel's formula with tapegrad ops, for double backward.
+  Tensor differentiable_grad(const Tensor& g, const Tensor& x) const;
+};
+
+namespace {
+
+Tensor activation(ActivationOp op, const Tensor& x, double param, const char* kernel, const char* node_name) {
+  check_floating(x, kernel);
+  Tensor out = empty(x.sizes(), x.dtype(), x.device());
+  backend_for(x.device()).activation(op, out, x, param);
+  if (compute_requires_grad(x)) {
+    auto node = make_node<ActivationBackward>(x);
+    node->op_name = node_name;
+    node->op = op;
+    node->param = param;
+    node->self = SavedTensor(x, false);
+    set_history(out, node);
+  }
+  return out;
+}
+
+Tensor erf(const Tensor& x) { return activation(ActivationOp::Erf, x, 0, "erf_vml_cpu", "ErfBackward0"); }
+
+}  // namespace
+
+Tensor ActivationBackward::differentiable_grad(const Tensor& g, const Tensor& x) const {
+  switch (op) {
+    case ActivationOp::Gelu: {
+      Tensor cdf = mul(add(erf(mul(x, num(M_SQRT1_2))), num(1.0)), num(0.5));
+      Tensor pdf = mul(exp(mul(mul(x, x), num(-0.5))), num(M_2_SQRTPI * M_SQRT1_2 * 0.5));
+      return mul(g, add(cdf, mul(x, pdf)));
+    }
+    case ActivationOp::GeluTanh: {
+      const double beta = M_SQRT2 * M_2_SQRTPI * 0.5, kappa = 0.044715;
+      Tensor x_sq = mul(x, x);
+      Tensor th = tanh(mul(add(x, mul(mul(x_sq, x), num(kappa))), num(beta)));
+      Tensor right_derivative = mul(mul(mul(x, num(0.5)), sub(num(1.0), mul(th, th))),
+                                    mul(add(mul(x_sq, num(3 * kappa)), num(1.0)), num(beta)));
+      return mul(g, add(mul(add(th, num(1.0)), num(0.5)), right_derivative));
+    }
+    case ActivationOp::LeakyRelu: return where(gt(x, num(0.0)), g, mul(g, num(param)));
+    case ActivationOp::Erf: return mul(g, mul(exp(neg(mul(x, x))), num(M_2_SQRTPI)));
+  }
+  return Tensor();
+}
+
+Tensor gelu(const Tensor& input, bool tanh_approximation) {
+  return activation(tanh_approximation ? ActivationOp::GeluTanh : ActivationOp::Gelu, input, 0, "GeluKernelImpl",
+                    "GeluBackward0");
+}
+
+Tensor leaky_relu(const Tensor& input, double negative_slope) {
+  return activation(ActivationOp::LeakyRelu, input, negative_slope, "leaky_relu_cpu", "LeakyReluBackward0");
+}
+
+Tensor& leaky_relu_(Tensor& self, double negative_slope) {
+  check_floating(self, "leaky_relu_cpu");
+  check_inplace(self);
+  if (compute_requires_grad(self)) return copy_(self, leaky_relu(clone(self), negative_slope));
+  backend_for(self.device()).activation(ActivationOp::LeakyRelu, self, self, negative_slope);
+  self.bump_version();
+  return self;
+}
+
+// ---- dropout ----
+
+Tensor dropout(const Tensor& input, double p, bool train, bool inplace) {
+  if (p == 0 || !train || input.numel() == 0) return input;
+  Tensor& self = const_cast<Tensor&>(input);
+  if (p == 1) {
+    Tensor zero = zeros(DimVec{}, input.dtype(), input.device());
+    return inplace ? mul_(self, zero) : mul(input, zero);
+  }
+  check_floating(input, "bernoulli_scalar_cpu_");
+  // The mask is bernoulli_(1 - p) divided by (1 - p), drawn in the input's dtype on the CPU;
+  // ATen's default (non-MKL) bernoulli path takes one 53-bit uniform per element.
+  Tensor noise = empty(input.sizes(), input.dtype());
+  {
+    Generator& gen = default_generator();
+    std::lock_guard<std::mutex> lock(gen.mutex());
+    dispatch_floating(noise.dtype(), "bernoulli", [&](auto tag) {
+      using T = typename decltype(tag)::type;
+      T* data = noise.data<T>();
+      gen.bernoulli(data, noise.numel(), 1 - p);
+      const T scale = T(1) / T(1 - p);
+      for (int64_t i = 0; i < noise.numel(); ++i) data[i] = data[i] == T(0) ? T(0) : scale;
+    });
+  }
+  noise = to_device(noise, input.device());
+  return inplace ? mul_(self, noise) : mul(input, noise);
+}
+
+// ---- embedding ----
+
+namespace {
+
+Tensor flat_indices(const Tensor& indices) {
+  TG_CHECK(indices.dtype() == ScalarType::Int64,
+           "Expected tensor for argument #1 'indices' to have one of the following scalar types: Long, Int; but got "
+           "torch.",
+           legacy_type_name(indices.dtype()), " instead (while checking arguments for embedding)");
+  return reshape(detach(indices), DimVec{indices.numel()});
+}
+
+// Rows of a [R, D] table picked (or written) by `index` [M]: the index kernels' geometry with the
+// iteration shape [M, D], the table seen with stride 0 along its rows.
+struct RowSpec {
+  IndexSpec spec;
+  Tensor table_view;
+  RowSpec(const Tensor& table, const Tensor& index) {
+    int64_t m = index.numel(), d = table.sizes()[1];
+    spec.indices.push_back(make_view(index, DimVec{m, d}, DimVec{index.strides()[0], 0}, index.offset()));
+    spec.sizes.push_back(table.sizes()[0]);
+    spec.strides.push_back(table.strides()[0]);
+    spec.wrap_negative = false;
+    table_view = make_view(table, DimVec{m, d}, DimVec{0, table.strides()[1]}, table.offset());
+  }
+};
+
+// out[i] = table[index[i]] with no history.
+Tensor gather_rows(const Tensor& table, const Tensor& index) {
+  Tensor out = empty(DimVec{index.numel(), table.sizes()[1]}, table.dtype(), table.device());
+  RowSpec rows(table, index);
+  try {
+    backend_for(table.device()).index(out, rows.table_view, rows.spec);
+  } catch (const IndexOutOfRange&) {
+    throw IndexError("index out of range in self");
+  }
+  return out;
+}
+
+// table[index[i]] += values[i]; repeated indices add up.
+void accumulate_rows(const Tensor& table, const Tensor& index, const Tensor& values) {
+  RowSpec rows(table, index);
+  backend_for(table.device()).index_put(rows.table_view, values, rows.spec, true);
+}
+
+Tensor embedding_dense_backward(const Tensor& grad, const Tensor& flat_idx, int64_t num_weights,
+                                int64_t padding_idx, bool scale_grad_by_freq);
+
+struct EmbeddingBackward0 : Node {
+  SavedTensor indices;  // flattened, int64; never differentiated
+  int64_t num_weights = 0, padding_idx = -1;
+  bool scale_grad_by_freq = false;
+  std::string name() const override { return "EmbeddingBackward0"; }
+  TensorList apply(TensorList&& grads) override {
+    return {embedding_dense_backward(grads[0], indices.unpack(*this), num_weights, padding_idx, scale_grad_by_freq)};
+  }
+  void release_saved() override { indices.reset(); }
+};
+
+// The backward of embedding_dense_backward (it is linear in grad): a gather of the rows.
+struct EmbeddingDenseBackward0 : Node {
+  Tensor indices;
+  DimVec grad_sizes;
+  int64_t padding_idx = -1;
+  std::string name() const override { return "EmbeddingDenseBackward0"; }
+  TensorList apply(TensorList&& grads) override {
+    Tensor rows = embedding(grads[0], indices, -1, false);
+    if (padding_idx >= 0) rows = mul(rows, unsqueeze(ne(indices, wrapped_scalar(Scalar(padding_idx))), 1));
+    return {reshape(rows, grad_sizes)};
+  }
+};
+
+Tensor embedding_dense_backward(const Tensor& grad, const Tensor& flat_idx, int64_t num_weights, int64_t padding_idx,
+                                bool scale_grad_by_freq) {
+  int64_t dim = grad.sizes().back();
+  Tensor g = reshape(contiguous(detach(grad)), DimVec{flat_idx.numel(), dim});
+  if (scale_grad_by_freq) {
+    Tensor counts = zeros(DimVec{num_weights, 1}, grad.dtype(), grad.device());
+    accumulate_rows(counts, flat_idx, ones(DimVec{flat_idx.numel(), 1}, grad.dtype(), grad.device()));
+    g = div(g, gather_rows(counts, flat_idx));
+  }
+  Tensor out = zeros(DimVec{num_weights, dim}, grad.dtype(), grad.device());
+  accumulate_rows(out, flat_idx, g);
+  if (padding_idx >= 0) backend_for(out.device()).fill(select(out, 0, padding_idx), Scalar(0.0));
+  if (compute_requires_grad(grad)) {
+    auto node = make_node<EmbeddingDenseBackward0>(grad);
+    node->indices = flat_idx;
+    node->grad_sizes = grad.sizes();
+    node->padding_idx = padding_idx;
+    set_history(out, node);
+  }
+  return out;
+}
+
+}  // namespace
+
+Tensor embedding(const Tensor& weight, const Tensor& indices, int64_t padding_idx, bool scale_grad_by_freq) {
+  TG_CHECK(weight.dim() == 2, "'weight' must be 2-D");
+  int64_t num_weights = weight.sizes()[0], dim = weight.sizes()[1];
+  Tensor flat = flat_indices(indices);
+  DimVec out_shape = indices.sizes();
+  out_shape.push_back(dim);
+  Tensor rows = gather_rows(weight, flat);
+  Tensor out = make_view(rows, out_shape, contiguous_strides(out_shape), 0);
+  if (compute_requires_grad(weight)) {
+    auto node = make_node<EmbeddingBackward0>(weight);
+    node->indices = SavedTensor(flat, false);
+    node->num_weights = num_weights;
+    node->padding_idx = padding_idx;
+    node->scale_grad_by_freq = scale_grad_by_freq;
+    set_history(out, node);
+  }
+  return out;
+}
+
+// ---- layer_norm / batch_norm ----
+
+// Backward of normalising over `dims` with (x - mean) * rstd, then scaling by weight and
+// shifting by bias (per-channel views already shaped for broadcasting).
+struct NormBackward : Node {
+  const char* op_name = "";
+  SavedTensor input, weight;
+  Tensor mean, rstd;           // keepdim shapes; constants in eval-mode batch_norm
+  DimVec norm_dims;            // dims the statistics run over
+  DimVec param_dims;           // dims weight/bias gradients sum over
+  DimVec param_shape;
+  double eps = 0;
+  bool batch_stats = true;     // false: eval-mode batch_norm, statistics are running buffers
+  std::string name() const override { return op_name; }
+  TensorList apply(TensorList&& grads) override {
+    Tensor x = input.unpack(*this);
+    Tensor w = weight.unpack(*this);
+    Tensor g = grads[0];
+    Tensor mu = mean, r = rstd;
+    if (batch_stats && GradMode::is_enabled()) {
+      // create_graph: the statistics depend on x, so recompute them with differentiable ops.
+      mu = ops::mean(x, norm_dims, true);
+      r = rsqrt(add(var(x, norm_dims, 0, true), num(eps)));
+    }
+    Tensor xhat = mul(sub(x, mu), r);
+    Tensor grad_input, grad_weight, grad_bias;
+    if (needs_input_grad(0)) {
+      Tensor gw = w.defined() ? mul(g, w) : g;
+      if (batch_stats) {
+        Tensor centered = sub(gw, ops::mean(gw, norm_dims, true));
+        grad_input = mul(r, sub(centered, mul(xhat, ops::mean(mul(gw, xhat), norm_dims, true))));
+      } else {
+        grad_input = mul(gw, r);
+      }
+    }
+    auto param_grad = [&](const Tensor& t) {
+      Tensor s = param_dims.empty() ? t : sum(t, param_dims, false);
+      return reshape(s, param_shape);
+    };
+    if (needs_input_grad(1)) grad_weight = param_grad(mul(g, xhat));
+    if (needs_input_grad(2)) grad_bias = param_grad(g);
+    return {grad_input, grad_weight, grad_bias};
+  }
+  void release_saved() override {
+    input.reset();
+    weight.reset();
+  }
+};
+
+namespace {
+
+// (x - mean) * rstd * weight + bias with no history; weight and bias may be undefined.
+Tensor normalize(const Tensor& x, const Tensor& mean, const Tensor& rstd, const Tensor& weight, const Tensor& bias) {
+  Tensor y = mul(sub(x, mean), rstd);
+  if (weight.defined()) y = mul(y, weight);
+  if (bias.defined()) y = add(y, bias);
+  return y;
+}
+
+}  // namespace
+
+Tensor layer_norm(const Tensor& input, const DimVec& normalized_shape, const Tensor& weight, const Tensor& bias,
+                  double eps) {
+  int64_t k = static_cast<int64_t>(normalized_shape.size());
+  TG_CHECK(k >= 1, "Expected normalized_shape to be at least 1-dimensional, i.e., containing at least one element, "
+                   "but got normalized_shape = []");
+  TG_CHECK(!weight.defined() || weight.sizes() == normalized_shape,
+           "Expected weight to be of same shape as normalized_shape, but got weight of shape ",
+           shape_str(weight.sizes()), " and normalized_shape = ", shape_str(normalized_shape));
+  TG_CHECK(!bias.defined() || bias.sizes() == normalized_shape,
+           "Expected bias to be of same shape as normalized_shape, but got bias of shape ", shape_str(bias.sizes()),
+           " and normalized_shape = ", shape_str(normalized_shape));
+  bool matches = input.dim() >= k;
+  for (int64_t i = 0; matches && i < k; ++i) matches = input.sizes()[input.dim() - k + i] == normalized_shape[i];
+  if (!matches) {
+    std::string expected = "[*";
+    for (int64_t s : normalized_shape) expected += str_cat(", ", s);
+    throw Error(str_cat("Given normalized_shape=", shape_str(normalized_shape), ", expected input with shape ",
+                        expected, "], but got input of size", shape_str(input.sizes())));
+  }
+  check_floating(input, "LayerNormKernelImpl");
+  DimVec dims = range_dims(input.dim() - k, input.dim());
+  Tensor mean, rstd, out;
+  {
+    AutoGradMode no_grad(false);
+    mean = ops::mean(input, dims, true);
+    rstd = rsqrt(add(var(input, dims, 0, true), num(eps)));
+    out = normalize(input, mean, rstd, weight, bias);
+  }
+  if (compute_requires_grad(input, weight, bias)) {
+    auto node = make_node<NormBackward>(input, weight, bias);
+    node->op_name = "NativeLayerNormBackward0";
+    node->input = SavedTensor(input, false);
+    node->weight = SavedTensor(weight, false);
+    node->mean = mean;
+    node->rstd = rstd;
+    node->norm_dims = dims;
+    node->param_dims = range_dims(0, input.dim() - k);
+    node->param_shape = normalized_shape;
+    node->eps = eps;
+    set_history(out, node);
+  }
+  return out;
+}
+
+Tensor batch_norm(const Tensor& input, const Tensor& running_mean, const Tensor& running_var, const Tensor& weight,
+                  const Tensor& bias, bool training, double momentum, double eps) {
+  TG_CHECK(input.dim() >= 2, "batch_norm expects an input with at least 2 dims (N, C, ...), got ", input.dim(), "D");
+  check_floating(input, "batch_norm_cpu");
+  int64_t channels = input.sizes()[1];
+  auto check_size = [&](const Tensor& t, const char* what) {
+    TG_CHECK(!t.defined() || t.numel() == channels, what, " should contain ", channels, " elements not ", t.numel());
+  };
+  check_size(running_mean, "running_mean");
+  check_size(running_var, "running_var");
+  check_size(weight, "weight");
+  check_size(bias, "bias");
+  TG_CHECK(training || (running_mean.defined() && running_var.defined()),
+           "running_mean and running_var must be defined in evaluation mode");
+  int64_t nd = input.dim();
+  DimVec dims{0};
+  for (int64_t d = 2; d < nd; ++d) dims.push_back(d);
+  Tensor w = weight.defined() ? channel_view(weight, 1, nd) : Tensor();
+  Tensor b = bias.defined() ? channel_view(bias, 1, nd) : Tensor();
+  Tensor mean, rstd, out;
+  {
+    AutoGradMode no_grad(false);
+    if (training) {
+      mean = ops::mean(input, dims, true);
+      Tensor batch_var = var(input, dims, 0, true);
+      rstd = rsqrt(add(batch_var, num(eps)));
+      if (running_mean.defined()) {
+        int64_t n = input.numel() / channels;
+        Tensor unbiased = mul(batch_var, num(double(n) / double(n - 1)));
+        Tensor& rm = const_cast<Tensor&>(running_mean);
+        Tensor& rv = const_cast<Tensor&>(running_var);
+        copy_(rm, add(mul(reshape(mean, rm.sizes()), num(momentum)), mul(rm, num(1 - momentum))));
+        copy_(rv, add(mul(reshape(unbiased, rv.sizes()), num(momentum)), mul(rv, num(1 - momentum))));
+      }
+    } else {
+      mean = cast_for_compute(channel_view(running_mean, 1, nd), input.dtype());
+      rstd = rsqrt(add(cast_for_compute(channel_view(running_var, 1, nd), input.dtype()), num(eps)));
+    }
+    out = normalize(input, mean, rstd, w, b);
+  }
+  if (compute_requires_grad(input, w, b)) {
+    auto node = make_node<NormBackward>(input, w, b);
+    node->op_name = "NativeBatchNormBackward0";
+    node->input = SavedTensor(input, false);
+    node->weight = SavedTensor(w, false);
+    node->mean = mean;
+    node->rstd = rstd;
+    node->norm_dims = dims;
+    node->param_dims = dims;
+    node->param_shape = DimVec{channels};
+    node->eps = eps;
+    node->batch_stats = training;
+    set_history(out, node);
+  }
+  return out;
+}
+
+Tensor one_hot(const Tensor& indices, int64_t num_classes) {
+  TG_CHECK(indices.dtype() == ScalarType::Int64, "one_hot is only applicable to index tensor of type LongTensor.");
+  DimVec shape = indices.sizes();
+  if (indices.numel() == 0) {
+    TG_CHECK(num_classes > 0, "Can not infer total number of classes from empty tensor.");
+    shape.push_back(num_classes);
+    return zeros(shape, ScalarType::Int64, indices.device());
+  }
+  TG_CHECK(min(indices).item().to_int() >= 0, "Class values must be non-negative.");
+  int64_t top = max(indices).item().to_int();
+  if (num_classes == -1) num_classes = top + 1;
+  else TG_CHECK(top < num_classes, "Class values must be smaller than num_classes.");
+  Tensor classes = arange(Scalar(int64_t(0)), Scalar(num_classes), Scalar(int64_t(1)), ScalarType::Int64,
+                          indices.device());
+  return to_dtype(eq(unsqueeze(indices, -1), classes), ScalarType::Int64);
+}
+
+// ---- pointwise losses: mse, smooth_l1, binary_cross_entropy(_with_logits) ----
+
+namespace {
+
+Tensor log_sigmoid(const Tensor& x) { return sub(minimum(x, num(0.0)), log1p(exp(neg(abs(x))))); }
+
+}  // namespace
+
+struct PointwiseLossBackward : Node {
+  const char* op_name = "";
+  PointwiseLoss op = PointwiseLoss::Mse;
+  Reduction reduction = Reduction::Mean;
+  SavedTensor input, target;
+  Tensor weight, pos_weight;  // not differentiable
+  DimVec shape;               // the broadcast shape of input and target
+  double beta = 1.0;
+  std::string name() const override { return op_name; }
+  TensorList apply(TensorList&& grads) override {
+    Tensor x = input.unpack(*this), t = target.unpack(*this);
+    Tensor g = cast_for_compute(grads[0], x.dtype());
+    double scale = reduction == Reduction::Mean ? 1.0 / double(numel_of(shape)) : 1.0;
+    if (GradMode::is_enabled()) return differentiable_grads(g, x, t, scale);
+    Tensor gi = needs_input_grad(0) ? empty(shape, x.dtype(), x.device()) : Tensor();
+    Tensor gt = needs_input_grad(1) ? empty(shape, x.dtype(), x.device()) : Tensor();
+    PointwiseLossArgs args;
+    if (weight.defined()) args.weight = expand_view(weight, shape);
+    if (pos_weight.defined()) args.pos_weight = expand_view(pos_weight, shape);
+    args.beta = beta;
+    backend_for(x.device()).pointwise_loss_backward(op, gi, gt, expand_view(g, shape), expand_view(x, shape),
+                                                    expand_view(t, shape), args, scale);
+    return {gi, gt};
+  }
+  void release_saved() override { input.reset(); target.reset(); }
+
+  // The kernel's gradients written with tapegrad ops, for double backward.
+  TensorList differentiable_grads(Tensor g, const Tensor& x, const Tensor& t, double scale) const {
+    if (weight.defined()) g = mul(g, weight);
+    Tensor gi, gt;
+    switch (op) {
+      case PointwiseLoss::Mse:
+        gi = mul(mul(num(2 * scale), sub(x, t)), g);
+        gt = mul(mul(num(2 * scale), sub(t, x)), g);
+        break;
+      case PointwiseLoss::SmoothL1: {
+        Tensor d = sub(x, t);
+        Tensor slope = where(le(d, num(-beta)), num(-1.0), where(ge(d, num(beta)), num(1.0), div(d, num(beta))));
+        gi = mul(mul(slope, g), num(scale));
+        gt = neg(gi);
+        break;
+      }
+      case PointwiseLoss::Bce:
+        gi = mul(div(mul(g, sub(x, t)), clamp(mul(sub(num(1.0), x), x), Scalar(1e-12), std::nullopt)), num(scale));
+        gt = mul(mul(neg(log(div(x, sub(num(1.0), x)))), g), num(scale));
+        break;
+      case PointwiseLoss::BceWithLogits:
+        if (pos_weight.defined()) {
+          Tensor pt = mul(pos_weight, t);
+          gi = sub(mul(sub(add(pt, num(1.0)), t), sigmoid(x)), pt);
+          gt = sub(log_sigmoid(neg(x)), mul(log_sigmoid(x), pos_weight));
+        } else {
+          gi = sub(sigmoid(x), t);
+          gt = neg(x);
+        }
+        gi = mul(mul(gi, g), num(scale));
+        gt = mul(mul(gt, g), num(scale));
+        break;
+    }
+    return {needs_input_grad(0) ? gi : Tensor(), needs_input_grad(1) ? gt : Tensor()};
+  }
+};
+
+namespace {
+
+Tensor pointwise_loss(PointwiseLoss op, const char* kernel, const char* node_name, const Tensor& input,
+                      const Tensor& target, Reduction reduction, const Tensor& weight = Tensor(),
+                      const Tensor& pos_weight = Tensor(), double beta = 1.0) {
+  ScalarType dt = result_type(input, target);
+  if (!is_floating(dt)) throw NotImplementedError(str_cat("\"", kernel, "\" not implemented for '", torch_type_name(dt), "'"));
+  Device device = common_device(input, target);
+  const DimVec& shape = input.sizes() == target.sizes() ? input.sizes() : broadcast_shapes(input.sizes(), target.sizes());
+  Tensor x = cast_for_compute(input, dt), t = cast_for_compute(target, dt);
+  Tensor w = weight.defined() ? cast_for_compute(weight, dt) : Tensor();
+  Tensor pw = pos_weight.defined() ? cast_for_compute(pos_weight, dt) : Tensor();
+  PointwiseLossArgs args;
+  if (w.defined()) args.weight = expand_view(w, shape);
+  if (pw.defined()) args.pos_weight = expand_view(pw, shape);
+  args.beta = beta;
+  Tensor out = empty(reduction == Reduction::None ? shape : DimVec{}, dt, device);
+  backend_for(device).pointwise_loss(op, out, expand_view(x, shape), expand_view(t, shape), args,
+                                     reduction == Reduction::Mean);
+  if (compute_requires_grad(input, target)) {
+    auto node = make_node<PointwiseLossBackward>(input, target);
+    node->op_name = node_name;
+    node->op = op;
+    node->reduction = reduction;
+    node->input = SavedTensor(x, false);
+    node->target = SavedTensor(t, false);
+    node->weight = w;
+    node->pos_weight = pw;
+    node->shape = shape;
+    node->beta = beta;
+    set_history(out, node);
+  }
+  return out;
+}
+
+Tensor reduce(const Tensor& loss, Reduction reduction) {
+  switch (reduction) {
+    case Reduction::None: return loss;
+    case Reduction::Mean: return mean(loss);
+    case Reduction::Sum: return sum(loss);
+  }
+  return loss;
+}
+
+}  // namespace
+
+Tensor mse_loss(const Tensor& input, const Tensor& target, Reduction reduction) {
+  return pointwise_loss(PointwiseLoss::Mse, "mse_cpu", "MseLossBackward0", input, target, reduction);
+}
+
+Tensor l1_loss(const Tensor& input, const Tensor& target, Reduction reduction) {
+  // As in ATen: a composite, so its graph is SubBackward0 -> AbsBackward0 -> Mean/SumBackward0.
+  return reduce(abs(sub(input, target)), reduction);
+}
+
+Tensor smooth_l1_loss(const Tensor& input, const Tensor& target, Reduction reduction, double beta) {
+  TG_CHECK(beta >= 0, "smooth_l1_loss does not support negative values for beta.");
+  if (beta == 0) return l1_loss(input, target, reduction);
+  return pointwise_loss(PointwiseLoss::SmoothL1, "smooth_l1_cpu", "SmoothL1LossBackward0", input, target, reduction,
+                        Tensor(), Tensor(), beta);
+}
+
+Tensor binary_cross_entropy(const Tensor& input, const Tensor& target, const Tensor& weight, Reduction reduction) {
+  TG_CHECK(input.dtype() == target.dtype(), "Found dtype ", torch_type_name(target.dtype()), " but expected ",
+           torch_type_name(input.dtype()));
+  check_not_differentiable(weight, "binary_cross_entropy", "weight");
+  return pointwise_loss(PointwiseLoss::Bce, "binary_cross_entropy", "BinaryCrossEntropyBackward0", input, target,
+                        reduction, weight);
+}
+
+Tensor binary_cross_entropy_with_logits(const Tensor& input, const Tensor& target, const Tensor& weight,
+                                        const Tensor& pos_weight, Reduction reduction) {
+  check_not_differentiable(weight, "binary_cross_entropy_with_logits", "weight");
+  check_not_differentiable(pos_weight, "binary_cross_entropy_with_logits", "pos_weight");
+  // weight and pos_weight broadcast against the input, but never widen the loss's shape.
+  for (const Tensor* extra : {&weight, &pos_weight}) {
+    if (extra->defined()) {
+      DimVec shape = broadcast_shapes(extra->sizes(), input.sizes());
+      TG_CHECK(shape == input.sizes(), "The size of tensor a (", extra->sizes().back(),
+               ") must match the size of tensor b (", input.sizes().back(), ") at non-singleton dimension ",
+               input.dim() - 1);
+    }
+  }
+  return pointwise_loss(PointwiseLoss::BceWithLogits, "binary_cross_entropy_with_logits",
+                        "BinaryCrossEntropyWithLogitsBackward0", input, target, reduction, weight, pos_weight);
+}
+
+// ---- nll_loss / cross_entropy ----
+
+namespace {
+
+struct NllGeometry {
+  Tensor input;   // [N, C, D]
+  Tensor target;  // [N, D]
+  DimVec out_shape;  // of reduction='none'
+};
+
+// input (C), (N, C) or (N, C, d1, ...) and its target, seen as [N, C, D] and [N, D].
+NllGeometry nll_geometry(const Tensor& input, const Tensor& target) {
+  TG_CHECK(input.dim() >= 1, "input tensor should be 1D or 2D");
+  TG_CHECK(target.dtype() == ScalarType::Int64, "expected target dtype to be Long or Byte, but got ",
+           torch_type_name(target.dtype()));
+  NllGeometry geo;
+  if (input.dim() == 1) {
+    TG_CHECK(target.dim() == 0, "0D or 1D target tensor expected, multi-target not supported");
+    int64_t c = input.sizes()[0];
+    geo.input = make_view(input, DimVec{1, c, 1}, DimVec{0, input.strides()[0], 0}, input.offset());
+    geo.target = make_view(target, DimVec{1, 1}, DimVec{0, 0}, target.offset());
+    return geo;
+  }
+  int64_t n = input.sizes()[0], c = input.sizes()[1];
+  if (target.dim() >= 1 || input.dim() > 2) {
+    int64_t tn = target.dim() >= 1 ? target.sizes()[0] : 1;
+    TG_CHECK_VALUE(n == tn, "Expected input batch_size (", n, ") to match target batch_size (", tn, ").");
+  }
+  if (input.dim() == 2) {
+    TG_CHECK(target.dim() == 1, "1D target tensor expected, multi-target not supported");
+    geo.input = make_view(input, DimVec{n, c, 1}, DimVec{input.strides()[0], input.strides()[1], 0}, input.offset());
+    geo.target = make_view(target, DimVec{n, 1}, DimVec{target.strides()[0], 0}, target.offset());
+    geo.out_shape = DimVec{n};
+    return geo;
+  }
+  DimVec spatial(input.sizes().begin() + 2, input.sizes().end());
+  DimVec expected = spatial;
+  expected.insert(0, n);
+  if (target.sizes() != expected) {
+    if (input.dim() == 4)
+      throw Error(str_cat("size mismatch (got input: ", shape_str(input.sizes()), " , target: ",
+                          shape_str(target.sizes())));
+    throw Error(str_cat("Expected target size ", shape_str(expected), ", got ", shape_str(target.sizes())));
+  }
+  int64_t d = numel_of(spatial);
+  geo.input = reshape(detach(input), DimVec{n, c, d});
+  geo.target = reshape(detach(target), DimVec{n, d});
+  geo.out_shape = expected;
+  return geo;
+}
+
+Tensor nll_loss_impl(const Tensor& input, const Tensor& target, const Tensor& weight, Reduction reduction,
+                     int64_t ignore_index, Tensor* total_weight_out);
+
+// What nll's backward needs besides the incoming gradient.
+struct NllArgs {
+  Tensor target, target_2d, weight, total_weight;  // target_2d: [N, D]
+  DimVec input_sizes;
+  int64_t n = 0, c = 0, d = 0;
+  Reduction reduction = Reduction::Mean;
+  int64_t ignore_index = -100;
+};
+
+// nll's backward is linear in the incoming gradient, and its own backward is nll again.
+struct NllLossBackwardBackward : Node {
+  NllArgs args;
+  std::string name() const override { return "NllLossBackwardBackward0"; }
+  TensorList apply(TensorList&& grads) override {
+    return {nll_loss_impl(grads[0], args.target, args.weight, args.reduction, args.ignore_index, nullptr)};
+  }
+};
+
+struct NllLossBackward : Node {
+  bool spatial = false;
+  NllArgs args;
+  std::string name() const override { return spatial ? "NllLoss2DBackward0" : "NllLossBackward0"; }
+  TensorList apply(TensorList&& grads) override {
+    const NllArgs& a = args;
+    Tensor g = cast_for_compute(contiguous(grads[0]), a.total_weight.dtype());
+    Tensor grad_in = empty(DimVec{a.n, a.c, a.d}, a.total_weight.dtype(), a.total_weight.device());
+    Tensor g2 = make_view(g, DimVec{a.n, a.d}, a.reduction == Reduction::None ? DimVec{a.d, 1} : DimVec{0, 0},
+                          g.offset());
+    backend_for(grad_in.device()).nll_loss_backward(grad_in, g2, a.target_2d, a.weight, a.total_weight,
+                                                    a.ignore_index, a.reduction == Reduction::Mean);
+    Tensor out = make_view(grad_in, a.input_sizes, contiguous_strides(a.input_sizes), 0);
+    if (compute_requires_grad(grads[0])) {
+      auto node = make_node<NllLossBackwardBackward>(grads[0]);
+      node->args = a;
+      set_history(out, node);
+    }
+    return {out};
+  }
+};
+
+Tensor nll_loss_impl(const Tensor& input, const Tensor& target, const Tensor& weight, Reduction reduction,
+                     int64_t ignore_index, Tensor* total_weight_out) {
+  NllGeometry geo = nll_geometry(input, target);
+  check_floating(input, "nll_loss_out_frame");
+  int64_t n = geo.input.sizes()[0], c = geo.input.sizes()[1], d = geo.input.sizes()[2];
+  TG_CHECK(!weight.defined() || weight.numel() == c, "weight tensor should be defined either for all ", c,
+           " classes or no classes but got weight tensor of shape: ", shape_str(weight.sizes()));
+  check_not_differentiable(weight, "nll_loss", "weight");
+  Tensor w = weight.defined() ? reshape(cast_for_compute(detach(weight), input.dtype()), DimVec{c}) : Tensor();
+  Device device = input.device();
+  Tensor total_weight = empty(DimVec{}, input.dtype(), device);
+  Tensor out = empty(reduction == Reduction::None ? geo.out_shape : DimVec{}, input.dtype(), device);
+  Tensor kernel_out = reduction == Reduction::None ? make_view(out, DimVec{n, d}, DimVec{d, 1}, 0) : out;
+  Backend& backend = backend_for(device);
+  backend.nll_loss(kernel_out, total_weight, geo.input, geo.target, w, ignore_index);
+  if (reduction == Reduction::Mean) backend.binary(BinaryOp::Div, out, out, total_weight);
+  if (total_weight_out) *total_weight_out = total_weight;
+  if (compute_requires_grad(input)) {
+    auto node = make_node<NllLossBackward>(input);
+    node->spatial = input.dim() > 2;
+    node->args = NllArgs{detach(target), geo.target, w, total_weight, input.sizes(), n, c, d, reduction, ignore_index};
+    set_history(out, node);
+    // ATen runs 3-D and 5+-D inputs through nll_loss2d and views the result back.
+    if (reduction == Reduction::None && input.dim() > 2 && input.dim() != 4) return view(out, geo.out_shape);
+  }
+  return out;
+}
+
+}  // namespace
+
+Tensor nll_loss(const Tensor& input, const Tensor& target, const Tensor& weight, Reduction reduction,
+                int64_t ignore_index) {
+  return nll_loss_impl(input, target, weight, reduction, ignore_index, nullptr);
+}
+
+Tensor cross_entropy(const Tensor& input, const Tensor& target, const Tensor& weight, Reduction reduction,
+                     int64_t ignore_index, double label_smoothing) {
+  TG_CHECK(label_smoothing >= 0.0 && label_smoothing <= 1.0,
+           "label_smoothing must be between 0.0 and 1.0. Got: ", label_smoothing);
+  int64_t class_dim = input.dim() == 1 ? 0 : 1;
+  if (input.sizes() == target.sizes()) {
+    // Class probabilities.
+    TG_CHECK(is_floating(target.dtype()), "Expected floating point type for target with class probabilities, got ",
+             torch_type_name(target.dtype()));
+    TG_CHECK(ignore_index < 0, "ignore_index is not supported for floating point target");
+    int64_t c = input.sizes()[class_dim];
+    TG_CHECK(!weight.defined() || (weight.dim() == 1 && weight.numel() == c),
+             "weight tensor should be defined either for all ", c,
+             " classes or no classes but got weight tensor of shape: ", shape_str(weight.sizes()));
+    Tensor probs = label_smoothing > 0 ? add(mul(target, num(1 - label_smoothing)), num(label_smoothing / c)) : target;
+    Tensor loss = mul(log_softmax(input, class_dim), probs);
+    if (weight.defined()) loss = mul(loss, channel_view(weight, class_dim, input.dim()));
+    switch (reduction) {
+      case Reduction::None: return neg(sum(loss, DimVec{class_dim}, false));
+      case Reduction::Sum: return neg(sum(loss));
+      case Reduction::Mean:
+        if (input.numel() == 0) return mul(neg(sum(loss)), num(NAN));
+        if (input.dim() == 1) return neg(sum(loss));
+        return div(neg(sum(loss)), wrapped_scalar(Scalar(input.numel() / c)));
+    }
+  }
+  Tensor lsm = log_softmax(input, class_dim);
+  if (label_smoothing == 0) return nll_loss_impl(lsm, target, weight, reduction, ignore_index, nullptr);
+  Tensor total_weight;
+  Tensor nll = nll_loss_impl(lsm, target, weight, reduction, ignore_index, &total_weight);
+  int64_t c = input.sizes()[class_dim];
+  Tensor weighted = weight.defined() ? mul(lsm, channel_view(weight, class_dim, input.dim())) : lsm;
+  Tensor smooth = neg(sum(weighted, DimVec{class_dim}, false));
+  smooth = where(eq(target, wrapped_scalar(Scalar(ignore_index))), num(0.0), smooth);
+  Tensor ret;
+  switch (reduction) {
+    case Reduction::None: ret = smooth; break;
+    case Reduction::Sum: ret = sum(smooth); break;
+    case Reduction::Mean: ret = div(sum(smooth), total_weight); break;
+  }
+  return add(mul(nll, num(1 - label_smoothing)), mul(ret, num(label_smoothing / c)));
+}
+
+}  // namespace tg::ops

@@ -1,0 +1,42 @@
+#pragma once
+// Ops behind tapegrad.nn.functional: layers, activations and losses, each one C++ call
+// with a single backward node where PyTorch has one (nn.cpp).
+#include <cstdint>
+#include "core/tensor.h"
+
+namespace tg::ops {
+
+enum class Reduction : uint8_t { None, Mean, Sum };
+
+// input @ weight.T + bias; bias may be undefined. Any leading batch dims.
+Tensor linear(const Tensor& input, const Tensor& weight, const Tensor& bias);
+
+Tensor gelu(const Tensor& input, bool tanh_approximation);
+Tensor leaky_relu(const Tensor& input, double negative_slope);
+Tensor& leaky_relu_(Tensor& self, double negative_slope);
+// Zeroes elements with probability p and scales the rest by 1/(1-p), drawing the mask
+// from the default generator exactly as PyTorch's CPU dropout does.
+Tensor dropout(const Tensor& input, double p, bool train, bool inplace);
+// weight's rows at `indices`; padding_idx < 0 means none.
+Tensor embedding(const Tensor& weight, const Tensor& indices, int64_t padding_idx, bool scale_grad_by_freq);
+Tensor layer_norm(const Tensor& input, const DimVec& normalized_shape, const Tensor& weight, const Tensor& bias,
+                  double eps);
+// Updates running_mean / running_var in place when training and they are defined.
+Tensor batch_norm(const Tensor& input, const Tensor& running_mean, const Tensor& running_var, const Tensor& weight,
+                  const Tensor& bias, bool training, double momentum, double eps);
+Tensor one_hot(const Tensor& indices, int64_t num_classes);
+
+Tensor mse_loss(const Tensor& input, const Tensor& target, Reduction reduction);
+Tensor l1_loss(const Tensor& input, const Tensor& target, Reduction reduction);
+Tensor smooth_l1_loss(const Tensor& input, const Tensor& target, Reduction reduction, double beta);
+Tensor binary_cross_entropy(const Tensor& input, const Tensor& target, const Tensor& weight, Reduction reduction);
+Tensor binary_cross_entropy_with_logits(const Tensor& input, const Tensor& target, const Tensor& weight,
+                                        const Tensor& pos_weight, Reduction reduction);
+// Class-index targets; input is (C), (N, C) or (N, C, d1, ...).
+Tensor nll_loss(const Tensor& input, const Tensor& target, const Tensor& weight, Reduction reduction,
+                int64_t ignore_index);
+// Class-index targets, or class probabilities when target has input's shape.
+Tensor cross_entropy(const Tensor& input, const Tensor& target, const Tensor& weight, Reduction reduction,
+                     int64_t ignore_index, double label_smoothing);
+
+}  // namespace tg::ops
