@@ -2,6 +2,7 @@
 // backward side by side. Hot paths (linear, mse_loss, nll_loss) run fused kernels; under
 // create_graph every backward switches to the same formula written with differentiable ops.
 #include "ops/nn.h"
+#include <algorithm>
 #include <cmath>
 #include <mutex>
 #include "autograd/node.h"
@@ -37,12 +38,14 @@ void check_not_differentiable(const Tensor& t, const char* fn, const char* arg) 
            "'. This input cannot have requires_grad True.");
 }
 
-// `t` seen as [1, ..., C, ..., 1] with C at `dim` of an `ndim`-dim tensor, for broadcasting per-channel values.
-Tensor channel_view(const Tensor& t, int64_t dim, int64_t ndim) {
+// [1, ..., C, ..., 1] with C at `dim` of `ndim` dims: per-channel values broadcast against an input.
+DimVec channel_shape(int64_t channels, int64_t dim, int64_t ndim) {
   DimVec shape(static_cast<size_t>(ndim), 1);
-  shape[dim] = t.numel();
-  return reshape(t, shape);
+  shape[dim] = channels;
+  return shape;
 }
+
+Tensor channel_view(const Tensor& t, int64_t dim, int64_t ndim) { return reshape(t, channel_shape(t.numel(), dim, ndim)); }
 
 DimVec range_dims(int64_t begin, int64_t end) {
   DimVec dims;
@@ -206,6 +209,24 @@ Tensor& leaky_relu_(Tensor& self, double negative_slope) {
 
 // ---- dropout ----
 
+namespace {
+
+// True when t's elements fill one block of memory with no gaps or overlaps, in any dim order.
+bool non_overlapping_and_dense(const Tensor& t) {
+  DimVec dims;
+  for (int64_t d = 0; d < t.dim(); ++d)
+    if (t.sizes()[d] != 1) dims.push_back(d);
+  std::sort(dims.begin(), dims.end(), [&](int64_t a, int64_t b) { return t.strides()[a] < t.strides()[b]; });
+  int64_t expected = 1;
+  for (int64_t d : dims) {
+    if (t.strides()[d] != expected) return false;
+    expected *= t.sizes()[d];
+  }
+  return true;
+}
+
+}  // namespace
+
 Tensor dropout(const Tensor& input, double p, bool train, bool inplace) {
   if (p == 0 || !train || input.numel() == 0) return input;
   Tensor& self = const_cast<Tensor&>(input);
@@ -214,21 +235,22 @@ Tensor dropout(const Tensor& input, double p, bool train, bool inplace) {
     return inplace ? mul_(self, zero) : mul(input, zero);
   }
   check_floating(input, "bernoulli_scalar_cpu_");
-  // The mask is bernoulli_(1 - p) divided by (1 - p), drawn in the input's dtype on the CPU;
-  // ATen's default (non-MKL) bernoulli path takes one 53-bit uniform per element.
-  Tensor noise = empty(input.sizes(), input.dtype());
+  // ATen draws bernoulli_(1 - p) into empty_like(input), which keeps a dense input's strides, in
+  // memory order; its default (non-MKL) CPU path takes one 53-bit uniform per element.
+  Tensor buffer = empty(DimVec{input.numel()}, input.dtype());
   {
     Generator& gen = default_generator();
     std::lock_guard<std::mutex> lock(gen.mutex());
-    dispatch_floating(noise.dtype(), "bernoulli", [&](auto tag) {
+    dispatch_floating(buffer.dtype(), "bernoulli", [&](auto tag) {
       using T = typename decltype(tag)::type;
-      T* data = noise.data<T>();
-      gen.bernoulli(data, noise.numel(), 1 - p);
+      T* data = buffer.data<T>();
+      gen.bernoulli(data, buffer.numel(), 1 - p);
       const T scale = T(1) / T(1 - p);
-      for (int64_t i = 0; i < noise.numel(); ++i) data[i] = data[i] == T(0) ? T(0) : scale;
+      for (int64_t i = 0; i < buffer.numel(); ++i) data[i] = data[i] == T(0) ? T(0) : scale;
     });
   }
-  noise = to_device(noise, input.device());
+  const DimVec& strides = non_overlapping_and_dense(input) ? input.strides() : contiguous_strides(input.sizes());
+  Tensor noise = to_device(make_view(buffer, input.sizes(), strides, 0), input.device());
   return inplace ? mul_(self, noise) : mul(input, noise);
 }
 
@@ -358,12 +380,14 @@ struct NormBackward : Node {
   DimVec norm_dims;            // dims the statistics run over
   DimVec param_dims;           // dims weight/bias gradients sum over
   DimVec param_shape;
+  DimVec weight_view;          // weight's broadcastable shape against the input, if not its own
   double eps = 0;
   bool batch_stats = true;     // false: eval-mode batch_norm, statistics are running buffers
   std::string name() const override { return op_name; }
   TensorList apply(TensorList&& grads) override {
     Tensor x = input.unpack(*this);
     Tensor w = weight.unpack(*this);
+    if (w.defined() && !weight_view.empty()) w = reshape(w, weight_view);
     Tensor g = grads[0];
     Tensor mu = mean, r = rstd;
     if (batch_stats && GradMode::is_enabled()) {
@@ -492,11 +516,12 @@ Tensor batch_norm(const Tensor& input, const Tensor& running_mean, const Tensor&
     }
     out = normalize(input, mean, rstd, w, b);
   }
-  if (compute_requires_grad(input, w, b)) {
-    auto node = make_node<NormBackward>(input, w, b);
+  if (compute_requires_grad(input, weight, bias)) {
+    auto node = make_node<NormBackward>(input, weight, bias);
     node->op_name = "NativeBatchNormBackward0";
     node->input = SavedTensor(input, false);
-    node->weight = SavedTensor(w, false);
+    node->weight = SavedTensor(weight, false);
+    node->weight_view = channel_shape(channels, 1, nd);
     node->mean = mean;
     node->rstd = rstd;
     node->norm_dims = dims;
