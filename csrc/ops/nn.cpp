@@ -86,10 +86,16 @@ Tensor linear_2d(const Tensor& x, const Tensor& w, const Tensor& bias) {
   if (bias.defined()) {
     TG_CHECK(bias.dtype() == x.dtype(), "self and mat2 must have the same dtype, but got ",
              torch_type_name(bias.dtype()), " and ", torch_type_name(w.dtype()));
-    DimVec shape = broadcast_shapes(bias.sizes(), out_shape);
-    TG_CHECK(shape == out_shape, "The expanded size of the tensor (", m, ") must match the existing size (",
-             bias.sizes().back(), ") at non-singleton dimension ", bias.dim() == 1 ? 1 : 0, ".  Target sizes: [", n,
-             ", ", m, "].  Tensor sizes: ", shape_str(bias.sizes()));
+    // ATen's addmm expands the bias to the output's shape.
+    TG_CHECK(bias.dim() <= 2, "expand(torch.", legacy_type_name(bias.dtype()), "{", shape_str(bias.sizes()),
+             "}, size=", shape_str(out_shape), "): the number of sizes provided (2) must be greater or equal to the "
+             "number of dimensions in the tensor (", bias.dim(), ")");
+    for (int64_t i = 1; i <= bias.dim(); ++i) {
+      int64_t have = bias.sizes()[bias.dim() - i], want = out_shape[2 - i];
+      TG_CHECK(have == want || have == 1, "The expanded size of the tensor (", want, ") must match the existing size (",
+               have, ") at non-singleton dimension ", 2 - i, ".  Target sizes: ", shape_str(out_shape),
+               ".  Tensor sizes: ", shape_str(bias.sizes()));
+    }
     b = expand_view(bias, out_shape);
   }
   Tensor out = empty(out_shape, x.dtype(), device);
@@ -696,15 +702,16 @@ Tensor binary_cross_entropy_with_logits(const Tensor& input, const Tensor& targe
                                         const Tensor& pos_weight, Reduction reduction) {
   check_not_differentiable(weight, "binary_cross_entropy_with_logits", "weight");
   check_not_differentiable(pos_weight, "binary_cross_entropy_with_logits", "pos_weight");
-  // weight and pos_weight broadcast against the input, but never widen the loss's shape.
-  for (const Tensor* extra : {&weight, &pos_weight}) {
-    if (extra->defined()) {
-      DimVec shape = broadcast_shapes(extra->sizes(), input.sizes());
-      TG_CHECK(shape == input.sizes(), "The size of tensor a (", extra->sizes().back(),
-               ") must match the size of tensor b (", input.sizes().back(), ") at non-singleton dimension ",
-               input.dim() - 1);
-    }
-  }
+  // weight and pos_weight broadcast against the input but never widen the loss (ATen multiplies in place).
+  auto check_broadcast = [&](const Tensor& extra, bool extra_first) {
+    if (!extra.defined()) return;
+    DimVec shape = extra_first ? broadcast_shapes(extra.sizes(), input.sizes())
+                               : broadcast_shapes(input.sizes(), extra.sizes());
+    TG_CHECK(shape == input.sizes(), "output with shape ", shape_str(input.sizes()),
+             " doesn't match the broadcast shape ", shape_str(shape));
+  };
+  check_broadcast(pos_weight, true);
+  check_broadcast(weight, false);
   return pointwise_loss(PointwiseLoss::BceWithLogits, "binary_cross_entropy_with_logits",
                         "BinaryCrossEntropyWithLogitsBackward0", input, target, reduction, weight, pos_weight);
 }
@@ -810,7 +817,7 @@ Tensor nll_loss_impl(const Tensor& input, const Tensor& target, const Tensor& we
   int64_t n = geo.input.sizes()[0], c = geo.input.sizes()[1], d = geo.input.sizes()[2];
   TG_CHECK(!weight.defined() || weight.numel() == c, "weight tensor should be defined either for all ", c,
            " classes or no classes but got weight tensor of shape: ", shape_str(weight.sizes()));
-  check_not_differentiable(weight, "nll_loss", "weight");
+  check_not_differentiable(weight, "nll_loss_forward", "weight");
   Tensor w = weight.defined() ? reshape(cast_for_compute(detach(weight), input.dtype()), DimVec{c}) : Tensor();
   Device device = input.device();
   Tensor total_weight = empty(DimVec{}, input.dtype(), device);

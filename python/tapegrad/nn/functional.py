@@ -91,7 +91,7 @@ def _embedding_renorm_(weight, input, max_norm, norm_type):
     with no_grad():
         rows = sorted(set(input.reshape(-1).tolist()))
         for i in rows:
-            row = weight[i]
+            row = weight.select(0, i)
             norm = row.norm(norm_type).item()
             if norm > max_norm:
                 row.mul_(max_norm / (norm + 1e-7))
