@@ -229,6 +229,24 @@ def test_leaky_relu_inplace_returns_input_and_matches():
     assert_close(*outs)
 
 
+def test_leaky_relu_inplace_gradient_and_negative_slope_error():
+    data = arrays((3, 4))[0]
+    grads, names = [], []
+    for lib in (tapegrad, torch):
+        x = lib.tensor(data, requires_grad=True)
+        y = lib.nn.functional.leaky_relu(x * 2, 0.1, inplace=True)
+        names.append(y.grad_fn.name().rsplit("::", 1)[-1])
+        (y * y).sum().backward()
+        grads.append(x.grad)
+    assert names == ["LeakyReluBackward1", "LeakyReluBackward1"]
+    assert_close(*grads)
+
+    def negative_slope(L):
+        x = L.ones(3, requires_grad=True)
+        L.nn.functional.leaky_relu(x * 2, -0.1, inplace=True).sum().backward()
+    assert_same_error(negative_slope)
+
+
 def test_relu_inplace_returns_input():
     x = tapegrad.tensor([-1.0, 2.0])
     assert tapegrad.nn.functional.relu(x, inplace=True) is x

@@ -47,6 +47,25 @@ DimVec channel_shape(int64_t channels, int64_t dim, int64_t ndim) {
 
 Tensor channel_view(const Tensor& t, int64_t dim, int64_t ndim) { return reshape(t, channel_shape(t.numel(), dim, ndim)); }
 
+// t / divisor, recorded as ATen's division by a Scalar (DivBackward1).
+struct DivBackward1 : Node {
+  double divisor = 1;
+  std::string name() const override { return "DivBackward1"; }
+  TensorList apply(TensorList&& grads) override { return {div(grads[0], wrapped_scalar(Scalar(divisor)))}; }
+};
+
+Tensor div_scalar(const Tensor& t, double divisor) {
+  Tensor out = empty(t.sizes(), t.dtype(), t.device());
+  Tensor d = scalar_tensor(Scalar(divisor), t.dtype(), t.device());
+  backend_for(t.device()).binary(BinaryOp::Div, out, t, expand_view(d, t.sizes()));
+  if (compute_requires_grad(t)) {
+    auto node = make_node<DivBackward1>(t);
+    node->divisor = divisor;
+    set_history(out, node);
+  }
+  return out;
+}
+
 DimVec range_dims(int64_t begin, int64_t end) {
   DimVec dims;
   for (int64_t d = begin; d < end; ++d) dims.push_back(d);
@@ -119,16 +138,16 @@ Tensor linear_2d(const Tensor& x, const Tensor& w, const Tensor& bias) {
 Tensor linear(const Tensor& input, const Tensor& weight, const Tensor& bias) {
   TG_CHECK(input.dim() >= 1 && weight.dim() >= 1, "both arguments to linear need to be at least 1D, but they are ",
            input.dim(), "D and ", weight.dim(), "D");
-  if (weight.dim() != 2) {
-    Tensor out = matmul(input, weight.dim() == 1 ? weight : t(weight));
-    return bias.defined() ? add(out, bias) : out;
+  if (input.dim() == 2 && weight.dim() == 2) return linear_2d(input, weight, bias);
+  // As ATen: a contiguous input with a bias runs flattened through the fused 2-D path; anything else
+  // is matmul, plus the bias.
+  if (bias.defined() && weight.dim() == 2 && input.is_contiguous() && (input.dim() == 3 || bias.dim() == 1)) {
+    DimVec out_shape = input.sizes();
+    out_shape.back() = weight.sizes()[0];
+    return view(linear_2d(view(input, DimVec{-1, input.sizes().back()}), weight, bias), out_shape);
   }
-  if (input.dim() == 2) return linear_2d(input, weight, bias);
-  int64_t k = input.sizes().back();
-  DimVec out_shape = input.sizes();
-  out_shape.back() = weight.sizes()[0];
-  Tensor flat = input.dim() == 1 ? unsqueeze(input, 0) : reshape(input, DimVec{-1, k});
-  return view(linear_2d(flat, weight, bias), out_shape);
+  Tensor out = matmul(input, weight.dim() == 1 ? weight : t(weight));
+  return bias.defined() ? add(out, bias) : out;
 }
 
 // ---- activations ----
@@ -137,9 +156,15 @@ struct ActivationBackward : Node {
   const char* op_name = "";
   ActivationOp op = ActivationOp::Gelu;
   double param = 0;
+  bool saves_result = false;  // in-place leaky_relu_ keeps its output instead of its input
   SavedTensor self;
   std::string name() const override { return op_name; }
   TensorList apply(TensorList&& grads) override {
+    TG_CHECK(!saves_result || param >= 0,
+             "In-place leakyReLu backward calculation is triggered with a negative slope which is not supported. "
+             "This is caused by calling in-place forward function with a negative slope, please call out-of-place "
+             "version instead. File an issue at https://github.com/pytorch/pytorch if you do require supporting "
+             "in-place leakRelu backward calculation with negative slope");
     Tensor x = self.unpack(*this);
     Tensor g = cast_for_compute(grads[0], x.dtype());
     if (GradMode::is_enabled()) return {differentiable_grad(g, x)};
@@ -207,9 +232,21 @@ Tensor leaky_relu(const Tensor& input, double negative_slope) {
 Tensor& leaky_relu_(Tensor& self, double negative_slope) {
   check_floating(self, "leaky_relu_cpu");
   check_inplace(self);
-  if (compute_requires_grad(self)) return copy_(self, leaky_relu(clone(self), negative_slope));
+  std::shared_ptr<ActivationBackward> node;
+  if (compute_requires_grad(self)) {
+    node = make_node<ActivationBackward>(self);
+    node->op_name = "LeakyReluBackward1";
+    node->op = ActivationOp::LeakyRelu;
+    node->param = negative_slope;
+    node->saves_result = true;
+  }
   backend_for(self.device()).activation(ActivationOp::LeakyRelu, self, self, negative_slope);
   self.bump_version();
+  if (node) {
+    rebase_history(self, node);
+    // The result's sign is the input's for a non-negative slope, so the backward reads the result.
+    node->self = SavedTensor(self, true);
+  }
   return self;
 }
 
@@ -867,8 +904,7 @@ Tensor cross_entropy(const Tensor& input, const Tensor& target, const Tensor& we
       case Reduction::Sum: return neg(sum(loss));
       case Reduction::Mean:
         if (input.numel() == 0) return mul(neg(sum(loss)), num(NAN));
-        if (input.dim() == 1) return neg(sum(loss));
-        return div(neg(sum(loss)), wrapped_scalar(Scalar(input.numel() / c)));
+        return div_scalar(neg(sum(loss)), double(input.numel() / c));
     }
   }
   Tensor lsm = log_softmax(input, class_dim);
