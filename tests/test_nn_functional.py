@@ -477,6 +477,11 @@ EMBEDDING_NORM_ERRORS = [
     lambda L: L.nn.functional.layer_norm(L.randn(2, 3), (3,), weight=L.ones(4)),
     lambda L: L.nn.functional.batch_norm(L.randn(1, 3), L.zeros(3), L.ones(3), training=True),
     lambda L: L.nn.functional.batch_norm(L.randn(2, 4), L.zeros(3), L.ones(3), training=True),
+    lambda L: L.nn.functional.batch_norm(L.randn(3, 2), None, None, training=False),
+    lambda L: L.nn.functional.batch_norm(L.randn(3, 2), L.zeros(2), None, training=False),
+    lambda L: L.nn.functional.batch_norm(L.randn(3), None, None, training=True),
+    lambda L: L.nn.functional.batch_norm(L.randn(3, 2), None, None, weight=L.ones(3), training=True),
+    lambda L: L.nn.functional.layer_norm(L.randn(3, 2), []),
 ]
 
 

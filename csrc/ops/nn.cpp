@@ -28,6 +28,17 @@ const char* torch_type_name(ScalarType t) {
   return "?";
 }
 
+// The C type names ATen's matmul uses in dtype errors ("float != double").
+const char* blas_type_name(ScalarType t) {
+  switch (t) {
+    case ScalarType::Bool: return "bool";
+    case ScalarType::Int64: return "long int";
+    case ScalarType::Float32: return "float";
+    case ScalarType::Float64: return "double";
+  }
+  return "?";
+}
+
 void check_floating(const Tensor& t, const char* kernel) {
   if (!is_floating(t.dtype()))
     throw NotImplementedError(str_cat("\"", kernel, "\" not implemented for '", torch_type_name(t.dtype()), "'"));
@@ -96,9 +107,8 @@ Tensor linear_2d(const Tensor& x, const Tensor& w, const Tensor& bias) {
   int64_t n = x.sizes()[0], k = x.sizes()[1], m = w.sizes()[0];
   TG_CHECK(k == w.sizes()[1], "mat1 and mat2 shapes cannot be multiplied (", n, "x", k, " and ", w.sizes()[1], "x", m,
            ")");
-  TG_CHECK(x.dtype() == w.dtype(), "expected m1 and m2 to have the same dtype, but got: ",
-           x.dtype() == ScalarType::Float64 ? "double" : "float", " != ",
-           w.dtype() == ScalarType::Float64 ? "double" : "float");
+  TG_CHECK(x.dtype() == w.dtype(), "expected m1 and m2 to have the same dtype, but got: ", blas_type_name(x.dtype()),
+           " != ", blas_type_name(w.dtype()));
   Device device = common_device(x, w);
   DimVec out_shape{n, m};
   Tensor b;
@@ -521,7 +531,7 @@ Tensor layer_norm(const Tensor& input, const DimVec& normalized_shape, const Ten
 
 Tensor batch_norm(const Tensor& input, const Tensor& running_mean, const Tensor& running_var, const Tensor& weight,
                   const Tensor& bias, bool training, double momentum, double eps) {
-  TG_CHECK(input.dim() >= 2, "batch_norm expects an input with at least 2 dims (N, C, ...), got ", input.dim(), "D");
+  TG_CHECK_INDEX(input.dim() >= 2, "Dimension out of range (expected to be in range of [-1, 0], but got 1)");
   check_floating(input, "batch_norm_cpu");
   int64_t channels = input.sizes()[1];
   auto check_size = [&](const Tensor& t, const char* what) {
@@ -531,8 +541,8 @@ Tensor batch_norm(const Tensor& input, const Tensor& running_mean, const Tensor&
   check_size(running_var, "running_var");
   check_size(weight, "weight");
   check_size(bias, "bias");
-  TG_CHECK(training || (running_mean.defined() && running_var.defined()),
-           "running_mean and running_var must be defined in evaluation mode");
+  TG_CHECK(training || running_mean.defined(), "running_mean must be defined in evaluation mode");
+  TG_CHECK(training || running_var.defined(), "running_var must be defined in evaluation mode");
   int64_t nd = input.dim();
   DimVec dims{0};
   for (int64_t d = 2; d < nd; ++d) dims.push_back(d);
