@@ -18,9 +18,18 @@ double = float64
 long = int64
 int = int64  # noqa: A001  (tapegrad has one integer dtype: int64)
 
-from . import autograd, cuda, nn, optim  # noqa: E402
+from . import autograd, cuda, optim  # noqa: E402
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name):
+    # tapegrad.nn loads on first use, so that `import tapegrad` stays fast.
+    if name == "nn":
+        import importlib
+
+        return importlib.import_module(".nn", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def set_printoptions(*args, **kwargs):
