@@ -612,3 +612,36 @@ def test_twenty_sgd_steps_match_torch(dtype):
     for (n1, p1), (n2, p2) in zip(models[0].named_parameters(), models[1].named_parameters()):
         assert n1 == n2
         assert_close(p1, p2, dtype)
+
+
+# ---- nn.utils ----
+
+@pytest.mark.parametrize("norm_type,max_norm", [(2.0, 0.5), (1, 100.0), (float("inf"), 0.1), (3.0, 1.0)])
+def test_clip_grad_norm_matches_torch(norm_type, max_norm):
+    rng = np.random.default_rng(5)
+    grads = [rng.standard_normal(s) for s in [(3, 4), (4,), (2, 2)]]
+    results = []
+    for lib in (tapegrad, torch):
+        params = [lib.nn.Parameter(lib.zeros(g.shape, dtype=lib.float64)) for g in grads]
+        for p, g in zip(params, grads):
+            p.grad = lib.tensor(g)
+        params.append(lib.nn.Parameter(lib.zeros(2, dtype=lib.float64)))
+        total = lib.nn.utils.clip_grad_norm_(iter(params), max_norm, norm_type=norm_type)
+        results.append([total] + [p.grad for p in params[:-1]])
+    for ours, ref in zip(*results):
+        assert_close(ours, ref)
+
+
+def test_clip_grad_value_and_nonfinite_error():
+    for lib in (tapegrad, torch):
+        p = lib.nn.Parameter(lib.zeros(3))
+        p.grad = lib.tensor([-2.0, 0.5, 3.0])
+        lib.nn.utils.clip_grad_value_(p, 1)
+        assert p.grad.tolist() == [-1.0, 0.5, 1.0]
+        assert lib.nn.utils.clip_grad_norm_([lib.nn.Parameter(lib.zeros(1))], 1.0).item() == 0.0
+
+    def nonfinite(L):
+        p = L.nn.Parameter(L.zeros(2))
+        p.grad = L.tensor([float("inf"), 1.0])
+        L.nn.utils.clip_grad_norm_(p, 1.0, error_if_nonfinite=True)
+    assert_same_error(nonfinite)
