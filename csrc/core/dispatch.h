@@ -95,6 +95,14 @@ struct Backend {
   // grad_input [N, C, D] = 0 except -weight[t] * grad_out[n, d] (divided by total_weight if `mean`) at each target.
   virtual void nll_loss_backward(const Tensor& grad_input, const Tensor& grad_out, const Tensor& target,
                                  const Tensor& weight, const Tensor& total_weight, int64_t ignore_index, bool mean) = 0;
+  // Each of the M contiguous rows of `in` ([M, N]) normalised: out = (x - mean) * rstd * weight + bias,
+  // with the rows' mean and 1/sqrt(var + eps) written to mean and rstd ([M]). weight and bias ([N]) may be undefined.
+  virtual void layer_norm(const Tensor& out, const Tensor& mean, const Tensor& rstd, const Tensor& in,
+                          const Tensor& weight, const Tensor& bias, double eps) = 0;
+  // Gradients of layer_norm for the inputs that are defined among grad_in, grad_weight and grad_bias.
+  virtual void layer_norm_backward(const Tensor& grad_in, const Tensor& grad_weight, const Tensor& grad_bias,
+                                   const Tensor& grad_out, const Tensor& in, const Tensor& mean, const Tensor& rstd,
+                                   const Tensor& weight) = 0;
   virtual void activation(ActivationOp op, const Tensor& out, const Tensor& in, double param) = 0;
   // grad_in = grad_out * op'(in).
   virtual void activation_backward(ActivationOp op, const Tensor& grad_in, const Tensor& grad_out, const Tensor& in,

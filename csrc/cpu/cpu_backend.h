@@ -31,6 +31,11 @@ struct CpuBackend final : Backend {
                 const Tensor& weight, int64_t ignore_index) override;
   void nll_loss_backward(const Tensor& grad_input, const Tensor& grad_out, const Tensor& target, const Tensor& weight,
                          const Tensor& total_weight, int64_t ignore_index, bool mean) override;
+  void layer_norm(const Tensor& out, const Tensor& mean, const Tensor& rstd, const Tensor& in, const Tensor& weight,
+                  const Tensor& bias, double eps) override;
+  void layer_norm_backward(const Tensor& grad_in, const Tensor& grad_weight, const Tensor& grad_bias,
+                           const Tensor& grad_out, const Tensor& in, const Tensor& mean, const Tensor& rstd,
+                           const Tensor& weight) override;
   void activation(ActivationOp op, const Tensor& out, const Tensor& in, double param) override;
   void activation_backward(ActivationOp op, const Tensor& grad_in, const Tensor& grad_out, const Tensor& in,
                            double param) override;

@@ -2,6 +2,7 @@
 // Formulas follow ATen's CPU kernels operation for operation, so float32 results round alike.
 #include <algorithm>
 #include <cmath>
+#include <vector>
 #include "cpu/cpu_backend.h"
 #include "cpu/loops.h"
 
@@ -197,6 +198,80 @@ void CpuBackend::nll_loss_backward(const Tensor& grad_input, const Tensor& grad_
         gi[n * gs0 + t * gs1 + d * gs2] = w ? w[t * ws] * grad : grad;
       }
     }
+  });
+}
+
+namespace {
+
+// Sums of f(i) over a row with 8 independent double accumulators: a single running sum would stall
+// on the latency of each add, and this order is still deterministic.
+template <typename F>
+double row_sum(int64_t n, F f) {
+  double acc[8] = {};
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    for (int k = 0; k < 8; ++k) acc[k] += f(i + k);
+  for (; i < n; ++i) acc[0] += f(i);
+  return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+}
+
+}  // namespace
+
+void CpuBackend::layer_norm(const Tensor& out, const Tensor& mean, const Tensor& rstd, const Tensor& in,
+                            const Tensor& weight, const Tensor& bias, double eps) {
+  int64_t rows = mean.numel(), n = rows ? in.numel() / rows : 0;
+  dispatch_floating(in.dtype(), "LayerNormKernelImpl", [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    const T* w = weight.defined() ? weight.data<T>() : nullptr;
+    const T* b = bias.defined() ? bias.data<T>() : nullptr;
+    for (int64_t r = 0; r < rows; ++r) {
+      const T* x = in.data<T>() + r * n;
+      T* y = out.data<T>() + r * n;
+      // Two passes in double: the mean, then the biased variance around it.
+      double mu = row_sum(n, [&](int64_t i) { return double(x[i]); }) / double(n);
+      double sq = row_sum(n, [&](int64_t i) { return (x[i] - mu) * (x[i] - mu); });
+      T inv = T(1.0 / std::sqrt(sq / double(n) + eps));
+      mean.data<T>()[r] = T(mu);
+      rstd.data<T>()[r] = inv;
+      // ATen's form: x * rstd - mean * rstd, then the affine.
+      T shift = -T(mu) * inv;
+      for (int64_t i = 0; i < n; ++i) {
+        T v = x[i] * inv + shift;
+        if (w) v *= w[i];
+        if (b) v += b[i];
+        y[i] = v;
+      }
+    }
+  });
+}
+
+void CpuBackend::layer_norm_backward(const Tensor& grad_in, const Tensor& grad_weight, const Tensor& grad_bias,
+                                     const Tensor& grad_out, const Tensor& in, const Tensor& mean, const Tensor& rstd,
+                                     const Tensor& weight) {
+  int64_t rows = mean.numel(), n = rows ? in.numel() / rows : 0;
+  dispatch_floating(in.dtype(), "LayerNormBackwardKernelImpl", [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    const T* w = weight.defined() ? weight.data<T>() : nullptr;
+    std::vector<double> acc_w(grad_weight.defined() ? n : 0), acc_b(grad_bias.defined() ? n : 0), g(n);
+    for (int64_t r = 0; r < rows; ++r) {
+      const T* x = in.data<T>() + r * n;
+      const T* dy = grad_out.data<T>() + r * n;
+      double mu = mean.data<T>()[r], inv = rstd.data<T>()[r];
+      if (grad_in.defined()) {
+        // dx = rstd * (g - mean(g) - xhat * mean(g * xhat)) with g = dy * weight, in ATen's a/b/c form.
+        for (int64_t i = 0; i < n; ++i) g[i] = w ? double(dy[i]) * w[i] : double(dy[i]);
+        double ds = row_sum(n, [&](int64_t i) { return g[i] * x[i]; });
+        double db = row_sum(n, [&](int64_t i) { return g[i]; });
+        double b = (db * mu - ds) * inv * inv * inv / double(n);
+        double c = -b * mu - db * inv / double(n);
+        T* dx = grad_in.data<T>() + r * n;
+        for (int64_t i = 0; i < n; ++i) dx[i] = T(inv * g[i] + b * x[i] + c);
+      }
+      for (size_t i = 0; i < acc_w.size(); ++i) acc_w[i] += double(dy[i]) * ((x[i] - mu) * inv);
+      for (size_t i = 0; i < acc_b.size(); ++i) acc_b[i] += dy[i];
+    }
+    for (size_t i = 0; i < acc_w.size(); ++i) grad_weight.data<T>()[i] = T(acc_w[i]);
+    for (size_t i = 0; i < acc_b.size(); ++i) grad_bias.data<T>()[i] = T(acc_b[i]);
   });
 }
 

@@ -436,10 +436,12 @@ struct NormBackward : Node {
   DimVec weight_view;          // weight's broadcastable shape against the input, if not its own
   double eps = 0;
   bool batch_stats = true;     // false: eval-mode batch_norm, statistics are running buffers
+  bool fused = false;          // layer_norm: the backend's kernel computes the backward
   std::string name() const override { return op_name; }
   TensorList apply(TensorList&& grads) override {
     Tensor x = input.unpack(*this);
     Tensor w = weight.unpack(*this);
+    if (fused && !GradMode::is_enabled()) return fused_grads(grads[0], x, w);
     if (w.defined() && !weight_view.empty()) w = reshape(w, weight_view);
     Tensor g = grads[0];
     Tensor mu = mean, r = rstd;
@@ -470,6 +472,16 @@ struct NormBackward : Node {
   void release_saved() override {
     input.reset();
     weight.reset();
+  }
+
+  TensorList fused_grads(const Tensor& grad, const Tensor& x, const Tensor& w) const {
+    Tensor gi = needs_input_grad(0) ? empty(x.sizes(), x.dtype(), x.device()) : Tensor();
+    Tensor gw = needs_input_grad(1) ? empty(param_shape, x.dtype(), x.device()) : Tensor();
+    Tensor gb = needs_input_grad(2) ? empty(param_shape, x.dtype(), x.device()) : Tensor();
+    backend_for(x.device()).layer_norm_backward(gi, gw, gb, contiguous(cast_for_compute(grad, x.dtype())),
+                                                contiguous(x), mean, rstd,
+                                                w.defined() ? contiguous(cast_for_compute(w, x.dtype())) : Tensor());
+    return {gi, gw, gb};
   }
 };
 
@@ -506,13 +518,15 @@ Tensor layer_norm(const Tensor& input, const DimVec& normalized_shape, const Ten
   }
   check_floating(input, "LayerNormKernelImpl");
   DimVec dims = range_dims(input.dim() - k, input.dim());
-  Tensor mean, rstd, out;
-  {
-    AutoGradMode no_grad(false);
-    mean = ops::mean(input, dims, true);
-    rstd = rsqrt(add(var(input, dims, 0, true), num(eps)));
-    out = normalize(input, mean, rstd, weight, bias);
-  }
+  // Statistics keep the normalised dims as size 1, so that the create_graph formula broadcasts them.
+  DimVec stat_shape = input.sizes();
+  for (int64_t d : dims) stat_shape[d] = 1;
+  Tensor mean = empty(stat_shape, input.dtype(), input.device());
+  Tensor rstd = empty(stat_shape, input.dtype(), input.device());
+  Tensor out = empty(input.sizes(), input.dtype(), input.device());
+  auto prepared = [&](const Tensor& t) { return t.defined() ? contiguous(cast_for_compute(detach(t), input.dtype())) : t; };
+  backend_for(input.device()).layer_norm(out, mean, rstd, contiguous(detach(input)), prepared(weight), prepared(bias),
+                                         eps);
   if (compute_requires_grad(input, weight, bias)) {
     auto node = make_node<NormBackward>(input, weight, bias);
     node->op_name = "NativeLayerNormBackward0";
@@ -524,6 +538,7 @@ Tensor layer_norm(const Tensor& input, const DimVec& normalized_shape, const Ten
     node->param_dims = range_dims(0, input.dim() - k);
     node->param_shape = normalized_shape;
     node->eps = eps;
+    node->fused = true;
     set_history(out, node);
   }
   return out;
