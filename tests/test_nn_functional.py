@@ -511,4 +511,4 @@ def test_layer_norm_float32_matches_torch():
         (y * y).sum().backward()
         outs.append([y, xt.grad, wt.grad, bt.grad])
     for ours, ref in zip(*outs):
-        assert_close(ours, ref, rtol=1e-4, atol=1e-5)
+        assert_close(ours, ref, rtol=1e-5, atol=1e-5)
