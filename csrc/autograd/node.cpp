@@ -69,10 +69,16 @@ SavedTensor::SavedTensor(const Tensor& t, bool is_output) : saved_(t.defined()),
   if (!t.defined()) return;
   saved_version_ = t.version();
   requires_grad_ = t.requires_grad();
-  if (is_output && t.grad_fn()) {
+  if (is_output) {
     data_ = make_view(t, t.sizes(), t.strides(), t.offset());
-    weak_grad_fn_ = t.grad_fn();
-    output_nr_ = t.output_nr();
+    if (t.grad_fn()) {
+      weak_grad_fn_ = t.grad_fn();
+      output_nr_ = t.output_nr();
+    } else {
+      // Saved before set_history (as ops do): its grad_fn will be the node saving it, found on unpack.
+      owner_is_grad_fn_ = true;
+      requires_grad_ = true;
+    }
   } else {
     data_ = t;
   }
@@ -100,7 +106,9 @@ Tensor SavedTensor::unpack(const Node& owner) const {
         "gradient, with torch.autograd.set_detect_anomaly(True, check_nan=False)."));
   }
   if (is_output_ && requires_grad_) {
-    if (auto fn = weak_grad_fn_.lock()) {
+    std::shared_ptr<Node> fn =
+        owner_is_grad_fn_ ? std::const_pointer_cast<Node>(owner.shared_from_this()) : weak_grad_fn_.lock();
+    if (fn) {
       Tensor t = make_view(data_, data_.sizes(), data_.strides(), data_.offset());
       t.impl()->grad_fn = std::move(fn);
       t.impl()->output_nr = output_nr_;

@@ -45,6 +45,7 @@ class SavedTensor {
   bool saved_ = false;
   bool released_ = false;
   bool is_output_ = false;
+  bool owner_is_grad_fn_ = false;
   bool requires_grad_ = false;
 };
 
