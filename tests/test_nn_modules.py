@@ -590,6 +590,17 @@ def test_dropout_layer_follows_training_flag():
     assert layer(x) is x
 
 
+def test_forward_without_backward_frees_its_outputs():
+    """A forward pass with grad enabled and no backward (validation without no_grad) must not keep its
+    activations: freed blocks are reused, so twenty passes cycle through a few addresses."""
+    tapegrad.manual_seed(0)
+    model = tapegrad.nn.Sequential(tapegrad.nn.Linear(32, 64), tapegrad.nn.ReLU(), tapegrad.nn.Sigmoid(),
+                                   tapegrad.nn.LogSoftmax(1))
+    x = tapegrad.randn(16, 32)
+    addresses = {model(x).data_ptr() for _ in range(20)}
+    assert len(addresses) <= 4
+
+
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_twenty_sgd_steps_match_torch(dtype):
     """An MLP classifier trained with plain SGD updates stays within tolerance of torch."""
