@@ -152,8 +152,11 @@ def test_cross_entropy_is_stable_for_huge_logits():
 def test_bce_with_logits_is_stable_for_huge_logits(dtype):
     logits = [-1000.0, -100.0, -20.0, 0.0, 20.0, 100.0, 1000.0]
     targets = [0.0, 1.0, 0.3, 0.5, 0.7, 0.0, 1.0]
-    pairs = run_loss(lambda L: L.nn.BCEWithLogitsLoss(reduction="none", pos_weight=L.tensor(2.0, dtype=lib_dtype(L, dtype))),
-                     lambda rng, dt: [np.array(logits, dtype=dt), np.array(targets, dtype=dt)], dtype)
+
+    def make(L):
+        return L.nn.BCEWithLogitsLoss(reduction="none", pos_weight=L.tensor(2.0, dtype=lib_dtype(L, dtype)))
+
+    pairs = run_loss(make, lambda rng, dt: [np.array(logits, dtype=dt), np.array(targets, dtype=dt)], dtype)
     for ours, _ in pairs:
         assert np.all(np.isfinite(ours.detach().numpy()))
     check(pairs, dtype)

@@ -308,7 +308,8 @@ T activation_grad(ActivationOp op, T g, T x, T slope) {
       T inner = T(kGeluTanhBeta) * (x + T(kGeluKappa) * x_sq * x);
       T tanh_inner = std::tanh(inner);
       T left = T(0.5) * x, right = T(1) + tanh_inner;
-      T right_derivative = left * (T(1) - tanh_inner * tanh_inner) * T(kGeluTanhBeta) * (T(1) + T(3 * kGeluKappa) * x_sq);
+      T right_derivative =
+          left * (T(1) - tanh_inner * tanh_inner) * T(kGeluTanhBeta) * (T(1) + T(3 * kGeluKappa) * x_sq);
       return g * (T(0.5) * right + right_derivative);
     }
     case ActivationOp::LeakyRelu: return x > T(0) ? g : g * slope;

@@ -56,7 +56,9 @@ DimVec channel_shape(int64_t channels, int64_t dim, int64_t ndim) {
   return shape;
 }
 
-Tensor channel_view(const Tensor& t, int64_t dim, int64_t ndim) { return reshape(t, channel_shape(t.numel(), dim, ndim)); }
+Tensor channel_view(const Tensor& t, int64_t dim, int64_t ndim) {
+  return reshape(t, channel_shape(t.numel(), dim, ndim));
+}
 
 // t / divisor, recorded as ATen's division by a Scalar (DivBackward1).
 struct DivBackward1 : Node {
@@ -524,7 +526,9 @@ Tensor layer_norm(const Tensor& input, const DimVec& normalized_shape, const Ten
   Tensor mean = empty(stat_shape, input.dtype(), input.device());
   Tensor rstd = empty(stat_shape, input.dtype(), input.device());
   Tensor out = empty(input.sizes(), input.dtype(), input.device());
-  auto prepared = [&](const Tensor& t) { return t.defined() ? contiguous(cast_for_compute(detach(t), input.dtype())) : t; };
+  auto prepared = [&](const Tensor& t) {
+    return t.defined() ? contiguous(cast_for_compute(detach(t), input.dtype())) : t;
+  };
   backend_for(input.device()).layer_norm(out, mean, rstd, contiguous(detach(input)), prepared(weight), prepared(bias),
                                          eps);
   if (compute_requires_grad(input, weight, bias)) {
@@ -696,9 +700,11 @@ Tensor pointwise_loss(PointwiseLoss op, const char* kernel, const char* node_nam
                       const Tensor& target, Reduction reduction, const Tensor& weight = Tensor(),
                       const Tensor& pos_weight = Tensor(), double beta = 1.0) {
   ScalarType dt = result_type(input, target);
-  if (!is_floating(dt)) throw NotImplementedError(str_cat("\"", kernel, "\" not implemented for '", torch_type_name(dt), "'"));
+  if (!is_floating(dt))
+    throw NotImplementedError(str_cat("\"", kernel, "\" not implemented for '", torch_type_name(dt), "'"));
   Device device = common_device(input, target);
-  const DimVec& shape = input.sizes() == target.sizes() ? input.sizes() : broadcast_shapes(input.sizes(), target.sizes());
+  const DimVec& shape =
+      input.sizes() == target.sizes() ? input.sizes() : broadcast_shapes(input.sizes(), target.sizes());
   Tensor x = cast_for_compute(input, dt), t = cast_for_compute(target, dt);
   Tensor w = weight.defined() ? cast_for_compute(weight, dt) : Tensor();
   Tensor pw = pos_weight.defined() ? cast_for_compute(pos_weight, dt) : Tensor();

@@ -268,6 +268,6 @@ class ModuleDict(Module):
                     )
                 if not len(m) == 2:
                     raise ValueError(
-                        "ModuleDict update sequence element #" + str(j) + " has length " + str(len(m)) + "; 2 is required"
+                        f"ModuleDict update sequence element #{j} has length {len(m)}; 2 is required"
                     )
                 self[m[0]] = m[1]
