@@ -13,7 +13,7 @@ namespace tg::py_bridge {
 
 struct PyTensor {
   PyObject_HEAD
-  TensorImpl* impl;  // owned reference
+  Tensor tensor;  // zeroed by tp_alloc, which is a valid empty Tensor
   PyObject* dict;
   PyObject* weakrefs;
 };
@@ -22,7 +22,8 @@ PyTypeObject* tensor_type();
 inline bool is_tensor(PyObject* o) {
   return Py_TYPE(o) == tensor_type() || PyType_IsSubtype(Py_TYPE(o), tensor_type());
 }
-inline Tensor unwrap(PyObject* o) { return Tensor(Ref<TensorImpl>(reinterpret_cast<PyTensor*>(o)->impl)); }
+// The tensor a Python Tensor object holds; a reference, so reading it costs no refcount traffic.
+inline const Tensor& unwrap(PyObject* o) { return reinterpret_cast<PyTensor*>(o)->tensor; }
 // New reference to the Python object for t (the same object every time while it lives); None if undefined.
 PyObject* wrap(Tensor t);
 // Wraps t as an instance of `type` (a Tensor subclass such as nn.Parameter).

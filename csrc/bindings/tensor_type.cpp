@@ -28,6 +28,7 @@ using BinaryFn = Tensor (*)(const Tensor&, const Tensor&);
 
 PyObject* binary_slot(PyObject* a, PyObject* b, BinaryFn fn) {
   TG_PY_TRY
+  if (Py_TYPE(a) == g_tensor_type && Py_TYPE(b) == g_tensor_type) return wrap(fn(unwrap(a), unwrap(b)));
   auto x = as_operand(a);
   if (!x) Py_RETURN_NOTIMPLEMENTED;
   auto y = as_operand(b);
@@ -172,10 +173,9 @@ void tensor_dealloc(PyObject* self) {
   PyTypeObject* type = Py_TYPE(self);
   if (t->weakrefs) PyObject_ClearWeakRefs(self);
   Py_CLEAR(t->dict);
-  if (t->impl) {
-    if (t->impl->pyobj == self) t->impl->pyobj = nullptr;
-    Tensor::adopt(t->impl);  // drops the reference this object held
-    t->impl = nullptr;
+  if (t->tensor.defined()) {
+    if (t->tensor.impl()->pyobj == self) t->tensor.impl()->pyobj = nullptr;
+    t->tensor = Tensor();
   }
   type->tp_free(self);
   Py_DECREF(type);
@@ -428,11 +428,7 @@ PyObject* wrap_as(Tensor t, PyTypeObject* type) {
   }
   PyObject* obj = type->tp_alloc(type, 0);
   if (!obj) return nullptr;
-  auto* pt = reinterpret_cast<PyTensor*>(obj);
-  pt->impl = t.ref().get();
-  Tensor keep = t;
-  Ref<TensorImpl> leaked = keep.ref();
-  leaked.leak();
+  reinterpret_cast<PyTensor*>(obj)->tensor = std::move(t);
   impl->pyobj = obj;
   return obj;
 }

@@ -63,6 +63,13 @@ Device common_device(const Tensor& a, const Tensor& b) {
 
 Tensor binary_kernel(BinaryOp op, const Tensor& a, const Tensor& b, ScalarType compute, ScalarType out_dtype) {
   Device device = common_device(a, b);
+  // The common case needs no cast, no broadcast and no temporaries.
+  if (a.dtype() == compute && b.dtype() == compute && (compute == out_dtype || op >= BinaryOp::Eq) &&
+      a.sizes() == b.sizes()) {
+    Tensor out = empty(a.sizes(), out_dtype, device);
+    backend_for(device).binary(op, out, a, b);
+    return out;
+  }
   const DimVec& shape = a.sizes() == b.sizes() ? a.sizes() : broadcast_shapes(a.sizes(), b.sizes());
   Tensor out = empty(shape, out_dtype, device);
   Tensor ca = cast_for_compute(a, compute), cb = cast_for_compute(b, compute);

@@ -1,0 +1,46 @@
+"""Whole training steps: forward, loss, backward, optimizer step and zero_grad."""
+import numpy as np
+import pytest
+
+
+@pytest.mark.benchmark(group="seed000 step (W*x+b, sigmoid, mse_loss, SGD)")
+def test_seed000_step(benchmark, lib):
+    F = lib.nn.functional
+    x = lib.tensor([2.0])
+    W = lib.tensor([0.5], requires_grad=True)
+    b = lib.tensor([0.3], requires_grad=True)
+    y_true = lib.tensor([1.0])
+    optimizer = lib.optim.SGD([W, b], lr=0.1)
+
+    def step():
+        a = lib.sigmoid(W * x + b)
+        loss = F.mse_loss(a, y_true)
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad()
+
+    benchmark(step)
+
+
+def mlp_step(lib, sizes, batch):
+    rng = np.random.default_rng(0)
+    layers = []
+    for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
+        layers += [lib.nn.Linear(fan_in, fan_out), lib.nn.ReLU()]
+    model = lib.nn.Sequential(*layers[:-1])
+    optimizer = lib.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    x = lib.tensor(rng.standard_normal((batch, sizes[0])).astype(np.float32))
+    y = lib.tensor(rng.integers(0, sizes[-1], size=batch))
+
+    def step():
+        loss = lib.nn.functional.cross_entropy(model(x), y)
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad()
+
+    return step
+
+
+@pytest.mark.benchmark(group="MLP 784-256-10 step, batch 64")
+def test_mlp_small(benchmark, lib):
+    benchmark(mlp_step(lib, [784, 256, 10], 64))
