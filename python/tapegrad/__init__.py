@@ -19,6 +19,8 @@ long = int64
 int = int64  # noqa: A001  (tapegrad has one integer dtype: int64)
 
 from . import autograd, cuda, optim  # noqa: E402
+from . import utils  # noqa: E402
+from .serialization import load, save  # noqa: E402
 
 __version__ = "0.1.0"
 
