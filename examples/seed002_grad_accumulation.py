@@ -17,6 +17,7 @@ model = nn.Linear(1, 1)
 criterion = nn.MSELoss()
 optimizer = optim.SGD(model.parameters(), lr=0.01)
 accumulation_steps = 2
+print(f"initial parameters: w: {model.weight.item():.4f}, b: {model.bias.item():.4f}")
 
 epochs = 5
 for epoch in range(epochs):

@@ -11,6 +11,7 @@ tapegrad.manual_seed(0)
 
 model = nn.Linear(1, 1)
 optimizer = optim.SGD(model.parameters(), lr=0.01)
+print(f"initial parameters: w {model.weight.item():.4f}, b {model.bias.item():.4f}")
 
 x = tapegrad.tensor([[1.0], [2.0], [3.0]])
 y = x + 1  # the line to find: w = 1, b = 1

@@ -179,6 +179,18 @@ def test_shuffle_with_generator_matches_torch():
     assert tapegrad.rand(3).tolist() == torch.rand(3).tolist()  # the global stream was not touched
 
 
+def test_split_tensor_dataset_batches_match_torch():
+    tg_ds, torch_ds = pair(30)
+    tg_train, _ = data.random_split(tg_ds, [0.7, 0.3], generator=tapegrad.Generator().manual_seed(1))
+    torch_train, _ = tdata.random_split(torch_ds, [0.7, 0.3], generator=torch.Generator().manual_seed(1))
+    tapegrad.manual_seed(2)
+    torch.manual_seed(2)
+    same_batches(data.DataLoader(data.Subset(tg_train, [5, 0, 3, 3, 20]), batch_size=2),
+                 tdata.DataLoader(tdata.Subset(torch_train, [5, 0, 3, 3, 20]), batch_size=2))
+    same_batches(data.DataLoader(tg_train, batch_size=8, shuffle=True),
+                 tdata.DataLoader(torch_train, batch_size=8, shuffle=True))
+
+
 def test_unshuffled_pass_draws_one_seed_like_torch():
     tg_ds, torch_ds = pair()
     tapegrad.manual_seed(9)
@@ -342,6 +354,7 @@ def test_loader_argument_errors():
         dict(timeout=-1),
         dict(prefetch_factor=2),
         dict(persistent_workers=True),
+        dict(multiprocessing_context="spawn"),
     ]
     for kwargs in cases:
         raises_like(lambda: data.DataLoader(tg_ds, **kwargs), lambda: tdata.DataLoader(torch_ds, **kwargs))

@@ -62,12 +62,12 @@ def load(f, map_location=None, *, weights_only=None):
     import zipfile
 
     with _open(f, "rb") as stream:
-        name = getattr(stream, "name", "the file")
+        name = getattr(stream, "name", "this file")
         try:
             archive = zipfile.ZipFile(stream)
         except (zipfile.BadZipFile, EOFError, OSError) as e:
-            raise RuntimeError(f"{name} is not a tapegrad file: tapegrad.load reads the ZIP archives written by "
-                               f"tapegrad.save ({e})") from None
+            raise RuntimeError(f"{name} is not a tapegrad file, or it is truncated: tapegrad.load reads the ZIP "
+                               f"archives written by tapegrad.save ({e})") from None
         with archive:
             names = archive.namelist()
             if _MANIFEST not in names:

@@ -10,7 +10,7 @@ import tapegrad
 from tapegrad import _C
 
 from .collate import default_collate, default_convert
-from .dataset import IterableDataset, TensorDataset
+from .dataset import IterableDataset, Subset, TensorDataset
 from .sampler import BatchSampler, RandomSampler, SequentialSampler
 
 
@@ -35,6 +35,9 @@ class DataLoader:
                              "to enable multiprocessing, otherwise set prefetch_factor to None.")
         if persistent_workers and num_workers == 0:
             raise ValueError("persistent_workers option needs num_workers > 0")
+        if multiprocessing_context is not None and num_workers == 0:
+            raise ValueError("multiprocessing_context can only be used with multi-process loading (num_workers > 0), "
+                             f"but got num_workers={num_workers}")
 
         self._iterable = isinstance(dataset, IterableDataset)
         if self._iterable:
@@ -102,6 +105,26 @@ class DataLoader:
         return len(self.batch_sampler if self._auto_collation else self.sampler)
 
 
+def _tensor_gather(dataset):
+    """For a TensorDataset, or Subsets of one, the default collate of a batch is each tensor
+    indexed by the batch: one gather per tensor instead of a stack of single samples. Returns
+    that gather, or None when the shortcut does not apply."""
+    index_maps = []
+    while type(dataset) is Subset:
+        index_maps.append(dataset.indices)
+        dataset = dataset.dataset
+    if type(dataset) is not TensorDataset or any(t.requires_grad for t in dataset.tensors):
+        return None  # a stack records StackBackward0; keep torch's graph for tensors that need grad
+
+    def gather(indices):
+        for index_map in index_maps:
+            indices = [index_map[i] for i in indices]
+        index = tapegrad.tensor(indices, dtype=tapegrad.int64)
+        return [tensor[index] for tensor in dataset.tensors]
+
+    return gather
+
+
 class _DataLoaderIter:
     """One pass over a DataLoader."""
 
@@ -113,10 +136,8 @@ class _DataLoaderIter:
         self._base_seed = _C._draw_seed(loader.generator)
         self._dataset_iter = iter(loader.dataset) if loader._iterable else None
         self._dataset_ended = False
-        # A TensorDataset batch under the default collate is each tensor indexed by the batch.
-        self._fast_tensor_batches = (type(loader.dataset) is TensorDataset and loader._auto_collation
-                                     and self._collate_fn is default_collate
-                                     and not any(t.requires_grad for t in loader.dataset.tensors))
+        self._gather = _tensor_gather(loader.dataset) if (
+            loader._auto_collation and self._collate_fn is default_collate) else None
 
     def __iter__(self):
         return self
@@ -131,9 +152,8 @@ class _DataLoaderIter:
         dataset = self._loader.dataset
         if not self._loader._auto_collation:
             return self._collate_fn(dataset[indices])
-        if self._fast_tensor_batches:
-            index = tapegrad.tensor(indices, dtype=tapegrad.int64)
-            return [tensor[index] for tensor in dataset.tensors]
+        if self._gather is not None:
+            return self._gather(indices)
         if getattr(dataset, "__getitems__", None):
             return self._collate_fn(dataset.__getitems__(indices))
         return self._collate_fn([dataset[i] for i in indices])
