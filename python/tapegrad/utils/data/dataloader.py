@@ -20,6 +20,9 @@ def get_worker_info():
 
 
 class DataLoader:
+    """Iterates over `dataset` in batches of `batch_size` samples, collated by `collate_fn`,
+    in order or (shuffle=True) in a random order drawn from `generator`."""
+
     _FIXED_AFTER_INIT = ("batch_size", "batch_sampler", "sampler", "drop_last", "dataset", "persistent_workers")
 
     def __init__(self, dataset, batch_size=1, shuffle=None, sampler=None, batch_sampler=None, num_workers=0,
@@ -150,7 +153,7 @@ class _DataLoaderIter:
             return self._collate_fn(self._next_from_iterable())
         indices = next(self._batches)
         dataset = self._loader.dataset
-        if not self._loader._auto_collation:
+        if not self._loader._auto_collation:  # batch_size=None: the sampler yields one index at a time
             return self._collate_fn(dataset[indices])
         if self._gather is not None:
             return self._gather(indices)
