@@ -1,10 +1,13 @@
 """The training examples run and print what they promise: the seed000 numbers, converging seed002
 fits (the same numbers PyTorch prints when it runs the example), the seed003 descent, and a
 spiral classifier above 95% accuracy, with plots when matplotlib is there and a hint when not."""
+import contextlib
 import importlib.util
+import io
 import os
 import pathlib
 import re
+import runpy
 import subprocess
 import sys
 
@@ -17,16 +20,6 @@ EXAMPLES = ROOT / "examples"
 SEEDS = pathlib.Path(os.environ.get("TAPEGRAD_SEED_SCRIPTS", ROOT.parent / "shared" / "seed-scripts"))
 HAS_MATPLOTLIB = importlib.util.find_spec("matplotlib") is not None
 
-# Runs an example with `tapegrad` (and its submodules) pointed at PyTorch's: the oracle's output.
-AS_TORCH = """
-import runpy, sys
-import torch, torch.nn, torch.nn.functional, torch.optim, torch.utils.data
-for name in list(sys.modules):
-    if name == "torch" or name.startswith("torch."):
-        sys.modules["tapegrad" + name[len("torch"):]] = sys.modules[name]
-sys.argv = sys.argv[1:]
-runpy.run_path(sys.argv[0], run_name="__main__")
-"""
 # Runs an example as if matplotlib were not installed.
 WITHOUT_MATPLOTLIB = """
 import runpy, sys
@@ -46,6 +39,26 @@ def run(name, *args, prelude=None, cwd=None):
     return result.stdout
 
 
+def run_with_torch(name):
+    """The example's output with `tapegrad` and its submodules pointed at PyTorch's: the oracle."""
+    import torch.nn.functional
+    import torch.optim
+    import torch.utils.data
+
+    ours = {n: m for n, m in sys.modules.items() if n == "tapegrad" or n.startswith("tapegrad.")}
+    theirs = {"tapegrad" + n[len("torch"):]: m for n, m in sys.modules.items() if n == "torch" or n.startswith("torch.")}
+    out = io.StringIO()
+    try:
+        sys.modules.update(theirs)
+        with contextlib.redirect_stdout(out):
+            runpy.run_path(str(EXAMPLES / name), run_name="__main__")
+    finally:
+        for n in theirs:
+            sys.modules.pop(n, None)
+        sys.modules.update(ours)
+    return out.getvalue()
+
+
 def numbers(text):
     return [float(x) for x in re.findall(r"-?\d+\.\d+(?:e-?\d+)?", text)]
 
@@ -63,7 +76,7 @@ def test_seed002_grad_accumulation_converges_like_torch():
     start, end = [tuple(map(float, re.search(rf"{when} parameters: w: (\S+), b: (\S+)", out).groups()))
                   for when in ("initial", "final")]
     assert (end[0] - 2.0) ** 2 + end[1] ** 2 < (start[0] - 2.0) ** 2 + start[1] ** 2  # closer to y = 2x
-    assert numbers(out) == pytest.approx(numbers(run("seed002_grad_accumulation.py", prelude=AS_TORCH)), abs=2e-4)
+    assert numbers(out) == pytest.approx(numbers(run_with_torch("seed002_grad_accumulation.py")), abs=2e-4)
 
 
 def test_seed002_per_sample_sgd_converges_like_torch():
@@ -75,7 +88,7 @@ def test_seed002_per_sample_sgd_converges_like_torch():
     start = tuple(map(float, re.search(r"initial parameters: w (\S+), b (\S+)", out).groups()))
     end = (float(steps[-1][1]), float(steps[-1][2]))
     assert (end[0] - 1.0) ** 2 + (end[1] - 1.0) ** 2 < (start[0] - 1.0) ** 2 + (start[1] - 1.0) ** 2  # y = x + 1
-    assert numbers(out) == pytest.approx(numbers(run("seed002_per_sample_sgd.py", prelude=AS_TORCH)), abs=2e-4)
+    assert numbers(out) == pytest.approx(numbers(run_with_torch("seed002_per_sample_sgd.py")), abs=2e-4)
 
 
 def test_seed003_manual_gradient_without_matplotlib(tmp_path):
