@@ -389,7 +389,8 @@ def test_generator_streams_match_torch():
 
 def test_generator_seeds_wrap_like_torch():
     for seed in (-1, 2**63, 2**64 - 1):
-        assert tapegrad.Generator().manual_seed(seed).initial_seed() == torch.Generator().manual_seed(seed).initial_seed()
+        expected = torch.Generator().manual_seed(seed).initial_seed()
+        assert tapegrad.Generator().manual_seed(seed).initial_seed() == expected
     with pytest.raises(RuntimeError, match="Overflow when unpacking long"):
         tapegrad.Generator().manual_seed(2**64)
     with pytest.raises(TypeError):

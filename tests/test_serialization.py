@@ -100,7 +100,7 @@ def test_paths_and_file_objects(tmp_path):
     t = tapegrad.arange(5)
     tapegrad.save(t, tmp_path / "t.pt")
     tapegrad.save(t, str(tmp_path / "s.pt"))
-    assert round_trip(t).tolist() == tapegrad.load(tmp_path / "t.pt").tolist() == tapegrad.load(str(tmp_path / "s.pt")).tolist()
+    assert tapegrad.load(tmp_path / "t.pt").tolist() == tapegrad.load(str(tmp_path / "s.pt")).tolist() == t.tolist()
     with open(tmp_path / "f.pt", "wb") as f:
         tapegrad.save({"t": t}, f)
     with open(tmp_path / "f.pt", "rb") as f:
@@ -229,8 +229,8 @@ def test_forged_manifests_are_rejected(name, edit):
 
 def test_manifest_that_is_not_json():
     raw = saved_bytes(tapegrad.ones(1))
-    for text in ("{", "\xff", '{"format": "tapegrad", "version": 1, "tensors": [], "object": NaN}',
-                 '{"format": "tapegrad", "version": 1, "tensors": [], "object": ' + '{"list": [' * 5000 + "]}" * 5000 + "}"):
+    header = '{"format": "tapegrad", "version": 1, "tensors": [], "object": '
+    for text in ("{", "\xff", header + "NaN}", header + '{"list": [' * 5000 + "]}" * 5000 + "}"):
         assert "corrupt tapegrad file" in load_error(rewrite_manifest(raw, text=text))
 
 

@@ -46,7 +46,8 @@ def run_with_torch(name):
     import torch.utils.data
 
     ours = {n: m for n, m in sys.modules.items() if n == "tapegrad" or n.startswith("tapegrad.")}
-    theirs = {"tapegrad" + n[len("torch"):]: m for n, m in sys.modules.items() if n == "torch" or n.startswith("torch.")}
+    theirs = {"tapegrad" + n[len("torch"):]: m for n, m in sys.modules.items()
+              if n == "torch" or n.startswith("torch.")}
     out = io.StringIO()
     try:
         sys.modules.update(theirs)

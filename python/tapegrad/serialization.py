@@ -155,7 +155,8 @@ class _Encoder:
         kind = {list: "list", tuple: "tuple", tapegrad.Size: "size", dict: "dict",
                 collections.OrderedDict: "ordered_dict"}.get(type(obj))
         if kind is None:
-            raise TypeError(f"tapegrad.save cannot store an object of type {type(obj).__name__}; it stores {_SUPPORTED}")
+            raise TypeError(
+                f"tapegrad.save cannot store an object of type {type(obj).__name__}; it stores {_SUPPORTED}")
         if id(obj) in self._open_containers:
             raise ValueError("tapegrad.save cannot store a container that contains itself")
         self._open_containers.add(id(obj))
