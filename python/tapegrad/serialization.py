@@ -22,6 +22,7 @@ A tensor saved twice in one object is stored once and loads as one tensor. A vie
 only its own elements. `.grad` is not saved (as in torch).
 """
 import collections
+import contextlib
 import math
 import os
 
@@ -87,42 +88,29 @@ def load(f, map_location=None, *, weights_only=None):
         return _decode(manifest["object"], tensors)
 
 
-class _corruption_reported_as:
+@contextlib.contextmanager
+def _corruption_reported_as(name):
     """Turns what a damaged or forged file makes the reader raise into one RuntimeError."""
+    import zipfile
+    import zlib
 
-    def __init__(self, name):
-        self.name = name
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, kind, error, traceback):
-        import zipfile
-        import zlib
-
-        if kind is not None and issubclass(kind, (zipfile.BadZipFile, EOFError, RecursionError, KeyError, TypeError,
-                                                  ValueError, RuntimeError, zlib.error)):
-            raise RuntimeError(f"{self.name} is a corrupt tapegrad file: {type(error).__name__}: {error}") from None
-        return False
+    try:
+        yield
+    except (zipfile.BadZipFile, zlib.error, EOFError, RecursionError, KeyError, TypeError, ValueError,
+            RuntimeError) as e:
+        raise RuntimeError(f"{name} is a corrupt tapegrad file: {type(e).__name__}: {e}") from None
 
 
-class _open:
+@contextlib.contextmanager
+def _open(f, mode):
     """A path opened for the duration of a with-block, or a file object used as is."""
-
-    def __init__(self, f, mode):
-        self.f, self.mode, self.owned = f, mode, isinstance(f, (str, bytes, os.PathLike))
-
-    def __enter__(self):
-        if self.owned:
-            self.stream = open(self.f, self.mode)
-            return self.stream
-        if not hasattr(self.f, "write" if "w" in self.mode else "read"):
-            raise TypeError(f"expected a path or a binary file object, got {type(self.f).__name__}")
-        return self.f
-
-    def __exit__(self, *exc):
-        if self.owned:
-            self.stream.close()
+    if isinstance(f, (str, bytes, os.PathLike)):
+        with open(f, mode) as stream:
+            yield stream
+    elif hasattr(f, "write" if "w" in mode else "read"):
+        yield f
+    else:
+        raise TypeError(f"expected a path or a binary file object, got {type(f).__name__}")
 
 
 def _bytes_of(array):
