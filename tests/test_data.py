@@ -1,6 +1,10 @@
 """tapegrad.utils.data against torch.utils.data: the same batches, in the same order, from the
 same seeds, with the same container types, and the same errors."""
 import collections
+import os
+import pathlib
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -90,6 +94,15 @@ class TorchStream(tdata.IterableDataset):
 
     def __len__(self):
         return self.n
+
+
+def test_reachable_from_the_top_level_and_loaded_on_first_use():
+    code = ("import sys, tapegrad; assert 'tapegrad.utils' not in sys.modules; "
+            "print(tapegrad.utils.data.DataLoader.__module__)")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(pathlib.Path(tapegrad.__file__).parents[1]),
+                                                       os.environ.get("PYTHONPATH", "")]))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True).stdout
+    assert out == "tapegrad.utils.data.dataloader\n"
 
 
 # ---- datasets ----
