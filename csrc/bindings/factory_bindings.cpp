@@ -365,21 +365,24 @@ void bind_factory(py::module_& m) {
                   std::nullopt, requires_grad);
   }, py::arg("n"), py::arg("m") = py::none(), py::kw_only(), py::arg("dtype") = py::none(),
      py::arg("device") = py::none(), py::arg("requires_grad") = false);
-  m.def("randint", [](py::args args, OptDtype dtype, OptDevice device, bool requires_grad) {
+  m.def("randint", [](py::args args, py::handle generator, OptDtype dtype, OptDevice device, bool requires_grad) {
     // randint(high, size) or randint(low, high, size)
     TG_CHECK_TYPE(args.size() == 2 || args.size() == 3,
                   "randint() received an invalid combination of arguments - expected (low=0, high, size)");
     int64_t low = args.size() == 3 ? args[0].cast<int64_t>() : 0;
     int64_t high = args[args.size() - 2].cast<int64_t>();
     DimVec size = dims_from_py(args[args.size() - 1]);
-    return finish(ops::randint(low, high, size, dtype.value_or(ScalarType::Int64), device.value_or(Device())),
+    return finish(ops::randint(low, high, size, dtype.value_or(ScalarType::Int64), device.value_or(Device()),
+                               generator_from_py(generator)),
                   std::nullopt, requires_grad);
-  }, py::kw_only(), py::arg("dtype") = py::none(), py::arg("device") = py::none(), py::arg("requires_grad") = false);
-  m.def("randperm", [](int64_t n, OptDtype dtype, OptDevice device, bool requires_grad) {
-    return finish(ops::randperm(n, dtype.value_or(ScalarType::Int64), device.value_or(Device())), std::nullopt,
-                  requires_grad);
-  }, py::arg("n"), py::kw_only(), py::arg("dtype") = py::none(), py::arg("device") = py::none(),
+  }, py::kw_only(), py::arg("generator") = py::none(), py::arg("dtype") = py::none(), py::arg("device") = py::none(),
      py::arg("requires_grad") = false);
+  m.def("randperm", [](int64_t n, py::handle generator, OptDtype dtype, OptDevice device, bool requires_grad) {
+    return finish(ops::randperm(n, dtype.value_or(ScalarType::Int64), device.value_or(Device()),
+                                generator_from_py(generator)),
+                  std::nullopt, requires_grad);
+  }, py::arg("n"), py::kw_only(), py::arg("generator") = py::none(), py::arg("dtype") = py::none(),
+     py::arg("device") = py::none(), py::arg("requires_grad") = false);
 
   m.def("manual_seed", [](int64_t seed) { default_generator().manual_seed(static_cast<uint64_t>(seed)); });
   m.def("initial_seed", []() { return default_generator().initial_seed(); });

@@ -15,6 +15,7 @@ PYBIND11_MODULE(_C, m) {
   });
   init_tensor_type(m);
   bind_autograd(m);
+  bind_generator(m);
   bind_factory(m);
   bind_ops(m);
   bind_shape(m);

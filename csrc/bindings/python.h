@@ -5,6 +5,7 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 #include <optional>
+#include "core/rng.h"
 #include "core/tensor.h"
 
 namespace py = pybind11;
@@ -62,6 +63,9 @@ void bind_indexing(py::module_& m);
 void bind_reductions(py::module_& m);
 void bind_optim(py::module_& m);
 void bind_nn(py::module_& m);
+void bind_generator(py::module_& m);
+// The generator behind a tapegrad.Generator argument; nullptr for None (use the default one).
+Generator* generator_from_py(py::handle o);
 
 // Tensor.__getitem__ / __setitem__ (indexing_bindings.cpp).
 PyObject* tensor_getitem(PyObject* self, PyObject* index);

@@ -112,15 +112,16 @@ Tensor eye(int64_t n, int64_t m, ScalarType dtype, Device device) {
   return on_device(t, device);
 }
 
-// Random fills draw from the default generator in memory order, as PyTorch's CPU generator
-// does, so that the same seed gives the same numbers; a dense CPU tensor is filled in place.
+// Random fills draw from the given generator (the default one when null) in memory order, as
+// PyTorch's CPU generator does, so that the same seed gives the same numbers; a dense CPU tensor
+// is filled in place.
 template <typename Fill>
-static Tensor& random_fill(Tensor& self, const char* op, Fill fill) {
+static Tensor& random_fill(Tensor& self, const char* op, Fill fill, Generator* generator = nullptr) {
   check_inplace(self);
   Tensor buf = self.device().is_cpu() && is_dense(self)
                    ? make_view(self, DimVec{self.numel()}, DimVec{1}, self.offset())
                    : empty(self.sizes(), self.dtype());
-  Generator& gen = default_generator();
+  Generator& gen = generator ? *generator : default_generator();
   {
     std::lock_guard<std::mutex> lock(gen.mutex());
     fill(gen, buf);
@@ -166,7 +167,8 @@ Tensor randn(const DimVec& sizes, ScalarType dtype, Device device) {
   return normal_(t, 0.0, 1.0);
 }
 
-Tensor randint(int64_t low, int64_t high, const DimVec& sizes, ScalarType dtype, Device device) {
+Tensor randint(int64_t low, int64_t high, const DimVec& sizes, ScalarType dtype, Device device,
+               Generator* generator) {
   TG_CHECK(low < high, "random_ expects 'from' to be less than 'to', but got from=", low, " >= to=", high);
   Tensor t = empty(sizes, dtype, device);
   random_fill(t, "randint", [&](Generator& g, const Tensor& buf) {
@@ -175,14 +177,15 @@ Tensor randint(int64_t low, int64_t high, const DimVec& sizes, ScalarType dtype,
       if constexpr (std::is_same_v<T, bool>) throw NotImplementedError("randint is not implemented for bool");
       else g.random_from_to(buf.data<T>(), buf.numel(), low, high);
     });
-  });
+  }, generator);
   return t;
 }
 
-Tensor randperm(int64_t n, ScalarType dtype, Device device) {
+Tensor randperm(int64_t n, ScalarType dtype, Device device, Generator* generator) {
   TG_CHECK(n >= 0, "n must be non-negative, got", n);
   Tensor idx = empty(DimVec{n}, ScalarType::Int64);
-  random_fill(idx, "randperm", [&](Generator& g, const Tensor& buf) { g.randperm(buf.data<int64_t>(), n); });
+  random_fill(idx, "randperm", [&](Generator& g, const Tensor& buf) { g.randperm(buf.data<int64_t>(), n); },
+              generator);
   return on_device(to_dtype(idx, dtype), device);
 }
 

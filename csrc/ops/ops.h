@@ -5,6 +5,10 @@
 #include "core/scalar.h"
 #include "core/tensor.h"
 
+namespace tg {
+class Generator;
+}
+
 namespace tg::ops {
 
 // ---- elementwise: binary.cpp ----
@@ -78,8 +82,10 @@ Tensor linspace(double start, double end, int64_t steps, ScalarType dtype, Devic
 Tensor eye(int64_t n, int64_t m, ScalarType dtype, Device device = Device());
 Tensor rand(const DimVec& sizes, ScalarType dtype, Device device = Device());
 Tensor randn(const DimVec& sizes, ScalarType dtype, Device device = Device());
-Tensor randint(int64_t low, int64_t high, const DimVec& sizes, ScalarType dtype, Device device = Device());
-Tensor randperm(int64_t n, ScalarType dtype, Device device = Device());
+// randint and randperm draw from `generator`, or from the default generator when it is null.
+Tensor randint(int64_t low, int64_t high, const DimVec& sizes, ScalarType dtype, Device device = Device(),
+               Generator* generator = nullptr);
+Tensor randperm(int64_t n, ScalarType dtype, Device device = Device(), Generator* generator = nullptr);
 Tensor& uniform_(Tensor& self, double from, double to);
 Tensor& normal_(Tensor& self, double mean, double std);
 Tensor& fill_(Tensor& self, Scalar value);

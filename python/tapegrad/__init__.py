@@ -19,16 +19,17 @@ long = int64
 int = int64  # noqa: A001  (tapegrad has one integer dtype: int64)
 
 from . import autograd, cuda, optim  # noqa: E402
+from .serialization import load, save  # noqa: E402
 
 __version__ = "0.1.0"
 
 
 def __getattr__(name):
-    # tapegrad.nn loads on first use, so that `import tapegrad` stays fast.
-    if name == "nn":
+    # tapegrad.nn and tapegrad.utils load on first use, so that `import tapegrad` stays fast.
+    if name in ("nn", "utils"):
         import importlib
 
-        return importlib.import_module(".nn", __name__)
+        return importlib.import_module("." + name, __name__)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
