@@ -234,16 +234,6 @@ TensorList tensor_list(py::handle seq, const char* fn) {
   return out;
 }
 
-// In-place methods return self, the same Python object.
-template <typename... Args, typename F, typename... Extra>
-void def_inplace(const char* name, F f, const Extra&... extra) {
-  def_method(name, [f](py::object self, Args... args) {
-    Tensor t = unwrap(self.ptr());
-    f(t, args...);
-    return self;
-  }, extra...);
-}
-
 }  // namespace
 
 PyObject* tensor_getitem(PyObject* self, PyObject* index) {

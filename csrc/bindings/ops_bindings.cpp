@@ -33,16 +33,6 @@ namespace tg::py_bridge {
 
 namespace {
 
-// In-place methods return self (the same Python object), as in PyTorch.
-template <typename... Args, typename F, typename... Extra>
-void def_inplace(const char* name, F f, const Extra&... extra) {
-  def_method(name, [f](py::object self, Args... args) {
-    Tensor t = unwrap(self.ptr());
-    f(t, args...);
-    return self;
-  }, extra...);
-}
-
 }  // namespace
 
 void bind_ops(py::module_& m) {

@@ -88,6 +88,17 @@ void def_both(py::module_& m, const char* name, F f, const py::arg& input, const
   def_method(name, f, extra...);
 }
 
+// In-place methods return self (the same Python object), as in PyTorch; Args are the
+// argument types after self.
+template <typename... Args, typename F, typename... Extra>
+void def_inplace(const char* name, F f, const Extra&... extra) {
+  def_method(name, [f](py::object self, Args... args) {
+    Tensor t = unwrap(self.ptr());
+    f(t, args...);
+    return self;
+  }, extra...);
+}
+
 template <typename F>
 void def_property(const char* name, F&& getter) {
   py::handle type(reinterpret_cast<PyObject*>(tensor_type()));

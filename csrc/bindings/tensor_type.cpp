@@ -183,16 +183,6 @@ void tensor_dealloc(PyObject* self) {
 
 // ---- attributes ----
 
-// A dtype as PyTorch's C++ messages spell it: its C type, or its ScalarType name.
-const char* cpp_type_name(ScalarType t) {
-  switch (t) {
-    case ScalarType::Bool: return "bool";
-    case ScalarType::Int64: return "long int";
-    case ScalarType::Float32: return "float";
-    case ScalarType::Float64: return "double";
-  }
-  return "?";
-}
 PyObject* get_grad(PyObject* self, void*) {
   TG_PY_TRY
   Tensor t = unwrap(self);

@@ -42,6 +42,16 @@ inline const char* scalar_type_word(ScalarType t) {
   }
   return "?";
 }
+// The C type names some PyTorch messages use for dtypes ("float != double").
+inline const char* cpp_type_name(ScalarType t) {
+  switch (t) {
+    case ScalarType::Bool: return "bool";
+    case ScalarType::Int64: return "long int";
+    case ScalarType::Float32: return "float";
+    case ScalarType::Float64: return "double";
+  }
+  return "?";
+}
 // Legacy type names used in autograd error messages (torch.FloatTensor).
 inline const char* legacy_type_name(ScalarType t) {
   switch (t) {

@@ -8,15 +8,6 @@ namespace tg::ops {
 
 namespace {
 
-const char* blas_type_name(ScalarType t) {
-  switch (t) {
-    case ScalarType::Float32: return "float";
-    case ScalarType::Float64: return "double";
-    case ScalarType::Int64: return "long int";
-    default: return "bool";
-  }
-}
-
 // PyTorch's CPU kernels refuse bool operands, each under its own name.
 void check_not_bool(const Tensor& a, const char* kernel) {
   if (a.dtype() == ScalarType::Bool) throw NotImplementedError(str_cat("\"", kernel, "\" not implemented for 'Bool'"));
@@ -57,8 +48,8 @@ Tensor mm(const Tensor& a, const Tensor& b) {
   TG_CHECK(b.dim() == 2, "mat2 must be a matrix");
   TG_CHECK(a.sizes()[1] == b.sizes()[0], "mat1 and mat2 shapes cannot be multiplied (", a.sizes()[0], "x",
            a.sizes()[1], " and ", b.sizes()[0], "x", b.sizes()[1], ")");
-  TG_CHECK(a.dtype() == b.dtype(), "expected m1 and m2 to have the same dtype, but got: ", blas_type_name(a.dtype()),
-           " != ", blas_type_name(b.dtype()));
+  TG_CHECK(a.dtype() == b.dtype(), "expected m1 and m2 to have the same dtype, but got: ", cpp_type_name(a.dtype()),
+           " != ", cpp_type_name(b.dtype()));
   common_device(a, b);
   check_not_bool(a, "addmm_impl_cpu_");
   Tensor out3 = bmm_kernel(as_batch(a), as_batch(b));

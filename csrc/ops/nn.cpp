@@ -17,31 +17,9 @@ namespace {
 
 Tensor num(double v) { return wrapped_scalar(Scalar(v)); }
 
-// PyTorch's names for dtypes in kernel errors ("not implemented for 'Long'").
-const char* torch_type_name(ScalarType t) {
-  switch (t) {
-    case ScalarType::Bool: return "Bool";
-    case ScalarType::Int64: return "Long";
-    case ScalarType::Float32: return "Float";
-    case ScalarType::Float64: return "Double";
-  }
-  return "?";
-}
-
-// The C type names ATen's matmul uses in dtype errors ("float != double").
-const char* blas_type_name(ScalarType t) {
-  switch (t) {
-    case ScalarType::Bool: return "bool";
-    case ScalarType::Int64: return "long int";
-    case ScalarType::Float32: return "float";
-    case ScalarType::Float64: return "double";
-  }
-  return "?";
-}
-
 void check_floating(const Tensor& t, const char* kernel) {
   if (!is_floating(t.dtype()))
-    throw NotImplementedError(str_cat("\"", kernel, "\" not implemented for '", torch_type_name(t.dtype()), "'"));
+    throw NotImplementedError(str_cat("\"", kernel, "\" not implemented for '", scalar_type_word(t.dtype()), "'"));
 }
 
 void check_not_differentiable(const Tensor& t, const char* fn, const char* arg) {
@@ -109,14 +87,14 @@ Tensor linear_2d(const Tensor& x, const Tensor& w, const Tensor& bias) {
   int64_t n = x.sizes()[0], k = x.sizes()[1], m = w.sizes()[0];
   TG_CHECK(k == w.sizes()[1], "mat1 and mat2 shapes cannot be multiplied (", n, "x", k, " and ", w.sizes()[1], "x", m,
            ")");
-  TG_CHECK(x.dtype() == w.dtype(), "expected m1 and m2 to have the same dtype, but got: ", blas_type_name(x.dtype()),
-           " != ", blas_type_name(w.dtype()));
+  TG_CHECK(x.dtype() == w.dtype(), "expected m1 and m2 to have the same dtype, but got: ", cpp_type_name(x.dtype()),
+           " != ", cpp_type_name(w.dtype()));
   Device device = common_device(x, w);
   DimVec out_shape{n, m};
   Tensor b;
   if (bias.defined()) {
     TG_CHECK(bias.dtype() == x.dtype(), "self and mat2 must have the same dtype, but got ",
-             torch_type_name(bias.dtype()), " and ", torch_type_name(w.dtype()));
+             scalar_type_word(bias.dtype()), " and ", scalar_type_word(w.dtype()));
     // ATen's addmm expands the bias to the output's shape.
     TG_CHECK(bias.dim() <= 2, "expand(torch.", legacy_type_name(bias.dtype()), "{", shape_str(bias.sizes()),
              "}, size=", shape_str(out_shape), "): the number of sizes provided (2) must be greater or equal to the "
@@ -701,7 +679,7 @@ Tensor pointwise_loss(PointwiseLoss op, const char* kernel, const char* node_nam
                       const Tensor& pos_weight = Tensor(), double beta = 1.0) {
   ScalarType dt = result_type(input, target);
   if (!is_floating(dt))
-    throw NotImplementedError(str_cat("\"", kernel, "\" not implemented for '", torch_type_name(dt), "'"));
+    throw NotImplementedError(str_cat("\"", kernel, "\" not implemented for '", scalar_type_word(dt), "'"));
   Device device = common_device(input, target);
   const DimVec& shape =
       input.sizes() == target.sizes() ? input.sizes() : broadcast_shapes(input.sizes(), target.sizes());
@@ -759,8 +737,8 @@ Tensor smooth_l1_loss(const Tensor& input, const Tensor& target, Reduction reduc
 }
 
 Tensor binary_cross_entropy(const Tensor& input, const Tensor& target, const Tensor& weight, Reduction reduction) {
-  TG_CHECK(input.dtype() == target.dtype(), "Found dtype ", torch_type_name(target.dtype()), " but expected ",
-           torch_type_name(input.dtype()));
+  TG_CHECK(input.dtype() == target.dtype(), "Found dtype ", scalar_type_word(target.dtype()), " but expected ",
+           scalar_type_word(input.dtype()));
   check_not_differentiable(weight, "binary_cross_entropy", "weight");
   return pointwise_loss(PointwiseLoss::Bce, "binary_cross_entropy", "BinaryCrossEntropyBackward0", input, target,
                         reduction, weight);
@@ -798,7 +776,7 @@ struct NllGeometry {
 NllGeometry nll_geometry(const Tensor& input, const Tensor& target) {
   TG_CHECK(input.dim() >= 1, "input tensor should be 1D or 2D");
   TG_CHECK(target.dtype() == ScalarType::Int64, "expected target dtype to be Long or Byte, but got ",
-           torch_type_name(target.dtype()));
+           scalar_type_word(target.dtype()));
   NllGeometry geo;
   if (input.dim() == 1) {
     TG_CHECK(target.dim() == 0, "0D or 1D target tensor expected, multi-target not supported");
@@ -921,7 +899,7 @@ Tensor cross_entropy(const Tensor& input, const Tensor& target, const Tensor& we
   if (input.sizes() == target.sizes()) {
     // Class probabilities.
     TG_CHECK(is_floating(target.dtype()), "Expected floating point type for target with class probabilities, got ",
-             torch_type_name(target.dtype()));
+             scalar_type_word(target.dtype()));
     TG_CHECK(ignore_index < 0, "ignore_index is not supported for floating point target");
     int64_t c = input.sizes()[class_dim];
     TG_CHECK(!weight.defined() || (weight.dim() == 1 && weight.numel() == c),
