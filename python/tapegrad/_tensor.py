@@ -44,9 +44,12 @@ def _iter(self):
 
 
 def _backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
-    from .autograd import backward
+    if create_graph or inputs is not None:
+        from .autograd import backward
 
-    backward(self, gradient, retain_graph, create_graph, inputs)
+        return backward(self, gradient, retain_graph, create_graph, inputs)
+    # The common call goes straight to C++: it is part of every training step.
+    _C._backward(self, gradient, bool(retain_graph), False, None)
 
 
 def _array(self, dtype=None, copy=None):
