@@ -1,7 +1,6 @@
 """Adam and AdamW, as torch.optim.Adam and torch.optim.AdamW."""
 from .. import _C
-from .._C import Tensor, tensor
-from ..grad_mode import enable_grad
+from .._C import Tensor
 from .optimizer import Optimizer, _check_flags, _check_lr
 
 
@@ -14,6 +13,8 @@ class Adam(Optimizer):
     its running maximum under amsgrad. weight_decay adds weight_decay * p to g, or with
     decoupled_weight_decay scales p by 1 - lr * weight_decay first.
     """
+
+    _step_kernel = staticmethod(_C._adam_step)
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgrad=False, *,
                  foreach=None, maximize=False, capturable=False, differentiable=False, fused=None,
@@ -60,20 +61,7 @@ class Adam(Optimizer):
             group.setdefault("differentiable", False)
             group.setdefault("decoupled_weight_decay", False)
             group.setdefault("fused", None)
-            for p in group["params"]:
-                p_state = self.state.get(p, {})
-                if p_state and not isinstance(p_state["step"], Tensor):
-                    p_state["step"] = tensor(float(p_state["step"]))
-
-    def step(self, closure=None):
-        """Performs a single optimization step; closure re-evaluates the model and returns the loss."""
-        loss = None
-        if closure is not None:
-            with enable_grad():
-                loss = closure()
-        for group in self.param_groups:
-            _C._adam_step(group, self.state)
-        return loss
+        self._steps_as_tensors()
 
 
 class AdamW(Adam):

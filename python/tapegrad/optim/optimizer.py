@@ -7,7 +7,8 @@ from collections import defaultdict
 from itertools import chain
 
 from .. import _C
-from .._C import Tensor
+from .._C import Tensor, tensor
+from ..grad_mode import enable_grad
 
 
 class _RequiredParameter:
@@ -159,9 +160,28 @@ class Optimizer:
         """Sets every parameter's gradient to None, or with set_to_none=False zeroes it in place."""
         _C._zero_grad(self.param_groups, set_to_none)
 
+    # The C++ update a subclass runs once per parameter group: kernel(group, state).
+    _step_kernel = None
+
     def step(self, closure=None):
-        """Performs one optimization step; subclasses implement it."""
-        raise NotImplementedError
+        """Performs a single optimization step; closure re-evaluates the model and returns the loss."""
+        if self._step_kernel is None:
+            raise NotImplementedError
+        loss = None
+        if closure is not None:
+            with enable_grad():
+                loss = closure()
+        for group in self.param_groups:
+            self._step_kernel(group, self.state)
+        return loss
+
+    def _steps_as_tensors(self):
+        """Old state dicts hold `step` as a number; torch (and the C++ kernels) keep a tensor."""
+        for group in self.param_groups:
+            for p in group["params"]:
+                p_state = self.state.get(p, {})
+                if p_state and not isinstance(p_state["step"], Tensor):
+                    p_state["step"] = tensor(float(p_state["step"]))
 
     def state_dict(self):
         """The optimizer's state: {'state': {index: {...}}, 'param_groups': [{..., 'params': [index, ...]}]}.

@@ -1,7 +1,5 @@
 """RMSprop, as torch.optim.RMSprop."""
 from .. import _C
-from .._C import Tensor, tensor
-from ..grad_mode import enable_grad
 from .optimizer import Optimizer, _check_flags, _check_lr
 
 
@@ -14,6 +12,8 @@ class RMSprop(Optimizer):
     then p -= lr * g / denominator, or with momentum b = momentum * b + g / denominator
     and p -= lr * b.
     """
+
+    _step_kernel = staticmethod(_C._rmsprop_step)
 
     def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0, centered=False,
                  capturable=False, foreach=None, maximize=False, differentiable=False):
@@ -50,17 +50,4 @@ class RMSprop(Optimizer):
             group.setdefault("maximize", False)
             group.setdefault("differentiable", False)
             group.setdefault("capturable", False)
-            for p in group["params"]:
-                p_state = self.state.get(p, {})
-                if p_state and not isinstance(p_state["step"], Tensor):
-                    p_state["step"] = tensor(float(p_state["step"]))
-
-    def step(self, closure=None):
-        """Performs a single optimization step; closure re-evaluates the model and returns the loss."""
-        loss = None
-        if closure is not None:
-            with enable_grad():
-                loss = closure()
-        for group in self.param_groups:
-            _C._rmsprop_step(group, self.state)
-        return loss
+        self._steps_as_tensors()

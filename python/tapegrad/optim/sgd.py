@@ -1,6 +1,5 @@
 """Stochastic gradient descent, optionally with (Nesterov) momentum, as torch.optim.SGD."""
 from .. import _C
-from ..grad_mode import enable_grad
 from .optimizer import Optimizer, _check_flags, _check_lr
 
 
@@ -11,6 +10,8 @@ class SGD(Optimizer):
     g += weight_decay * p; with momentum, b = momentum * b + (1 - dampening) * g (b = g
     on the first step) and g = g + momentum * b (nesterov) or g = b; then p -= lr * g.
     """
+
+    _step_kernel = staticmethod(_C._sgd_step)
 
     def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0, nesterov=False, *,
                  maximize=False, foreach=None, differentiable=False, fused=None):
@@ -43,13 +44,3 @@ class SGD(Optimizer):
             group.setdefault("foreach", None)
             group.setdefault("differentiable", False)
             group.setdefault("fused", False)
-
-    def step(self, closure=None):
-        """Performs a single optimization step; closure re-evaluates the model and returns the loss."""
-        loss = None
-        if closure is not None:
-            with enable_grad():
-                loss = closure()
-        for group in self.param_groups:
-            _C._sgd_step(group, self.state)
-        return loss
