@@ -82,3 +82,9 @@ def test_numpy_interop_is_zero_copy():
     view[0] = 10
     assert t.tolist()[0] == 10.0
     assert np.asarray(tapegrad.tensor([1, 2])).dtype == np.int64
+
+
+@pytest.mark.parametrize("make", [lambda L: L.zeros(2), lambda L: L.zeros(2, dtype=L.float64),
+                                  lambda L: L.tensor([1]), lambda L: 3, lambda L: "x", lambda L: [1]])
+def test_typename_matches_torch(make):
+    assert tapegrad.typename(make(tapegrad)) == torch.typename(make(torch))

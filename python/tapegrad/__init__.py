@@ -9,6 +9,7 @@ from ._C import Tensor, device, dtype  # noqa: E402
 from ._size import Size  # noqa: E402
 from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled  # noqa: E402
 from . import _tensor  # noqa: E402
+from ._tensor import typename  # noqa: E402,F401
 
 _C._set_size_type(Size)
 _tensor.install()

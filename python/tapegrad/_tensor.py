@@ -130,6 +130,21 @@ def _reduce_ex(self, protocol):
     return (_rebuild_from_bytes, (type(self), raw, tuple(self.shape), dtype_name, self.requires_grad, dict(self.__dict__)))
 
 
+def typename(obj):
+    """torch.typename: 'torch.FloatTensor' for tensors, the qualified class name otherwise."""
+    if isinstance(obj, Tensor):
+        return obj.type()
+    module = getattr(obj, "__module__", "") or ""
+    if hasattr(obj, "__qualname__"):
+        qualname = obj.__qualname__
+    elif hasattr(obj, "__name__"):
+        qualname = obj.__name__
+    else:
+        module = obj.__class__.__module__ or ""
+        qualname = obj.__class__.__qualname__
+    return qualname if module in ("", "builtins") else f"{module}.{qualname}"
+
+
 def install():
     Tensor.numpy = _numpy
     Tensor.__repr__ = _repr

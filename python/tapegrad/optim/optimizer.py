@@ -9,6 +9,7 @@ from itertools import chain
 from .. import _C
 from .._C import Tensor, tensor
 from ..grad_mode import enable_grad
+from .._tensor import typename as _typename
 
 
 class _RequiredParameter:
@@ -19,21 +20,6 @@ class _RequiredParameter:
 
 
 required = _RequiredParameter()
-
-
-def _typename(obj):
-    """torch.typename: 'torch.FloatTensor' for tensors, the qualified class name otherwise."""
-    if isinstance(obj, Tensor):
-        return obj.type()
-    module = getattr(obj, "__module__", "") or ""
-    if hasattr(obj, "__qualname__"):
-        qualname = obj.__qualname__
-    elif hasattr(obj, "__name__"):
-        qualname = obj.__name__
-    else:
-        module = obj.__class__.__module__ or ""
-        qualname = obj.__class__.__qualname__
-    return qualname if module in ("", "builtins") else f"{module}.{qualname}"
 
 
 def _check_flags(cls_name, foreach, fused, differentiable, capturable=False):

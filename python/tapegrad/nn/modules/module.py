@@ -6,25 +6,11 @@ from collections.abc import Mapping
 from ... import _C
 from ...grad_mode import no_grad
 from ..parameter import Buffer, Parameter
+from ..._tensor import typename as _typename
 
 Tensor = _C.Tensor
 
 __all__ = ["Module", "RemovableHandle"]
-
-
-def _typename(obj):
-    """torch.typename: 'torch.FloatTensor' for tensors, the qualified class name otherwise."""
-    if isinstance(obj, Tensor):
-        return obj.type()
-    module = getattr(obj, "__module__", "") or ""
-    if hasattr(obj, "__qualname__"):
-        qualname = obj.__qualname__
-    elif hasattr(obj, "__name__"):
-        qualname = obj.__name__
-    else:
-        module = obj.__class__.__module__ or ""
-        qualname = obj.__class__.__qualname__
-    return qualname if module in ("", "builtins") else f"{module}.{qualname}"
 
 
 def _addindent(text, spaces):
