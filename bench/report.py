@@ -118,7 +118,7 @@ def openblas_kernels(machine):
 def machine_line(data):
     machine = data["machine_info"]
     return (f"{machine['cpu'].get('brand_raw', '?')}, {machine['cpu'].get('count', '?')} cores, "
-            f"{machine['bench_threads']} threads per library, "
+            f"threads per library: {machine['bench_threads']}, "
             f"OPENBLAS_CORETYPE={machine['openblas_coretype'] or '(unset)'} (OpenBLAS kernels: {openblas_kernels(machine)}), "
             f"Python {machine['python_version']}")
 
