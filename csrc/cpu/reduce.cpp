@@ -38,10 +38,12 @@ A combine(ReduceOp op, A a, A x) {
     case ReduceOp::Prod: return a * x;
     case ReduceOp::Any: return A(a || x);
     case ReduceOp::All: return A(a && x);
-    case ReduceOp::Max: case ReduceOp::Min:
-      if constexpr (std::is_floating_point_v<A>)
-        if (std::isnan(a) || std::isnan(x)) return std::numeric_limits<A>::quiet_NaN();
-      return (op == ReduceOp::Max) == (a > x) ? a : x;
+    case ReduceOp::Max: case ReduceOp::Min: {
+      // A NaN on either side wins; written as one compare and a blend so the loops vectorise.
+      bool keep_a = op == ReduceOp::Max ? a > x : a < x;
+      if constexpr (std::is_floating_point_v<A>) keep_a = keep_a || std::isnan(a);
+      return keep_a ? a : x;
+    }
   }
   return a;
 }
@@ -70,6 +72,22 @@ bool as_outer_len_inner(const Tensor& out, const Tensor& in, int64_t& outer, int
   return true;
 }
 
+// Max and min over GCC vector types: the scalar NaN-propagating form does not vectorise, so each step
+// is a compare and a blend, with NaNs tracked in a separate mask and put back at the end.
+template <ReduceOp Op, typename V, typename Mask>
+inline V max_min_step(V m, V v, Mask& nan) {
+  nan |= v != v;
+  return Op == ReduceOp::Max ? (v > m ? v : m) : (v < m ? v : m);
+}
+
+template <typename T, typename V, typename Mask>
+inline void store_with_nans(T* dst, V m, Mask nan, int64_t lanes) {
+  for (int64_t j = 0; j < lanes; ++j) dst[j] = nan[j] ? std::numeric_limits<T>::quiet_NaN() : m[j];
+}
+
+template <typename T>
+constexpr bool kVectorMaxMin = std::is_arithmetic_v<T> && !std::is_same_v<T, bool>;
+
 // Reduces a contiguous run with independent lanes, so the loop vectorises despite FP ordering.
 template <typename A, ReduceOp Op, typename T>
 TG_SIMD_CLONES A reduce_run(const T* x, int64_t n) {
@@ -79,7 +97,30 @@ TG_SIMD_CLONES A reduce_run(const T* x, int64_t n) {
   if (n >= 2 * kLanes) {
     A lanes[kLanes];
     for (int64_t j = 0; j < kLanes; ++j) lanes[j] = static_cast<A>(x[j]);
-    for (i = kLanes; i + kLanes <= n; i += kLanes)
+    i = kLanes;
+    if constexpr ((Op == ReduceOp::Max || Op == ReduceOp::Min) && kVectorMaxMin<T>) {
+      typedef T V __attribute__((vector_size(kLanes * sizeof(T))));
+      V m, v;
+      __builtin_memcpy(&m, x, sizeof(V));
+      auto nan = m != m;
+      for (; i + kLanes <= n; i += kLanes) {
+        __builtin_memcpy(&v, x + i, sizeof(V));
+        m = max_min_step<Op>(m, v, nan);
+      }
+      store_with_nans(lanes, m, nan, kLanes);
+    } else if constexpr (Op == ReduceOp::Sum && std::is_same_v<T, float>) {
+      // Float sums add 32 steps per lane in float before widening: full-width vector adds, and the
+      // rounding of a 32-term float sum is far below what the double accumulation keeps.
+      constexpr int64_t kBlock = 32 * kLanes;
+      for (; i + kBlock <= n; i += kBlock) {
+        float part[kLanes];
+        for (int64_t j = 0; j < kLanes; ++j) part[j] = x[i + j];
+        for (int64_t k = kLanes; k < kBlock; k += kLanes)
+          for (int64_t j = 0; j < kLanes; ++j) part[j] += x[i + k + j];
+        for (int64_t j = 0; j < kLanes; ++j) lanes[j] += part[j];
+      }
+    }
+    for (; i + kLanes <= n; i += kLanes)
       for (int64_t j = 0; j < kLanes; ++j) lanes[j] = combine<A>(Op, lanes[j], static_cast<A>(x[i + j]));
     acc = lanes[0];
     for (int64_t j = 1; j < kLanes; ++j) acc = combine<A>(Op, acc, lanes[j]);
@@ -88,20 +129,43 @@ TG_SIMD_CLONES A reduce_run(const T* x, int64_t n) {
   return acc;
 }
 
+// Columns reduced together: their accumulators stay in L1 while rows stream past.
+constexpr int64_t kColumnBlock = 512;
+
 // acc[j] = x[0, j] (op) x[1, j] (op) ... over `len` rows `inner` apart.
 template <typename A, ReduceOp Op, typename T>
 TG_SIMD_CLONES void reduce_columns(A* acc, const T* x, int64_t len, int64_t inner, int64_t width) {
   for (int64_t j = 0; j < width; ++j) acc[j] = static_cast<A>(x[j]);
+  int64_t j0 = 0;
+  if constexpr ((Op == ReduceOp::Max || Op == ReduceOp::Min) && kVectorMaxMin<T>) {
+    constexpr int64_t kLanes = 64 / sizeof(T);
+    typedef T V __attribute__((vector_size(kLanes * sizeof(T))));
+    constexpr int64_t kMaxVectors = kColumnBlock / kLanes;
+    const int64_t vectors = width / kLanes;
+    // Rows outer, vectors inner: each row's block is read once, contiguously.
+    V m[kMaxVectors], v;
+    decltype(v != v) nan[kMaxVectors];
+    for (int64_t c = 0; c < vectors; ++c) {
+      __builtin_memcpy(&m[c], acc + c * kLanes, sizeof(V));
+      nan[c] = m[c] != m[c];
+    }
+    for (int64_t r = 1; r < len; ++r)
+      for (int64_t c = 0; c < vectors; ++c) {
+        __builtin_memcpy(&v, x + r * inner + c * kLanes, sizeof(V));
+        m[c] = max_min_step<Op>(m[c], v, nan[c]);
+      }
+    for (int64_t c = 0; c < vectors; ++c) store_with_nans(acc + c * kLanes, m[c], nan[c], kLanes);
+    j0 = vectors * kLanes;
+  }
   for (int64_t r = 1; r < len; ++r) {
     const T* xr = x + r * inner;
-    for (int64_t j = 0; j < width; ++j) acc[j] = combine<A>(Op, acc[j], static_cast<A>(xr[j]));
+    for (int64_t j = j0; j < width; ++j) acc[j] = combine<A>(Op, acc[j], static_cast<A>(xr[j]));
   }
 }
 
 // Work is cut into pieces whose bounds do not depend on the thread count, so results are the same
 // bit for bit whatever set_num_threads says.
 constexpr int64_t kReduceChunk = 16384;
-constexpr int64_t kColumnBlock = 512;
 
 template <typename T, ReduceOp Op>
 void reduce_outer_len_inner(T* out, const T* in, int64_t outer, int64_t len, int64_t inner) {
