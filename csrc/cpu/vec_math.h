@@ -3,7 +3,7 @@
 // vectorises a plain loop over them, and simd_for(): such a loop compiled for AVX-512, AVX2+FMA and
 // baseline x86-64, the best one picked at run time (a portable wheel cannot use -march=native).
 // The polynomials are weighted minimax fits on the reduced ranges given beside them, with each
-// coefficient rounded to the working precision and the rest refitted; relative errors are before rounding.
+// coefficient rounded to the working precision and the rest refitted; the errors quoted are the fits'.
 #include <cstdint>
 #include <limits>
 #include <type_traits>
@@ -166,11 +166,11 @@ TG_ALWAYS_INLINE ExpParts<T> exp_parts(T x) {
   return {r + (r * r) * q, n, to_bits(k)};
 }
 
-// 2^n for n in the normal exponent range: shifting k left by M leaves n in the exponent field and drops
-// the shifter's bits.
+// 2^(n + offset), for n + offset in the normal exponent range: shifting k left by M leaves n in the exponent
+// field and drops the shifter's bits.
 template <typename T>
-TG_ALWAYS_INLINE T pow2(const ExpParts<T>& p) {
-  return from_bits<T>((p.k << kMantissa<T>) + (kExponentBias<T> << kMantissa<T>));
+TG_ALWAYS_INLINE T pow2(const ExpParts<T>& p, int offset = 0) {
+  return from_bits<T>((p.k << kMantissa<T>) + ((kExponentBias<T> + offset) << kMantissa<T>));
 }
 
 // 2^n as two normal factors for n up to twice past either end of the normal range, so that a result
@@ -215,14 +215,17 @@ TG_ALWAYS_INLINE T expm1(T x) {
 
 template <typename T>
 TG_ALWAYS_INLINE T sigmoid(T x) {
-  // With e = e^-|x| = s * (1 + em): 1 / (1 + e) for x >= 0, e / (1 + e) below (no overflow, accurate
+  // With e = e^-|x| = 2^n * (1 + em): 1 / (1 + e) for x >= 0, e / (1 + e) below (no overflow, accurate
   // down to the denormals). Numerator and denominator are each rounded once, from em itself.
   T minus_abs = -abs(x);
   ExpParts<T> p = exp_parts(select(minus_abs < kExpLow<T>, kExpLow<T>, minus_abs));
-  Pow2Halves<T> h = pow2_halves(p);
-  T s = h.low * h.high;
+  // n <= 0 reaches below the normal range: 2^n is 2^(n + offset), a normal number, times 2^-offset, so that
+  // a denormal numerator is rounded once.
+  constexpr bool is_float = std::is_same_v<T, float>;
+  const T raised = pow2(p, is_float ? 64 : 600), lower = is_float ? T(0x1p-64) : T(0x1p-600);
+  T s = raised * lower;
   T denominator = (T(1) + s) + s * p.em;
-  T numerator = select(x < T(0), (h.low + h.low * p.em) * h.high, T(1));
+  T numerator = select(x < T(0), (raised + raised * p.em) * lower, T(1));
   return numerator / denominator;
 }
 
