@@ -342,22 +342,24 @@ void CpuBackend::softmax_backward(const Tensor& grad_in, const Tensor& grad_out,
   dispatch_floating(out.dtype(), "softmax_backward", [&](auto tag) {
     using T = typename decltype(tag)::type;
     parallel_for_each_run<3>(o_rows.sizes(), operands_of<3>({&gi_rows, &go_rows, &o_rows}), row_grain(len), [&](auto p, auto s, int64_t n) {
-      for (int64_t i = 0; i < n; ++i) {
-        T* gi = reinterpret_cast<T*>(p[0]) + i * s[0];
-        const T* go = reinterpret_cast<const T*>(p[1]) + i * s[1];
-        const T* y = reinterpret_cast<const T*>(p[2]) + i * s[2];
-        double dot = 0;
-        if (log) {
-          // d/dx log_softmax: g - exp(y) * sum(g)
-          for (int64_t k = 0; k < len; ++k) dot += go[k * go_s];
-          for (int64_t k = 0; k < len; ++k)
-            gi[k * gi_s] = static_cast<T>(go[k * go_s] - std::exp(double(y[k * o_s])) * dot);
-        } else {
-          // d/dx softmax: y * (g - sum(g * y))
-          for (int64_t k = 0; k < len; ++k) dot += double(go[k * go_s]) * y[k * o_s];
-          for (int64_t k = 0; k < len; ++k) gi[k * gi_s] = static_cast<T>(y[k * o_s] * (go[k * go_s] - dot));
+      vec::simd_call([&]() TG_INLINE_LAMBDA {
+        for (int64_t i = 0; i < n; ++i) {
+          T* gi = reinterpret_cast<T*>(p[0]) + i * s[0];
+          const T* go = reinterpret_cast<const T*>(p[1]) + i * s[1];
+          const T* y = reinterpret_cast<const T*>(p[2]) + i * s[2];
+          if (log) {
+            // d/dx log_softmax: g - exp(y) * sum(g)
+            const double total = row_sum(len, [=](int64_t k) TG_INLINE_LAMBDA { return double(go[k * go_s]); });
+            for (int64_t k = 0; k < len; ++k)
+              gi[k * gi_s] = static_cast<T>(go[k * go_s] - double(vec::exp(y[k * o_s])) * total);
+          } else {
+            // d/dx softmax: y * (g - sum(g * y))
+            const double dot =
+                row_sum(len, [=](int64_t k) TG_INLINE_LAMBDA { return double(go[k * go_s]) * y[k * o_s]; });
+            for (int64_t k = 0; k < len; ++k) gi[k * gi_s] = static_cast<T>(y[k * o_s] * (go[k * go_s] - dot));
+          }
         }
-      }
+      });
     });
   });
 }
