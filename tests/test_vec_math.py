@@ -220,12 +220,20 @@ def softmax_inputs(dtype):
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("dim", [-1, 0])
 @pytest.mark.parametrize("name", ["softmax", "log_softmax"])
-def test_softmax_rows(name, dim, dtype):
-    # dim=0 walks rows with a stride; -1 walks contiguous rows. Sums are rounded differently from PyTorch's,
-    # and log_softmax's x - max - log(sum) cancels at the scale of x.
+def test_softmax_rows_and_gradient(name, dim, dtype):
+    # dim=0 walks rows with a stride; -1 walks contiguous rows. Sums are rounded differently from PyTorch's;
+    # log_softmax's x - max - log(sum) cancels at the scale of x, and both gradients at that of sum(|g|).
+    rng = np.random.default_rng(4)
     for x in softmax_inputs(dtype):
-        ours = getattr(tapegrad, name)(tapegrad.tensor(x), dim).numpy()
-        expected = getattr(torch, name)(torch.tensor(x), dim).numpy()
+        g = rng.standard_normal(x.shape).astype(dtype)
+        results = []
+        for L in (tapegrad, torch):
+            t = L.tensor(x, requires_grad=True)
+            y = getattr(L, name)(t, dim)
+            y.backward(L.tensor(g))
+            results.append((y.detach().numpy(), t.grad.numpy()))
+        (y, grad), (y_expected, grad_expected) = results
         with np.errstate(invalid="ignore"):
-            scale = np.maximum(1, np.abs(x)) if name == "log_softmax" else np.abs(expected)
-        check_close_at_scale(ours, expected, scale, dtype, 8)
+            scale = np.maximum(1, np.abs(x)) if name == "log_softmax" else np.abs(y_expected)
+        check_close_at_scale(y, y_expected, scale, dtype, 8)
+        check_close_at_scale(grad, grad_expected, np.abs(g) + np.abs(g).sum(dim, keepdims=True), dtype, 8)
