@@ -16,35 +16,34 @@ namespace tg::cpu::vec {
 
 enum class SimdLevel { Baseline, Avx2, Avx512 };
 
-// What this CPU runs, lowered by TAPEGRAD_CPU_CAPABILITY=default|avx2|avx512 (for tests, as ATen's
-// ATEN_CPU_CAPABILITY). Decided once per process.
+// What this CPU runs (Baseline off x86-64), lowered by TAPEGRAD_CPU_CAPABILITY=default|avx2|avx512 (for
+// tests, as ATen's ATEN_CPU_CAPABILITY). Decided once per process.
 SimdLevel simd_level();
 
+#if defined(__x86_64__)
 // f() compiled for each ISA level: the loops of an inlined f are vectorised with that level's registers.
 template <typename F>
-__attribute__((target("avx512f,avx512dq,avx512bw,avx512vl,avx2,fma,prefer-vector-width=512")))
-auto call_avx512(const F& f) {
+__attribute__((target("avx512f,avx512dq,avx512bw,avx512vl,avx2,fma"))) auto call_avx512(const F& f) {
   return f();
 }
 template <typename F>
-__attribute__((target("avx2,fma")))
-auto call_avx2(const F& f) {
+__attribute__((target("avx2,fma"))) auto call_avx2(const F& f) {
   return f();
 }
-template <typename F>
-auto call_baseline(const F& f) {
-  return f();
-}
+#endif
 
 // f() in the version compiled for this CPU. f must be TG_INLINE_LAMBDA, as must every function it calls
 // whose code should use that ISA (the vec_math functions are).
 template <typename F>
 auto simd_call(const F& f) {
+#if defined(__x86_64__)
   switch (simd_level()) {
     case SimdLevel::Avx512: return call_avx512(f);
     case SimdLevel::Avx2: return call_avx2(f);
-    default: return call_baseline(f);
+    case SimdLevel::Baseline: break;
   }
+#endif
+  return f();
 }
 
 // body(i) for i in [0, n), vectorised for this CPU: body must be safe to run for all i in any order.
