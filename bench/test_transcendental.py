@@ -17,7 +17,8 @@ OPS = {
     "gelu": lambda L, x: L.nn.functional.gelu(x),
     "gelu_tanh": lambda L, x: L.nn.functional.gelu(x, approximate="tanh"),
 }
-CASES = [(op, dtype) for op in ("log", "log1p", "expm1", "erf", "gelu", "gelu_tanh") for dtype in ("float32", "float64")]
+CASES = [(op, dtype) for op in ("log", "log1p", "expm1", "erf", "gelu", "gelu_tanh")
+         for dtype in ("float32", "float64")]
 CASES += [(op, "float64") for op in ("exp", "tanh", "sigmoid")]
 
 

@@ -1,7 +1,8 @@
 #pragma once
 // exp, log, log1p, expm1, tanh, sigmoid and erf for float and double, branch-free so that GCC
-// vectorises a plain loop over them, and simd_for(): such a loop compiled for AVX-512, AVX2+FMA and
-// baseline x86-64, the best one picked at run time (a portable wheel cannot use -march=native).
+// vectorises a plain loop over them, and simd_call() / simd_for() / map(): such loops compiled for
+// AVX-512, AVX2+FMA and baseline x86-64, the best one picked at run time (a portable wheel cannot use
+// -march=native).
 // The polynomials are weighted minimax fits on the reduced ranges given beside them, with each
 // coefficient rounded to the working precision and the rest refitted; the errors quoted are the fits'.
 #include <cstdint>
@@ -139,6 +140,12 @@ struct ExpParts {
 template <typename T> constexpr T kExpLow = std::is_same_v<T, float> ? T(-104) : T(-746);
 template <typename T> constexpr T kExpHigh = std::is_same_v<T, float> ? T(89) : T(710);
 
+// ln 2 as hi + lo (Cody-Waite): hi has enough trailing zero bits that n * hi is exact for any exponent n.
+template <typename T>
+constexpr T kLn2Hi = std::is_same_v<T, float> ? T(0.693145751953125) : T(6.93147180369123816490e-01);
+template <typename T>
+constexpr T kLn2Lo = std::is_same_v<T, float> ? T(1.428606765330187045e-06) : T(1.90821492927058770002e-10);
+
 template <typename T>
 TG_ALWAYS_INLINE ExpParts<T> exp_parts(T x) {
   constexpr int M = kMantissa<T>;
@@ -146,13 +153,7 @@ TG_ALWAYS_INLINE ExpParts<T> exp_parts(T x) {
   const T shifter = T(1.5) * T(Bits<T>(1) << M);
   T k = x * T(1.44269504088896340736) + shifter;
   T n = k - shifter;
-  // Cody-Waite: ln2_hi has enough trailing zero bits that n * ln2_hi is exact.
-  T r;
-  if constexpr (std::is_same_v<T, float>) {
-    r = (x - n * 0.693145751953125f) - n * 1.428606765330187045e-06f;
-  } else {
-    r = (x - n * 6.93147180369123816490e-01) - n * 1.90821492927058770002e-10;
-  }
+  T r = (x - n * kLn2Hi<T>) - n * kLn2Lo<T>;
   T q;
   // q = (expm1(r) - r) / r^2 on |r| <= ln2/2; expm1 relative error 2^-26.1 (float), 2^-61.6 (double).
   if constexpr (std::is_same_v<T, float>) {
@@ -276,14 +277,8 @@ TG_ALWAYS_INLINE T log_kernel(T u, T c, T e_offset) {
              0.18183563567488883, 0.1531406356428161, 0.14795873159093023);
   }
   T hfsq = T(0.5) * f * f;
-  // log(m) = f - hfsq + s * (hfsq + R), summed small terms first; ln2 split as in exp_parts.
-  T ln2_hi, ln2_lo;
-  if constexpr (std::is_same_v<T, float>) {
-    ln2_hi = 0.693145751953125f, ln2_lo = 1.428606765330187045e-06f;
-  } else {
-    ln2_hi = 6.93147180369123816490e-01, ln2_lo = 1.90821492927058770002e-10;
-  }
-  return e * ln2_hi - ((hfsq - (s * (hfsq + z * q) + (e * ln2_lo + c))) - f);
+  // log(m) = f - hfsq + s * (hfsq + R), the small terms summed first.
+  return e * kLn2Hi<T> - ((hfsq - (s * (hfsq + z * q) + (e * kLn2Lo<T> + c))) - f);
 }
 
 // log's answer where the kernel does not apply: -inf at 0, inf at inf, NaN below 0 and at NaN.
