@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <type_traits>
@@ -5,6 +6,7 @@
 #include "cpu/cpu_backend.h"
 #include "cpu/loops.h"
 #include "cpu/simd.h"
+#include "cpu/vec_loops.h"
 
 namespace tg::cpu {
 
@@ -318,6 +320,54 @@ void CpuBackend::arg_reduce(ArgReduceOp op, const Tensor& values, const Tensor& 
   });
 }
 
+namespace {
+
+// max over a row (NaN ignored, as std::max does) with 64 independent lanes, so that the comparisons do not
+// wait on each other.
+template <typename T>
+TG_ALWAYS_INLINE T row_max(const T* x, int64_t n) {
+  constexpr int kLanes = 64;
+  T acc[kLanes];
+  for (T& a : acc) a = -std::numeric_limits<T>::infinity();
+  int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes)
+    for (int k = 0; k < kLanes; ++k) acc[k] = acc[k] < x[i + k] ? x[i + k] : acc[k];
+  for (; i < n; ++i) acc[0] = std::max(acc[0], x[i]);
+  for (int k = 1; k < kLanes; ++k) acc[0] = std::max(acc[0], acc[k]);
+  return acc[0];
+}
+
+// softmax or log_softmax of one contiguous row, y may be x, in the caller's ISA (inside vec::simd_call).
+// The exponentials are summed in double.
+template <typename T>
+TG_ALWAYS_INLINE void softmax_row(const T* x, T* y, int64_t len, bool log) {
+  // An infinite maximum is subtracted as is: the row becomes nan, as in PyTorch.
+  const T max_v = row_max(x, len);
+  auto shifted_exp = [max_v](T v) TG_INLINE_LAMBDA { return vec::exp(v - max_v); };
+  auto sum = [](const T* e, int64_t n) TG_INLINE_LAMBDA {
+    return row_sum(n, [e](int64_t k) TG_INLINE_LAMBDA { return double(e[k]); });
+  };
+  if (log) {
+    // y may be x, which the last pass still needs, so the exponentials go through a small buffer.
+    constexpr int64_t kChunk = 256;
+    T chunk[kChunk];
+    double total = 0;
+    for (int64_t start = 0; start < len; start += kChunk) {
+      int64_t n = std::min(kChunk, len - start);
+      vec::map_inline(x + start, chunk, n, shifted_exp);
+      total += sum(chunk, n);
+    }
+    const T log_total = static_cast<T>(std::log(total));
+    vec::map_inline(x, y, len, [=](T v) TG_INLINE_LAMBDA { return v - max_v - log_total; });
+  } else {
+    vec::map_inline(x, y, len, shifted_exp);
+    const double inv_total = 1.0 / sum(y, len);
+    vec::map_inline(y, y, len, [=](T v) TG_INLINE_LAMBDA { return static_cast<T>(v * inv_total); });
+  }
+}
+
+}  // namespace
+
 void CpuBackend::softmax(const Tensor& out, const Tensor& in, int64_t dim, bool log) {
   int64_t len = in.sizes()[dim];
   int64_t in_stride = in.strides()[dim];
@@ -326,23 +376,24 @@ void CpuBackend::softmax(const Tensor& out, const Tensor& in, int64_t dim, bool 
   Tensor out_rows = row_starts(out, dim);
   dispatch_floating(in.dtype(), "softmax", [&](auto tag) {
     using T = typename decltype(tag)::type;
-    parallel_for_each_run<2>(in_rows.sizes(), operands_of<2>({&out_rows, &in_rows}), row_grain(len), [&](auto p, auto s, int64_t n) {
-      for (int64_t i = 0; i < n; ++i) {
-        T* o = reinterpret_cast<T*>(p[0]) + i * s[0];
-        const T* x = reinterpret_cast<const T*>(p[1]) + i * s[1];
-        T max_v = -std::numeric_limits<T>::infinity();
-        for (int64_t k = 0; k < len; ++k) max_v = std::max(max_v, x[k * in_stride]);
-        // An infinite maximum is subtracted as is: the row becomes nan, as in PyTorch.
-        double total = 0;
-        for (int64_t k = 0; k < len; ++k) total += std::exp(double(x[k * in_stride] - max_v));
-        if (log) {
-          T log_total = static_cast<T>(std::log(total));
-          for (int64_t k = 0; k < len; ++k) o[k * out_stride] = x[k * in_stride] - max_v - log_total;
-        } else {
-          for (int64_t k = 0; k < len; ++k)
-            o[k * out_stride] = static_cast<T>(std::exp(double(x[k * in_stride] - max_v)) / total);
+    parallel_for_each_run<2>(in_rows.sizes(), operands_of<2>({&out_rows, &in_rows}), row_grain(len),
+                             [&](auto p, auto s, int64_t n) {
+      // Rows along a strided dim are gathered into a contiguous buffer and scattered back.
+      const bool contiguous = in_stride == 1 && out_stride == 1;
+      std::vector<T> buffer(contiguous ? 0 : len);
+      vec::simd_call([&]() TG_INLINE_LAMBDA {
+        for (int64_t i = 0; i < n; ++i) {
+          T* o = reinterpret_cast<T*>(p[0]) + i * s[0];
+          const T* x = reinterpret_cast<const T*>(p[1]) + i * s[1];
+          if (contiguous) {
+            softmax_row(x, o, len, log);
+            continue;
+          }
+          for (int64_t k = 0; k < len; ++k) buffer[k] = x[k * in_stride];
+          softmax_row(buffer.data(), buffer.data(), len, log);
+          for (int64_t k = 0; k < len; ++k) o[k * out_stride] = buffer[k];
         }
-      }
+      });
     });
   });
 }
@@ -355,22 +406,24 @@ void CpuBackend::softmax_backward(const Tensor& grad_in, const Tensor& grad_out,
   dispatch_floating(out.dtype(), "softmax_backward", [&](auto tag) {
     using T = typename decltype(tag)::type;
     parallel_for_each_run<3>(o_rows.sizes(), operands_of<3>({&gi_rows, &go_rows, &o_rows}), row_grain(len), [&](auto p, auto s, int64_t n) {
-      for (int64_t i = 0; i < n; ++i) {
-        T* gi = reinterpret_cast<T*>(p[0]) + i * s[0];
-        const T* go = reinterpret_cast<const T*>(p[1]) + i * s[1];
-        const T* y = reinterpret_cast<const T*>(p[2]) + i * s[2];
-        double dot = 0;
-        if (log) {
-          // d/dx log_softmax: g - exp(y) * sum(g)
-          for (int64_t k = 0; k < len; ++k) dot += go[k * go_s];
-          for (int64_t k = 0; k < len; ++k)
-            gi[k * gi_s] = static_cast<T>(go[k * go_s] - std::exp(double(y[k * o_s])) * dot);
-        } else {
-          // d/dx softmax: y * (g - sum(g * y))
-          for (int64_t k = 0; k < len; ++k) dot += double(go[k * go_s]) * y[k * o_s];
-          for (int64_t k = 0; k < len; ++k) gi[k * gi_s] = static_cast<T>(y[k * o_s] * (go[k * go_s] - dot));
+      vec::simd_call([&]() TG_INLINE_LAMBDA {
+        for (int64_t i = 0; i < n; ++i) {
+          T* gi = reinterpret_cast<T*>(p[0]) + i * s[0];
+          const T* go = reinterpret_cast<const T*>(p[1]) + i * s[1];
+          const T* y = reinterpret_cast<const T*>(p[2]) + i * s[2];
+          if (log) {
+            // d/dx log_softmax: g - exp(y) * sum(g)
+            const double total = row_sum(len, [=](int64_t k) TG_INLINE_LAMBDA { return double(go[k * go_s]); });
+            for (int64_t k = 0; k < len; ++k)
+              gi[k * gi_s] = static_cast<T>(go[k * go_s] - double(vec::exp(y[k * o_s])) * total);
+          } else {
+            // d/dx softmax: y * (g - sum(g * y))
+            const double dot =
+                row_sum(len, [=](int64_t k) TG_INLINE_LAMBDA { return double(go[k * go_s]) * y[k * o_s]; });
+            for (int64_t k = 0; k < len; ++k) gi[k * gi_s] = static_cast<T>(y[k * o_s] * (go[k * go_s] - dot));
+          }
         }
-      }
+      });
     });
   });
 }
