@@ -3,7 +3,7 @@
 #include <type_traits>
 #include "cpu/cpu_backend.h"
 #include "cpu/loops.h"
-#include "cpu/vec_loops.h"
+#include "cpu/vec_math.h"
 
 namespace tg::cpu {
 
@@ -108,10 +108,10 @@ void comparison(BinaryOp op, const Tensor& out, const Tensor& a, const Tensor& b
 
 bool is_comparison(BinaryOp op) { return op >= BinaryOp::Eq; }
 
-// Every floating unary op runs through vec_unary_loop; the transcendental ones use vec_math.h.
+// The transcendental ops use vec_math.h, inlined into unary_loop's SIMD-dispatched loops.
 template <typename T>
 void floating_unary(UnaryOp op, const Tensor& out, const Tensor& a) {
-  auto run = [&](auto f) { vec_unary_loop<T>(out, a, f); };
+  auto run = [&](auto f) { unary_loop<T, T>(out, a, f); };
   switch (op) {
     case UnaryOp::Exp: return run([](T x) TG_INLINE_LAMBDA { return vec::exp(x); });
     case UnaryOp::Log: return run([](T x) TG_INLINE_LAMBDA { return vec::log(x); });

@@ -5,7 +5,7 @@
 #include <vector>
 #include "cpu/cpu_backend.h"
 #include "cpu/loops.h"
-#include "cpu/vec_loops.h"
+#include "cpu/vec_math.h"
 
 namespace tg::cpu {
 
@@ -213,8 +213,8 @@ void CpuBackend::layer_norm(const Tensor& out, const Tensor& mean, const Tensor&
       const T* x = in.data<T>() + r * n;
       T* y = out.data<T>() + r * n;
       // Two passes in double: the mean, then the biased variance around it.
-      double mu = row_sum(n, [&](int64_t i) { return double(x[i]); }) / double(n);
-      double sq = row_sum(n, [&](int64_t i) { return (x[i] - mu) * (x[i] - mu); });
+      double mu = vec::row_sum(n, [&](int64_t i) { return double(x[i]); }) / double(n);
+      double sq = vec::row_sum(n, [&](int64_t i) { return (x[i] - mu) * (x[i] - mu); });
       T inv = T(1.0 / std::sqrt(sq / double(n) + eps));
       mean.data<T>()[r] = T(mu);
       rstd.data<T>()[r] = inv;
@@ -245,8 +245,8 @@ void CpuBackend::layer_norm_backward(const Tensor& grad_in, const Tensor& grad_w
       if (grad_in.defined()) {
         // dx = rstd * (g - mean(g) - xhat * mean(g * xhat)) with g = dy * weight, in ATen's a/b/c form.
         for (int64_t i = 0; i < n; ++i) g[i] = w ? double(dy[i]) * w[i] : double(dy[i]);
-        double ds = row_sum(n, [&](int64_t i) { return g[i] * x[i]; });
-        double db = row_sum(n, [&](int64_t i) { return g[i]; });
+        double ds = vec::row_sum(n, [&](int64_t i) { return g[i] * x[i]; });
+        double db = vec::row_sum(n, [&](int64_t i) { return g[i]; });
         double b = (db * mu - ds) * inv * inv * inv / double(n);
         double c = -b * mu - db * inv / double(n);
         T* dx = grad_in.data<T>() + r * n;
@@ -314,7 +314,7 @@ void with_activation_grad(ActivationOp op, T slope, Use use) {
 void CpuBackend::activation(ActivationOp op, const Tensor& out, const Tensor& in, double param) {
   dispatch_floating(in.dtype(), "activation", [&](auto tag) {
     using T = typename decltype(tag)::type;
-    with_activation<T>(op, T(param), [&](auto f) { vec_unary_loop<T>(out, in, f); });
+    with_activation<T>(op, T(param), [&](auto f) { unary_loop<T, T>(out, in, f); });
   });
 }
 
@@ -322,7 +322,7 @@ void CpuBackend::activation_backward(ActivationOp op, const Tensor& grad_in, con
                                      double param) {
   dispatch_floating(in.dtype(), "activation_backward", [&](auto tag) {
     using T = typename decltype(tag)::type;
-    with_activation_grad<T>(op, T(param), [&](auto f) { vec_binary_loop<T>(grad_in, grad_out, in, f); });
+    with_activation_grad<T>(op, T(param), [&](auto f) { binary_loop<T, T>(grad_in, grad_out, in, f); });
   });
 }
 

@@ -6,7 +6,7 @@
 #include "cpu/cpu_backend.h"
 #include "cpu/loops.h"
 #include "cpu/simd.h"
-#include "cpu/vec_loops.h"
+#include "cpu/vec_math.h"
 
 namespace tg::cpu {
 
@@ -34,7 +34,7 @@ template <typename T> using Acc = std::conditional_t<std::is_floating_point_v<T>
 
 // The combining step of each reduction, in the accumulator type A.
 template <typename A>
-A combine(ReduceOp op, A a, A x) {
+TG_ALWAYS_INLINE A combine(ReduceOp op, A a, A x) {
   switch (op) {
     case ReduceOp::Sum: return a + x;
     case ReduceOp::Prod: return a * x;
@@ -77,13 +77,13 @@ bool as_outer_len_inner(const Tensor& out, const Tensor& in, int64_t& outer, int
 // Max and min over GCC vector types: the scalar NaN-propagating form does not vectorise, so each step
 // is a compare and a blend, with NaNs tracked in a separate mask and put back at the end.
 template <ReduceOp Op, typename V, typename Mask>
-inline V max_min_step(V m, V v, Mask& nan) {
+TG_ALWAYS_INLINE V max_min_step(V m, V v, Mask& nan) {
   nan |= v != v;
   return Op == ReduceOp::Max ? (v > m ? v : m) : (v < m ? v : m);
 }
 
 template <typename T, typename V, typename Mask>
-inline void store_with_nans(T* dst, V m, Mask nan, int64_t lanes) {
+TG_ALWAYS_INLINE void store_with_nans(T* dst, V m, Mask nan, int64_t lanes) {
   for (int64_t j = 0; j < lanes; ++j) dst[j] = nan[j] ? std::numeric_limits<T>::quiet_NaN() : m[j];
 }
 
@@ -92,7 +92,7 @@ constexpr bool kVectorMaxMin = std::is_arithmetic_v<T> && !std::is_same_v<T, boo
 
 // Reduces a contiguous run with independent lanes, so the loop vectorises despite FP ordering.
 template <typename A, ReduceOp Op, typename T>
-TG_SIMD_CLONES A reduce_run(const T* x, int64_t n) {
+TG_ALWAYS_INLINE A reduce_run_inline(const T* x, int64_t n) {
   constexpr int64_t kLanes = 16;
   A acc = static_cast<A>(x[0]);
   int64_t i = 1;
@@ -136,7 +136,7 @@ constexpr int64_t kColumnBlock = 512;
 
 // acc[j] = x[0, j] (op) x[1, j] (op) ... over `len` rows `inner` apart.
 template <typename A, ReduceOp Op, typename T>
-TG_SIMD_CLONES void reduce_columns(A* acc, const T* x, int64_t len, int64_t inner, int64_t width) {
+TG_ALWAYS_INLINE void reduce_columns_inline(A* acc, const T* x, int64_t len, int64_t inner, int64_t width) {
   for (int64_t j = 0; j < width; ++j) acc[j] = static_cast<A>(x[j]);
   int64_t j0 = 0;
   if constexpr ((Op == ReduceOp::Max || Op == ReduceOp::Min) && kVectorMaxMin<T>) {
@@ -163,6 +163,17 @@ TG_SIMD_CLONES void reduce_columns(A* acc, const T* x, int64_t len, int64_t inne
     const T* xr = x + r * inner;
     for (int64_t j = j0; j < width; ++j) acc[j] = combine<A>(Op, acc[j], static_cast<A>(xr[j]));
   }
+}
+
+// The two loops above in the version compiled for this CPU.
+template <typename A, ReduceOp Op, typename T>
+A reduce_run(const T* x, int64_t n) {
+  return vec::simd_call([&]() TG_INLINE_LAMBDA { return reduce_run_inline<A, Op>(x, n); });
+}
+
+template <typename A, ReduceOp Op, typename T>
+void reduce_columns(A* acc, const T* x, int64_t len, int64_t inner, int64_t width) {
+  vec::simd_call([&]() TG_INLINE_LAMBDA { reduce_columns_inline<A, Op>(acc, x, len, inner, width); });
 }
 
 // Work is cut into pieces whose bounds do not depend on the thread count, so results are the same
@@ -345,7 +356,7 @@ TG_ALWAYS_INLINE void softmax_row(const T* x, T* y, int64_t len, bool log) {
   const T max_v = row_max(x, len);
   auto shifted_exp = [max_v](T v) TG_INLINE_LAMBDA { return vec::exp(v - max_v); };
   auto sum = [](const T* e, int64_t n) TG_INLINE_LAMBDA {
-    return row_sum(n, [e](int64_t k) TG_INLINE_LAMBDA { return double(e[k]); });
+    return vec::row_sum(n, [e](int64_t k) TG_INLINE_LAMBDA { return double(e[k]); });
   };
   if (log) {
     // y may be x, which the last pass still needs, so the exponentials go through a small buffer.
@@ -413,13 +424,13 @@ void CpuBackend::softmax_backward(const Tensor& grad_in, const Tensor& grad_out,
           const T* y = reinterpret_cast<const T*>(p[2]) + i * s[2];
           if (log) {
             // d/dx log_softmax: g - exp(y) * sum(g)
-            const double total = row_sum(len, [=](int64_t k) TG_INLINE_LAMBDA { return double(go[k * go_s]); });
+            const double total = vec::row_sum(len, [=](int64_t k) TG_INLINE_LAMBDA { return double(go[k * go_s]); });
             for (int64_t k = 0; k < len; ++k)
               gi[k * gi_s] = static_cast<T>(go[k * go_s] - double(vec::exp(y[k * o_s])) * total);
           } else {
             // d/dx softmax: y * (g - sum(g * y))
             const double dot =
-                row_sum(len, [=](int64_t k) TG_INLINE_LAMBDA { return double(go[k * go_s]) * y[k * o_s]; });
+                vec::row_sum(len, [=](int64_t k) TG_INLINE_LAMBDA { return double(go[k * go_s]) * y[k * o_s]; });
             for (int64_t k = 0; k < len; ++k) gi[k * gi_s] = static_cast<T>(y[k * o_s] * (go[k * go_s] - dot));
           }
         }

@@ -1,4 +1,4 @@
-#include "cpu/vec_math.h"
+#include "cpu/simd.h"
 #include <cstdlib>
 #include <cstring>
 
