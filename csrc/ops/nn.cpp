@@ -652,7 +652,7 @@ struct PointwiseLossBackward : Node {
         break;
       }
       case PointwiseLoss::Bce:
-        gi = mul(div(mul(g, sub(x, t)), clamp(mul(sub(num(1.0), x), x), Scalar(1e-12), std::nullopt)), num(scale));
+        gi = mul(div(mul(g, sub(x, t)), clamp(mul(sub(num(1.0), x), x), Scalar(double(kBceGradEpsilon)), std::nullopt)), num(scale));
         gt = mul(mul(neg(log(div(x, sub(num(1.0), x)))), g), num(scale));
         break;
       case PointwiseLoss::BceWithLogits:
