@@ -1,10 +1,13 @@
 #include <cblas.h>
 #include "cpu/cpu_backend.h"
+#include <optional>
 #include "cpu/loops.h"
 
 namespace tg::cpu {
 
 namespace {
+
+constexpr int64_t kGilFreeGemmWork = 64 * 64 * 64;
 
 // A matrix BLAS can read in place: rows or columns contiguous, the other stride a valid ld.
 bool blas_layout(int64_t rows, int64_t cols, int64_t rs, int64_t cs, bool& transposed, int64_t& ld) {
@@ -82,6 +85,9 @@ void CpuBackend::bmm(const Tensor& out, const Tensor& a, const Tensor& b) {
       copy(cb, b);
       blas_layout(K, N, cb.strides()[1], cb.strides()[2], tb, ldb);
     }
+    // Beyond tiny products, other Python threads run while BLAS works.
+    std::optional<CallerLockRelease> unlocked;
+    if (B * M * N * K >= kGilFreeGemmWork) unlocked.emplace();
     for (int64_t i = 0; i < B; ++i) {
       gemm<T>(ta, tb, M, N, K, ca.data<T>() + i * ca.strides()[0], lda, cb.data<T>() + i * cb.strides()[0], ldb,
               out.data<T>() + i * M * N, N);

@@ -238,7 +238,7 @@ void CpuBackend::clamp(const Tensor& out, const Tensor& a, const Scalar* lo, con
 void CpuBackend::where(const Tensor& out, const Tensor& cond, const Tensor& a, const Tensor& b) {
   dispatch_all(out.dtype(), [&](auto tag) {
     using T = typename decltype(tag)::type;
-    for_each_run<4>(out.sizes(), operands_of<4>({&out, &cond, &a, &b}), [&](auto p, auto s, int64_t n) {
+    parallel_for_each_run<4>(out.sizes(), operands_of<4>({&out, &cond, &a, &b}), [&](auto p, auto s, int64_t n) {
       T* o = reinterpret_cast<T*>(p[0]);
       const bool* c = reinterpret_cast<const bool*>(p[1]);
       const T* x = reinterpret_cast<const T*>(p[2]);
@@ -263,7 +263,7 @@ void CpuBackend::fill(const Tensor& dst, Scalar value) {
   dispatch_all(dst.dtype(), [&](auto tag) {
     using T = typename decltype(tag)::type;
     const T v = value.to<T>();
-    for_each_run<1>(dst.sizes(), operands_of<1>({&dst}), [&](auto p, auto s, int64_t n) {
+    parallel_for_each_run<1>(dst.sizes(), operands_of<1>({&dst}), [&](auto p, auto s, int64_t n) {
       T* o = reinterpret_cast<T*>(p[0]);
       if (s[0] == 1) {
         for (int64_t i = 0; i < n; ++i) o[i] = v;

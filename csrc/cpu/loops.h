@@ -4,7 +4,9 @@
 // as one flat run, and the kernel body sees the innermost run with its element strides.
 #include <array>
 #include <cstdint>
+#include <algorithm>
 #include "core/tensor.h"
+#include "cpu/parallel.h"
 
 namespace tg::cpu {
 
@@ -15,50 +17,96 @@ struct Operands {
   std::array<const int64_t*, N> strides;
 };
 
-// body(std::array<char*, N> ptrs, std::array<int64_t, N> strides_in_elements, int64_t n)
-template <size_t N, typename Body>
-void for_each_run(const DimVec& sizes, const Operands<N>& ops, Body&& body) {
-  // Coalesce into at most sizes.size() dims, innermost last, dropping size-1 dims.
-  int64_t shape[64];
-  int64_t strides[N][64];
+// Operands with their dims coalesced: size-1 dims dropped and neighbours that walk memory as one
+// run merged, innermost last, so contiguous data is one flat run.
+template <size_t N>
+struct Coalesced {
   int nd = 0;
+  int64_t numel = 1;
+  int64_t shape[64];
+  int64_t strides[N][64];  // in elements
+};
+
+template <size_t N>
+Coalesced<N> coalesce(const DimVec& sizes, const Operands<N>& ops) {
+  Coalesced<N> c;
   for (size_t d = 0; d < sizes.size(); ++d) {
+    c.numel *= sizes[d];
     if (sizes[d] == 1) continue;
-    if (sizes[d] == 0) return;
-    bool merge = nd > 0;
+    bool merge = c.nd > 0;
     for (size_t k = 0; k < N && merge; ++k)
-      merge = strides[k][nd - 1] == ops.strides[k][d] * sizes[d];
+      merge = c.strides[k][c.nd - 1] == ops.strides[k][d] * sizes[d];
     if (merge) {
-      shape[nd - 1] *= sizes[d];
-      for (size_t k = 0; k < N; ++k) strides[k][nd - 1] = ops.strides[k][d];
+      c.shape[c.nd - 1] *= sizes[d];
+      for (size_t k = 0; k < N; ++k) c.strides[k][c.nd - 1] = ops.strides[k][d];
     } else {
-      shape[nd] = sizes[d];
-      for (size_t k = 0; k < N; ++k) strides[k][nd] = ops.strides[k][d];
-      ++nd;
+      c.shape[c.nd] = sizes[d];
+      for (size_t k = 0; k < N; ++k) c.strides[k][c.nd] = ops.strides[k][d];
+      ++c.nd;
     }
   }
+  return c;
+}
+
+// Walks elements [begin, end) of the coalesced iteration space in runs along the innermost dim.
+// body(std::array<char*, N> ptrs, std::array<int64_t, N> strides_in_elements, int64_t n)
+template <size_t N, typename Body>
+void walk_range(const Coalesced<N>& c, const Operands<N>& ops, int64_t begin, int64_t end, Body& body) {
   std::array<int64_t, N> inner_strides;
   std::array<char*, N> ptrs = ops.ptrs;
-  if (nd == 0) {
+  if (c.nd == 0) {
     inner_strides.fill(0);
     body(ptrs, inner_strides, int64_t(1));
     return;
   }
-  for (size_t k = 0; k < N; ++k) inner_strides[k] = strides[k][nd - 1];
-  int64_t inner = shape[nd - 1];
-  int64_t counter[64] = {0};
-  int outer_dims = nd - 1;
+  const int outer_dims = c.nd - 1;
+  const int64_t inner = c.shape[outer_dims];
+  int64_t counter[64];
+  int64_t row = begin / inner, pos = begin % inner;
+  for (int d = outer_dims - 1; d >= 0; --d) {
+    counter[d] = row % c.shape[d];
+    row /= c.shape[d];
+  }
+  for (size_t k = 0; k < N; ++k) {
+    inner_strides[k] = c.strides[k][outer_dims];
+    int64_t offset = pos * inner_strides[k];
+    for (int d = 0; d < outer_dims; ++d) offset += counter[d] * c.strides[k][d];
+    ptrs[k] += offset * static_cast<int64_t>(ops.itemsizes[k]);
+  }
   while (true) {
-    body(ptrs, inner_strides, inner);
-    int d = outer_dims - 1;
-    for (; d >= 0; --d) {
-      for (size_t k = 0; k < N; ++k) ptrs[k] += strides[k][d] * static_cast<int64_t>(ops.itemsizes[k]);
-      if (++counter[d] < shape[d]) break;
-      for (size_t k = 0; k < N; ++k) ptrs[k] -= strides[k][d] * shape[d] * static_cast<int64_t>(ops.itemsizes[k]);
+    int64_t n = std::min(inner - pos, end - begin);
+    body(ptrs, inner_strides, n);
+    begin += n;
+    if (begin >= end) return;
+    // Back to the start of this row, then one step along the outer dims.
+    for (size_t k = 0; k < N; ++k) ptrs[k] -= pos * inner_strides[k] * static_cast<int64_t>(ops.itemsizes[k]);
+    pos = 0;
+    for (int d = outer_dims - 1; d >= 0; --d) {
+      for (size_t k = 0; k < N; ++k) ptrs[k] += c.strides[k][d] * static_cast<int64_t>(ops.itemsizes[k]);
+      if (++counter[d] < c.shape[d]) break;
+      for (size_t k = 0; k < N; ++k) ptrs[k] -= c.strides[k][d] * c.shape[d] * static_cast<int64_t>(ops.itemsizes[k]);
       counter[d] = 0;
     }
-    if (d < 0) return;
   }
+}
+
+// Serial walk over every element: for bodies that accumulate into shared outputs (reductions).
+template <size_t N, typename Body>
+void for_each_run(const DimVec& sizes, const Operands<N>& ops, Body&& body) {
+  Coalesced<N> c = coalesce(sizes, ops);
+  if (c.numel > 0) walk_range(c, ops, 0, c.numel, body);
+}
+
+// The same walk split across the thread pool: only for bodies whose outputs never overlap.
+template <size_t N, typename Body>
+void parallel_for_each_run(const DimVec& sizes, const Operands<N>& ops, int64_t grain, Body&& body) {
+  Coalesced<N> c = coalesce(sizes, ops);
+  parallel_for(c.numel, grain, [&](int64_t begin, int64_t end) { walk_range(c, ops, begin, end, body); });
+}
+
+template <size_t N, typename Body>
+void parallel_for_each_run(const DimVec& sizes, const Operands<N>& ops, Body&& body) {
+  parallel_for_each_run<N>(sizes, ops, kElementwiseGrain, body);
 }
 
 template <size_t N>
@@ -75,7 +123,7 @@ Operands<N> operands_of(const std::array<const Tensor*, N>& ts) {
 // out[i] = f(a[i]) over any strides; the all-contiguous case is a plain loop the compiler vectorises.
 template <typename To, typename Ti, typename F>
 void unary_loop(const Tensor& out, const Tensor& a, F f) {
-  for_each_run<2>(out.sizes(), operands_of<2>({&out, &a}), [&](auto p, auto s, int64_t n) {
+  parallel_for_each_run<2>(out.sizes(), operands_of<2>({&out, &a}), [&](auto p, auto s, int64_t n) {
     To* o = reinterpret_cast<To*>(p[0]);
     const Ti* x = reinterpret_cast<const Ti*>(p[1]);
     if (s[0] == 1 && s[1] == 1) {
@@ -88,7 +136,7 @@ void unary_loop(const Tensor& out, const Tensor& a, F f) {
 
 template <typename To, typename Ti, typename F>
 void binary_loop(const Tensor& out, const Tensor& a, const Tensor& b, F f) {
-  for_each_run<3>(out.sizes(), operands_of<3>({&out, &a, &b}), [&](auto p, auto s, int64_t n) {
+  parallel_for_each_run<3>(out.sizes(), operands_of<3>({&out, &a, &b}), [&](auto p, auto s, int64_t n) {
     To* o = reinterpret_cast<To*>(p[0]);
     const Ti* x = reinterpret_cast<const Ti*>(p[1]);
     const Ti* y = reinterpret_cast<const Ti*>(p[2]);

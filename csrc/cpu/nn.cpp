@@ -120,7 +120,7 @@ void CpuBackend::pointwise_loss_backward(PointwiseLoss op, const Tensor& grad_in
     T beta = T(args.beta), sc = T(scale);
     auto operands = optional_operands<7>(
         {&grad_input, &grad_target, &grad_out, &input, &target, &args.weight, &args.pos_weight});
-    for_each_run<7>(input.sizes(), operands, [&](auto p, auto s, int64_t n) {
+    parallel_for_each_run<7>(input.sizes(), operands, [&](auto p, auto s, int64_t n) {
       T* gi = reinterpret_cast<T*>(p[0]);
       T* gt = reinterpret_cast<T*>(p[1]);
       const T* g = reinterpret_cast<const T*>(p[2]);

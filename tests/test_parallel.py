@@ -1,0 +1,208 @@
+"""The threaded fast paths: kernels above the grain size split across the pool, against torch.
+
+Sizes straddle the grain (32768 elements for elementwise work, 16384-element chunks for long
+reductions), and every case runs on 1, 2 and 3 threads with identical results.
+"""
+import multiprocessing
+import os
+
+import numpy as np
+import pytest
+import torch
+
+import tapegrad
+
+GRAIN = 32768
+THREAD_COUNTS = [1, 2, 3]
+
+
+@pytest.fixture(params=THREAD_COUNTS, ids=lambda n: f"threads{n}")
+def threads(request):
+    before = tapegrad.get_num_threads()
+    tapegrad.set_num_threads(request.param)
+    yield request.param
+    tapegrad.set_num_threads(before)
+
+
+def pair(shape, dtype="float32", seed=0, low=-3.0, high=3.0):
+    rng = np.random.default_rng(seed)
+    if dtype == "int64":
+        data = rng.integers(-50, 50, size=shape)
+    elif dtype == "bool":
+        data = rng.random(shape) < 0.5
+    else:
+        data = rng.uniform(low, high, size=shape).astype(dtype)
+    return tapegrad.tensor(data), torch.tensor(data)
+
+
+def close(ours, theirs, rtol=None):
+    expected = theirs.numpy()
+    got = ours.numpy()
+    assert got.shape == expected.shape and got.dtype == expected.dtype
+    if rtol is None:
+        rtol = 1e-5 if got.dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(got, expected, rtol=rtol, atol=rtol)
+
+
+LAYOUTS = {
+    "contiguous": lambda t: t,
+    "transposed": lambda t: t.t(),
+    "sliced": lambda t: t[:, ::2],
+    "broadcast": lambda t: t[:1].expand(t.shape[0], t.shape[1]),
+}
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("op", ["exp", "neg", "relu", "tanh", "sigmoid", "abs", "square"])
+def test_unary_large(threads, layout, dtype, op):
+    a, ta = pair((300, 500), dtype)
+    view = LAYOUTS[layout]
+    close(getattr(view(a), op)(), getattr(view(ta), op)())
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int64"])
+@pytest.mark.parametrize("op", ["add", "sub", "mul", "maximum", "lt", "eq"])
+def test_binary_large_broadcast_and_strided(threads, dtype, op):
+    a, ta = pair((256, 300), dtype, seed=1)
+    b, tb = pair((300,), dtype, seed=2)
+    close(getattr(a, op)(b), getattr(ta, op)(tb))
+    close(getattr(a.t(), op)(a.t()), getattr(ta.t(), op)(ta.t()))
+    close(getattr(a[::2], op)(b), getattr(ta[::2], op)(tb))
+
+
+def test_where_clamp_fill_copy_large(threads):
+    a, ta = pair((400, 300), seed=3)
+    close(tapegrad.where(a > 0, a, a * 2), torch.where(ta > 0, ta, ta * 2))
+    close(a.clamp(-1, 1), ta.clamp(-1, 1))
+    close(a.t().to(tapegrad.float64), ta.t().to(torch.float64))
+    close(a.double().t().contiguous(), ta.double().t().contiguous())
+    filled = tapegrad.empty(400, 300)
+    filled.fill_(2.5)
+    close(filled, torch.full((400, 300), 2.5))
+
+
+def test_worker_exception_reaches_caller(threads):
+    a = tapegrad.arange(4 * GRAIN)
+    zero = tapegrad.zeros(4 * GRAIN, dtype=tapegrad.int64)
+    zero[:-1] = 1
+    with pytest.raises(RuntimeError, match="ZeroDivisionError"):
+        a // zero
+    with pytest.raises(RuntimeError, match="ZeroDivisionError"):
+        a % zero
+    close(a // (zero + 1), torch.arange(4 * GRAIN) // (torch.ones(4 * GRAIN, dtype=torch.int64) + 1).where(
+        torch.arange(4 * GRAIN) < 4 * GRAIN - 1, torch.tensor(1)))
+
+
+REDUCTION_SHAPES = [
+    ((64, 3000), 1),        # rows, each reduced contiguously
+    ((3000, 64), 0),        # columns
+    ((3000, 700), 0),       # columns wider than one block of accumulators
+    ((8, 900, 40), 1),      # a middle dim
+    ((5, 6, 7, 800), (1, 2)),  # adjacent middle dims
+    ((4, 5, 6), (0, 2)),    # non-adjacent dims: the strided path
+    ((200_000,), 0),        # one long row: chunked partial results
+    ((3, 70_000), 1),       # a few long rows
+]
+
+
+@pytest.mark.parametrize("shape,dim", REDUCTION_SHAPES)
+@pytest.mark.parametrize("dtype,op", [(d, o) for d in ["float32", "float64", "int64"]
+                                      for o in ["sum", "amax", "amin", "mean"] if (d, o) != ("int64", "mean")])
+def test_reductions_match_torch(threads, shape, dim, dtype, op):
+    a, ta = pair(shape, dtype, seed=4)
+    # tapegrad accumulates float32 sums in float64: compare with torch's float64 result, rounded.
+    reference = getattr(ta.double() if dtype == "float32" else ta, op)(dim)
+    if dtype == "float32":
+        reference = reference.float()
+    close(getattr(a, op)(dim), reference)
+    close(getattr(a.t() if a.dim() == 2 else a, op)(dim), getattr(ta.t() if ta.dim() == 2 else ta, op)(dim)
+          .to(reference.dtype), rtol=1e-4 if dtype == "float32" else None)
+
+
+@pytest.mark.parametrize("shape,dim", REDUCTION_SHAPES)
+def test_prod_any_all(threads, shape, dim):
+    a, ta = pair(shape, "float64", seed=5, low=0.999, high=1.001)
+    if isinstance(dim, int):  # prod takes one dim, as in torch
+        close(a.prod(dim), ta.prod(dim), rtol=1e-10)
+    else:
+        close(a.prod(), ta.prod(), rtol=1e-10)
+    b, tb = pair(shape, "bool", seed=6)
+    close(b.any(dim), tb.any(dim))
+    close(b.all(dim), tb.all(dim))
+    ones = tapegrad.ones(shape, dtype=tapegrad.bool)
+    close(ones.all(dim), torch.ones(shape, dtype=torch.bool).all(dim))
+
+
+@pytest.mark.parametrize("shape,dim", REDUCTION_SHAPES[:4] + REDUCTION_SHAPES[6:])
+def test_max_min_propagate_nan_in_fast_path(threads, shape, dim):
+    a, ta = pair(shape, "float32", seed=7)
+    flat_index = a.numel() // 2 + 1
+    a.view(-1)[flat_index] = float("nan")
+    ta.view(-1)[flat_index] = float("nan")
+    close(a.amax(dim), ta.amax(dim))
+    close(a.amin(dim), ta.amin(dim))
+
+
+def test_full_sum_is_accurate_and_thread_count_independent():
+    a, ta = pair((1_000_003,), "float32", seed=8)
+    results = []
+    before = tapegrad.get_num_threads()
+    try:
+        for n in THREAD_COUNTS:
+            tapegrad.set_num_threads(n)
+            results.append(a.sum().item())
+    finally:
+        tapegrad.set_num_threads(before)
+    assert results[0] == results[1] == results[2]
+    assert results[0] == pytest.approx(ta.double().sum().item(), rel=1e-6)
+
+
+@pytest.mark.parametrize("op", ["softmax", "log_softmax"])
+@pytest.mark.parametrize("dim", [0, 1])
+def test_softmax_many_rows_with_backward(threads, op, dim):
+    a, ta = pair((600, 120), "float64", seed=9)
+    a.requires_grad_(True)
+    ta.requires_grad_(True)
+    out, tout = getattr(a, op)(dim), getattr(ta, op)(dim)
+    close(out.detach(), tout.detach())
+    g, tg = pair((600, 120), "float64", seed=10)
+    out.backward(g)
+    tout.backward(tg)
+    close(a.grad, ta.grad)
+
+
+def test_argmax_many_rows(threads):
+    a, ta = pair((2000, 70), "float32", seed=11)
+    close(a.argmax(1), ta.argmax(1))
+    close(a.max(0).values, ta.max(0).values)
+
+
+@pytest.mark.parametrize("bad", [0, -1, "a", 2.5, True, None])
+def test_set_num_threads_errors_match_torch(bad):
+    with pytest.raises(Exception) as theirs:
+        torch.set_num_threads(bad)
+    with pytest.raises(type(theirs.value)) as ours:
+        tapegrad.set_num_threads(bad)
+    assert str(ours.value).split(",")[0] == str(theirs.value).split(",")[0]
+
+
+def test_thread_count_round_trip(threads):
+    assert tapegrad.get_num_threads() == threads
+
+
+def _large_op_in_child(queue):
+    a = tapegrad.ones(8 * GRAIN)
+    queue.put(float((a + a).sum().item()))
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork is POSIX-only")
+def test_pool_works_in_forked_child():
+    tapegrad.ones(8 * GRAIN).exp()  # the parent's pool is running before the fork
+    ctx = multiprocessing.get_context("fork")
+    queue = ctx.Queue()
+    child = ctx.Process(target=_large_op_in_child, args=(queue,))
+    child.start()
+    child.join(timeout=60)
+    assert child.exitcode == 0
+    assert queue.get(timeout=5) == 2.0 * 8 * GRAIN
