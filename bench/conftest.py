@@ -1,22 +1,23 @@
 """Benchmarks run every workload with tapegrad and with torch, in the same pytest-benchmark group."""
+import os
+
 import pytest
 
-import tapegrad
-
-try:
-    import torch
-except ImportError:  # torch is the comparison, not a requirement
-    torch = None
-
-# tapegrad's kernels are single-threaded today; torch gets the same thread count.
-THREADS = 1
-if torch is not None:
-    torch.set_num_threads(THREADS)
-
-LIBS = [pytest.param(tapegrad, id="tapegrad"),
-        pytest.param(torch, id="torch", marks=pytest.mark.skipif(torch is None, reason="torch is not installed"))]
+from common import NUMPY, TAPEGRAD_AND_TORCH, THREADS, openblas_cores
 
 
-@pytest.fixture(params=LIBS)
+def pytest_benchmark_update_machine_info(config, machine_info):
+    machine_info["bench_threads"] = THREADS
+    machine_info["openblas_coretype"] = os.environ.get("OPENBLAS_CORETYPE")
+    machine_info["openblas_cores"] = openblas_cores()
+
+
+@pytest.fixture(params=TAPEGRAD_AND_TORCH)
 def lib(request):
+    return request.param
+
+
+@pytest.fixture(params=TAPEGRAD_AND_TORCH + [NUMPY])
+def blas_lib(request):
+    """tapegrad, torch and numpy: numpy's OpenBLAS is the GEMM reference."""
     return request.param

@@ -44,3 +44,14 @@ def mlp_step(lib, sizes, batch):
 @pytest.mark.benchmark(group="MLP 784-256-10 step, batch 64")
 def test_mlp_small(benchmark, lib):
     benchmark(mlp_step(lib, [784, 256, 10], 64))
+
+
+@pytest.mark.benchmark(group="MLP 784-1024-10 step, batch 256")
+def test_mlp_wide(benchmark, lib):
+    benchmark(mlp_step(lib, [784, 1024, 10], 256))
+
+
+@pytest.mark.benchmark(group="MLP 1024-4096-4096-10 step, batch 512")
+def test_mlp_large(benchmark, lib):
+    # About 64 GFLOP a step: a few rounds keep the suite to minutes.
+    benchmark.pedantic(mlp_step(lib, [1024, 4096, 4096, 10], 512), rounds=5, warmup_rounds=1)

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include "core/tensor.h"
 #include "cpu/parallel.h"
+#include "cpu/simd.h"
 
 namespace tg::cpu {
 
@@ -120,14 +121,31 @@ Operands<N> operands_of(const std::array<const Tensor*, N>& ts) {
   return o;
 }
 
-// out[i] = f(a[i]) over any strides; the all-contiguous case is a plain loop the compiler vectorises.
+// The contiguous cases, kept apart so each is compiled once per SIMD width.
+template <typename To, typename Ti, typename F>
+TG_SIMD_CLONES void map_contiguous(To* o, const Ti* x, int64_t n, F f) {
+  for (int64_t i = 0; i < n; ++i) o[i] = f(x[i]);
+}
+
+// With y_is_scalar, y[0] is used for every element: a tensor-scalar op.
+template <typename To, typename Ti, typename F>
+TG_SIMD_CLONES void zip_contiguous(To* o, const Ti* x, const Ti* y, bool y_is_scalar, int64_t n, F f) {
+  if (y_is_scalar) {
+    const Ti yv = *y;
+    for (int64_t i = 0; i < n; ++i) o[i] = f(x[i], yv);
+  } else {
+    for (int64_t i = 0; i < n; ++i) o[i] = f(x[i], y[i]);
+  }
+}
+
+// out[i] = f(a[i]) over any strides.
 template <typename To, typename Ti, typename F>
 void unary_loop(const Tensor& out, const Tensor& a, F f) {
   parallel_for_each_run<2>(out.sizes(), operands_of<2>({&out, &a}), [&](auto p, auto s, int64_t n) {
     To* o = reinterpret_cast<To*>(p[0]);
     const Ti* x = reinterpret_cast<const Ti*>(p[1]);
     if (s[0] == 1 && s[1] == 1) {
-      for (int64_t i = 0; i < n; ++i) o[i] = f(x[i]);
+      map_contiguous(o, x, n, f);
     } else {
       for (int64_t i = 0; i < n; ++i) o[i * s[0]] = f(x[i * s[1]]);
     }
@@ -140,14 +158,10 @@ void binary_loop(const Tensor& out, const Tensor& a, const Tensor& b, F f) {
     To* o = reinterpret_cast<To*>(p[0]);
     const Ti* x = reinterpret_cast<const Ti*>(p[1]);
     const Ti* y = reinterpret_cast<const Ti*>(p[2]);
-    if (s[0] == 1 && s[1] == 1 && s[2] == 1) {
-      for (int64_t i = 0; i < n; ++i) o[i] = f(x[i], y[i]);
-    } else if (s[0] == 1 && s[1] == 1 && s[2] == 0) {
-      const Ti yv = *y;
-      for (int64_t i = 0; i < n; ++i) o[i] = f(x[i], yv);
+    if (s[0] == 1 && s[1] == 1 && (s[2] == 1 || s[2] == 0)) {
+      zip_contiguous(o, x, y, s[2] == 0, n, f);
     } else if (s[0] == 1 && s[1] == 0 && s[2] == 1) {
-      const Ti xv = *x;
-      for (int64_t i = 0; i < n; ++i) o[i] = f(xv, y[i]);
+      zip_contiguous(o, y, x, true, n, [f](Ti yv, Ti xv) { return f(xv, yv); });
     } else {
       for (int64_t i = 0; i < n; ++i) o[i * s[0]] = f(x[i * s[1]], y[i * s[2]]);
     }

@@ -49,10 +49,12 @@ class ThreadPool {
   }
 
   // Runs fn over [0, n) in `pieces` chunks, the caller taking a share. One caller at a time.
+  // Every worker checks in and out of every job, so none can still be reading this job (whose
+  // closure lives on the caller's stack) after run returns, and none can miss the next one.
   void run(int64_t n, int64_t pieces, detail::RangeFn fn) {
     job_ = Job{fn, n, pieces};
     next_piece_.store(0);
-    pending_.store(pieces);
+    checked_out_.store(0);
     error_ = nullptr;
     {
       std::lock_guard<std::mutex> lock(sleep_mutex_);
@@ -60,7 +62,11 @@ class ThreadPool {
     }
     wake_.notify_all();
     take_pieces();
-    while (pending_.load(std::memory_order_acquire) != 0) pause_cpu();
+    const int64_t workers = static_cast<int64_t>(workers_.size());
+    for (int spins = 0; checked_out_.load(std::memory_order_acquire) != workers; ++spins) {
+      if (spins < kSpinRounds) pause_cpu();
+      else std::this_thread::yield();
+    }
     if (error_) std::rethrow_exception(error_);
   }
 
@@ -83,13 +89,12 @@ class ThreadPool {
         std::lock_guard<std::mutex> lock(error_mutex_);
         if (!error_) error_ = std::current_exception();
       }
-      pending_.fetch_sub(1, std::memory_order_release);
     }
   }
 
   void work() {
     inside_parallel_region = true;
-    uint64_t seen = generation_.load();
+    uint64_t seen = 0;  // the generation at construction, even if a job was posted before this thread ran
     while (true) {
       int spins = 0;
       while (generation_.load(std::memory_order_acquire) == seen && spins++ < kSpinRounds) pause_cpu();
@@ -100,6 +105,7 @@ class ThreadPool {
       seen = generation_.load();
       if (stopping_) return;
       take_pieces();
+      checked_out_.fetch_add(1, std::memory_order_release);
     }
   }
 
@@ -107,7 +113,7 @@ class ThreadPool {
   std::mutex sleep_mutex_, error_mutex_;
   std::condition_variable wake_;
   std::atomic<uint64_t> generation_{0};
-  std::atomic<int64_t> next_piece_{0}, pending_{0};
+  std::atomic<int64_t> next_piece_{0}, checked_out_{0};
   Job job_{};
   std::exception_ptr error_;
   bool stopping_ = false;

@@ -4,6 +4,7 @@
 #include <vector>
 #include "cpu/cpu_backend.h"
 #include "cpu/loops.h"
+#include "cpu/simd.h"
 
 namespace tg::cpu {
 
@@ -71,7 +72,7 @@ bool as_outer_len_inner(const Tensor& out, const Tensor& in, int64_t& outer, int
 
 // Reduces a contiguous run with independent lanes, so the loop vectorises despite FP ordering.
 template <typename A, ReduceOp Op, typename T>
-A reduce_run(const T* x, int64_t n) {
+TG_SIMD_CLONES A reduce_run(const T* x, int64_t n) {
   constexpr int64_t kLanes = 16;
   A acc = static_cast<A>(x[0]);
   int64_t i = 1;
@@ -85,6 +86,16 @@ A reduce_run(const T* x, int64_t n) {
   }
   for (; i < n; ++i) acc = combine<A>(Op, acc, static_cast<A>(x[i]));
   return acc;
+}
+
+// acc[j] = x[0, j] (op) x[1, j] (op) ... over `len` rows `inner` apart.
+template <typename A, ReduceOp Op, typename T>
+TG_SIMD_CLONES void reduce_columns(A* acc, const T* x, int64_t len, int64_t inner, int64_t width) {
+  for (int64_t j = 0; j < width; ++j) acc[j] = static_cast<A>(x[j]);
+  for (int64_t r = 1; r < len; ++r) {
+    const T* xr = x + r * inner;
+    for (int64_t j = 0; j < width; ++j) acc[j] = combine<A>(Op, acc[j], static_cast<A>(xr[j]));
+  }
 }
 
 // Work is cut into pieces whose bounds do not depend on the thread count, so results are the same
@@ -123,11 +134,7 @@ void reduce_outer_len_inner(T* out, const T* in, int64_t outer, int64_t len, int
         int64_t o = unit / blocks, j0 = (unit % blocks) * kColumnBlock;
         int64_t width = std::min(kColumnBlock, inner - j0);
         const T* x = in + o * len * inner + j0;
-        for (int64_t j = 0; j < width; ++j) acc[j] = static_cast<A>(x[j]);
-        for (int64_t r = 1; r < len; ++r) {
-          const T* xr = x + r * inner;
-          for (int64_t j = 0; j < width; ++j) acc[j] = combine<A>(Op, acc[j], static_cast<A>(xr[j]));
-        }
+        reduce_columns<A, Op>(acc, x, len, inner, width);
         T* dst = out + o * inner + j0;
         for (int64_t j = 0; j < width; ++j) dst[j] = static_cast<T>(acc[j]);
       }
