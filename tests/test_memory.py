@@ -173,6 +173,9 @@ def step(backward=True):
 """
 
 MIB = 1 << 20
+# Room for the interpreter's own pages (a new pymalloc arena, say); a tensor leaked per step, or a node
+# per graph, would pass it within the run.
+SLACK = 256 << 10
 
 
 def child(lib, body):
@@ -188,7 +191,8 @@ for _ in range(2000):
     step()
 print(json.dumps(rss() - before))
 """)
-    assert growth < MIB, f"resident memory grew by {growth / MIB:.2f} MiB over 2,000 steps"
+    print(f"resident memory growth over 2,000 steps: {growth} bytes")  # shown by pytest -rP
+    assert growth < SLACK, f"resident memory grew by {growth / MIB:.2f} MiB over 2,000 steps"
 
 
 def test_resident_memory_flat_over_20000_graphs_half_never_backpropagated():
@@ -200,7 +204,8 @@ for i in range(20000):
     step(backward=i % 2 == 0)
 print(json.dumps(rss() - before))
 """)
-    assert growth < MIB, f"resident memory grew by {growth / MIB:.2f} MiB over 20,000 graphs"
+    print(f"resident memory growth over 20,000 graphs: {growth} bytes")
+    assert growth < SLACK, f"resident memory grew by {growth / MIB:.2f} MiB over 20,000 graphs"
 
 
 PEAK_RUN = """
@@ -232,4 +237,5 @@ def test_training_peak_memory_no_higher_than_torch():
     """The same MLP training run, each library in its own process: the peak resident memory above
     what the process held before the run."""
     ours, ref = child("tapegrad", PEAK_RUN), child("torch", PEAK_RUN)
+    print(f"peak above the baseline: tapegrad {ours / MIB:.1f} MiB, torch {ref / MIB:.1f} MiB")
     assert ours <= ref, f"peak {ours / MIB:.1f} MiB, torch {ref / MIB:.1f} MiB"
