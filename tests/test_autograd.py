@@ -1,7 +1,4 @@
 """Autograd semantics against PyTorch: each scenario runs on both libraries, side by side."""
-import os
-import subprocess
-import sys
 import textwrap
 import threading
 
@@ -10,6 +7,7 @@ import pytest
 import torch
 
 import tapegrad
+from child_process import run_python
 
 
 def same(ours, ref):
@@ -784,10 +782,7 @@ worker = threading.Thread(target=chains)
 worker.start()
 worker.join()
 """
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=600)
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert result.stdout == "ok\n"
+    assert run_python(code) == "ok\n"
 
 
 def test_backward_in_parallel_threads():

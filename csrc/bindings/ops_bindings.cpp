@@ -49,11 +49,7 @@ void bind_ops(py::module_& m) {
   auto divide = [](const Tensor& a, Operand b, std::optional<std::string> mode) {
     if (!mode) return ops::div(a, b.t);
     if (*mode == "floor") return ops::floor_divide(a, b.t);
-    if (*mode == "trunc") {
-      Tensor q = ops::div(a, b.t);
-      Tensor r = ops::trunc(q);
-      return is_floating(ops::result_type(a, b.t)) ? r : ops::to_dtype(r, ops::result_type(a, b.t));
-    }
+    if (*mode == "trunc") return ops::trunc_divide(a, b.t);
     throw Error(str_cat("div expected rounding_mode to be one of None, 'trunc', or 'floor' but found '", *mode, "'"));
   };
   def_both(m, "div", divide, py::arg("input"), other, py::kw_only(), py::arg("rounding_mode") = py::none());

@@ -19,6 +19,9 @@ enum class ReduceOp : uint8_t { Sum, Prod, Max, Min, Any, All };
 enum class ArgReduceOp : uint8_t { Max, Min };
 // Losses computed element by element from an input and a target (csrc/cpu/nn.cpp).
 enum class PointwiseLoss : uint8_t { Mse, SmoothL1, Bce, BceWithLogits };
+// binary_cross_entropy's gradient divides by max((1 - x) * x, this); PyTorch's constant is a float, so
+// float64 gradients at x = 0 or 1 are 1 / 1e-12f, not 1e12.
+constexpr float kBceGradEpsilon = 1e-12f;
 struct PointwiseLossArgs {
   Tensor weight;      // optional, expanded to the input's shape (bce, bce_with_logits)
   Tensor pos_weight;  // optional, expanded to the input's shape (bce_with_logits)

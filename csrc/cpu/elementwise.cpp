@@ -138,7 +138,7 @@ void any_unary(UnaryOp op, const Tensor& out, const Tensor& a) {
   switch (op) {
     case UnaryOp::Neg: return unary_loop<T, T>(out, a, [](T x) { return T(-x); });
     case UnaryOp::Abs: return unary_loop<T, T>(out, a, [](T x) { return x < 0 ? T(-x) : x; });
-    case UnaryOp::Relu: return unary_loop<T, T>(out, a, [](T x) { return x > 0 ? x : T(0); });
+    case UnaryOp::Relu: return unary_loop<T, T>(out, a, [](T x) { return x < 0 ? T(0) : x; });  // nan stays nan
     case UnaryOp::Sign: return unary_loop<T, T>(out, a, [](T x) { return T((T(0) < x) - (x < T(0))); });
     case UnaryOp::Square: return unary_loop<T, T>(out, a, [](T x) { return T(x * x); });
     default: break;
@@ -219,8 +219,10 @@ void CpuBackend::unary(UnaryOp op, const Tensor& out, const Tensor& a) {
 void CpuBackend::clamp(const Tensor& out, const Tensor& a, const Scalar* lo, const Scalar* hi) {
   dispatch_numeric(a.dtype(), "clamp", [&](auto tag) {
     using T = typename decltype(tag)::type;
-    T low = lo ? lo->to<T>() : std::numeric_limits<T>::lowest();
-    T high = hi ? hi->to<T>() : std::numeric_limits<T>::max();
+    // A missing bound is no bound: infinities pass through.
+    using Limits = std::numeric_limits<T>;
+    T low = lo ? lo->to<T>() : (Limits::has_infinity ? -Limits::infinity() : Limits::lowest());
+    T high = hi ? hi->to<T>() : (Limits::has_infinity ? Limits::infinity() : Limits::max());
     // PyTorch applies min first, then max: with min > max every element becomes max.
     unary_loop<T, T>(out, a, [=](T x) {
       if constexpr (std::is_floating_point_v<T>)

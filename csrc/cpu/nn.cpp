@@ -71,7 +71,7 @@ T loss_grad(PointwiseLoss op, bool wrt_target, T x, T t, T g, T pw, bool has_pw,
     }
     case PointwiseLoss::Bce:
       if (wrt_target) return -std::log(x / (T(1) - x)) * g * scale;
-      return g * (x - t) / std::max((T(1) - x) * x, T(1e-12)) * scale;
+      return g * (x - t) / std::max((T(1) - x) * x, T(kBceGradEpsilon)) * scale;
     case PointwiseLoss::BceWithLogits:
       if (wrt_target) return (has_pw ? log_sigmoid(-x) - log_sigmoid(x) * pw : -x) * g * scale;
       if (has_pw) {

@@ -225,6 +225,8 @@ Tensor div(const Tensor& a, const Tensor& b) {
 
 // ---- pow ----
 
+static Scalar minus_one(Scalar s) { return s.is_floating() ? Scalar(s.to_double() - 1) : Scalar(s.to_int() - 1); }
+
 // PowBackward0: tensor ** number; PowBackward1: tensor ** tensor; PowBackward2: number ** tensor.
 struct PowBackward : Node {
   SavedTensor self, exponent, result;
@@ -235,8 +237,9 @@ struct PowBackward : Node {
     Tensor a = self.unpack(*this), b = exponent.unpack(*this);
     TensorList out(2);
     if (needs_input_grad(0)) {
-      // d/da a^b = b * a^(b-1), and 0 where b == 0 (so 0^0 has gradient 0, as in PyTorch).
-      Tensor d = mul(b, pow(a, sub(b, wrap(int64_t(1)))));
+      // d/da a^b = b * a^(b-1), and 0 where b == 0 (so 0^0 has gradient 0, as in PyTorch). A number
+      // exponent stays a number, so that a^-0.5 is rsqrt(a) as in the forward.
+      Tensor d = mul(b, pow(a, b.is_wrapped_number() ? wrap(minus_one(b.item())) : sub(b, wrap(int64_t(1)))));
       out[0] = where(eq(b, wrap(int64_t(0))), zeros_like(d), mul(g, d));
     }
     if (needs_input_grad(1)) {
@@ -260,10 +263,25 @@ static void check_pow(const Tensor& a, const Tensor& b, ScalarType dt) {
     throw NotImplementedError("\"pow\" not implemented for 'Bool'");
 }
 
+// PyTorch computes x ** 0.5 and x ** -0.5 as sqrt and rsqrt, which differ from std::pow at -inf and -0.
+static std::optional<UnaryOp> root_for_exponent(const Tensor& b, ScalarType dt) {
+  if (!b.is_wrapped_number() || !is_floating(dt) || !is_floating(b.dtype())) return std::nullopt;
+  double e = b.item().to_double();
+  if (e == 0.5) return UnaryOp::Sqrt;
+  if (e == -0.5) return UnaryOp::Rsqrt;
+  return std::nullopt;
+}
+
 Tensor pow(const Tensor& a, const Tensor& b) {
   ScalarType dt = result_type(a, b);
   check_pow(a, b, dt);
-  Tensor out = binary_kernel(BinaryOp::Pow, a, b, dt, dt);
+  Tensor out;
+  if (auto root = root_for_exponent(b, dt)) {
+    out = empty(a.sizes(), dt, a.device());
+    backend_for(a.device()).unary(*root, out, cast_for_compute(a, dt));
+  } else {
+    out = binary_kernel(BinaryOp::Pow, a, b, dt, dt);
+  }
   if (compute_requires_grad(a, b)) {
     auto node = make_node<PowBackward>(a, b);
     node->variant = b.is_wrapped_number() ? 0 : (a.is_wrapped_number() ? 2 : 1);
@@ -316,7 +334,6 @@ static Tensor no_grad_binary(BinaryOp op, const Tensor& a, const Tensor& b, bool
   ScalarType dt = result_type(a, b);
   return binary_kernel(op, a, b, dt, bool_out ? ScalarType::Bool : dt);
 }
-Tensor remainder(const Tensor& a, const Tensor& b) { return no_grad_binary(BinaryOp::Remainder, a, b, false); }
 Tensor floor_divide(const Tensor& a, const Tensor& b) { return no_grad_binary(BinaryOp::FloorDivide, a, b, false); }
 Tensor eq(const Tensor& a, const Tensor& b) { return no_grad_binary(BinaryOp::Eq, a, b, true); }
 Tensor ne(const Tensor& a, const Tensor& b) { return no_grad_binary(BinaryOp::Ne, a, b, true); }
@@ -327,6 +344,44 @@ Tensor ge(const Tensor& a, const Tensor& b) { return no_grad_binary(BinaryOp::Ge
 Tensor logical_and(const Tensor& a, const Tensor& b) { return no_grad_binary(BinaryOp::LogicalAnd, a, b, true); }
 Tensor logical_or(const Tensor& a, const Tensor& b) { return no_grad_binary(BinaryOp::LogicalOr, a, b, true); }
 Tensor logical_xor(const Tensor& a, const Tensor& b) { return no_grad_binary(BinaryOp::LogicalXor, a, b, true); }
+
+// ---- remainder ----
+
+// a - floor(a / b) * b: gradient 1 for a and -floor(a / b) for b. RemainderBackward0 when b is a number.
+struct RemainderBackward : Node {
+  SavedTensor self, other;
+  int variant = 1;
+  std::string name() const override { return "RemainderBackward" + std::to_string(variant); }
+  TensorList apply(TensorList&& grads) override {
+    const Tensor& g = grads[0];
+    return {g, needs_input_grad(1) ? neg(mul(g, floor_divide(self.unpack(*this), other.unpack(*this)))) : Tensor()};
+  }
+  void release_saved() override { self.reset(); other.reset(); }
+};
+
+Tensor remainder(const Tensor& a, const Tensor& b) {
+  Tensor out = no_grad_binary(BinaryOp::Remainder, a, b, false);
+  if (compute_requires_grad(a, b)) {
+    auto node = make_node<RemainderBackward>(a, b);
+    node->variant = b.is_wrapped_number() ? 0 : 1;
+    if (node->needs_input_grad(1)) {
+      node->self = SavedTensor(a, false);
+      node->other = SavedTensor(b, false);
+    }
+    set_history(out, node);
+  }
+  return out;
+}
+
+// Integer division rounding toward zero is floor division stepped up where the quotient is negative
+// and inexact: exact for every int64 (a trip through double is not), and it raises on division by zero.
+Tensor trunc_divide(const Tensor& a, const Tensor& b) {
+  ScalarType dt = result_type(a, b);
+  if (is_floating(dt)) return trunc(div(a, b));
+  Tensor zero = wrap(int64_t(0));
+  Tensor inexact_negative = logical_and(ne(remainder(a, b), zero), ne(lt(a, zero), lt(b, zero)));
+  return add(floor_divide(a, b), inexact_negative);
+}
 
 // ---- where ----
 

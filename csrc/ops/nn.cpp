@@ -651,10 +651,12 @@ struct PointwiseLossBackward : Node {
         gt = neg(gi);
         break;
       }
-      case PointwiseLoss::Bce:
-        gi = mul(div(mul(g, sub(x, t)), clamp(mul(sub(num(1.0), x), x), Scalar(1e-12), std::nullopt)), num(scale));
+      case PointwiseLoss::Bce: {
+        Tensor denominator = clamp(mul(sub(num(1.0), x), x), Scalar(double(kBceGradEpsilon)), std::nullopt);
+        gi = mul(div(mul(g, sub(x, t)), denominator), num(scale));
         gt = mul(mul(neg(log(div(x, sub(num(1.0), x)))), g), num(scale));
         break;
+      }
       case PointwiseLoss::BceWithLogits:
         if (pos_weight.defined()) {
           Tensor pt = mul(pos_weight, t);

@@ -195,26 +195,36 @@ Tensor sum_to_size(const Tensor& a, const DimVec& sizes) {
 
 namespace {
 
-Tensor prod_impl(const Tensor& a, const DimVec& dims, bool keepdim, std::optional<ScalarType> dtype,
-                 int variant);
+// The product of every other element along `dim`, as running products from both ends: no division,
+// so zeros are exact and an infinity meeting a zero gives nan (PyTorch's prod_safe_zeros_backward).
+Tensor products_of_others(const Tensor& x, int64_t dim) {
+  int64_t n = x.sizes()[dim];
+  TensorList before(n), after(n);
+  Tensor one = ones_like(narrow(x, dim, 0, 1));
+  before[0] = after[n - 1] = one;
+  for (int64_t k = 1; k < n; ++k) before[k] = mul(before[k - 1], narrow(x, dim, k - 1, 1));
+  for (int64_t k = n - 1; k > 0; --k) after[k - 1] = mul(after[k], narrow(x, dim, k, 1));
+  for (int64_t k = 0; k < n; ++k) before[k] = mul(before[k], after[k]);
+  return cat(before, dim);
+}
 
-// Each element's gradient is the product of the others, which stays exact when the input has zeros:
-// with one zero only that element gets a gradient, with two or more none does.
+// PyTorch's choice of formula, so that nan and inf come out where they do there: result / x while the
+// input has no zero at all; else the products of the others (for a full product, zeros past one zero).
 struct ProdBackward : ReductionNode {
-  SavedTensor self;
+  SavedTensor self, result;
   int variant = 1;
   std::string name() const override { return "ProdBackward" + std::to_string(variant); }
   TensorList apply(TensorList&& grads) override {
     Tensor x = self.unpack(*this);
     Tensor g = restore(grads[0]);
-    Tensor is_zero = eq(x, inum(0));
-    Tensor nonzero = where(is_zero, num(1.0), x);
-    Tensor others = div(mul(g, prod_impl(nonzero, dims, true, std::nullopt, variant)), nonzero);
-    Tensor zeros = sum(is_zero, dims, true);
-    Tensor keep = logical_or(eq(zeros, inum(0)), logical_and(is_zero, eq(zeros, inum(1))));
-    return {where(keep, others, num(0.0))};
+    if (x.dim() == 0) return {g};
+    int64_t zeros = sum(eq(x, inum(0))).item().to_int();
+    if (zeros == 0) return {mul(g, div(restore(result.unpack(*this)), x))};
+    if (variant == 1) return {mul(g, products_of_others(x, dims[0]))};
+    if (zeros > 1) return {zeros_like(x)};
+    return {mul(g, reshape(products_of_others(reshape(x, DimVec{x.numel()}), 0), x.sizes()))};
   }
-  void release_saved() override { self.reset(); }
+  void release_saved() override { self.reset(); result.reset(); }
 };
 
 Tensor prod_impl(const Tensor& a, const DimVec& dims, bool keepdim, std::optional<ScalarType> dtype,
@@ -226,6 +236,7 @@ Tensor prod_impl(const Tensor& a, const DimVec& dims, bool keepdim, std::optiona
     auto node = reduction_node<ProdBackward>(a, dims, keepdim);
     node->variant = variant;
     node->self = SavedTensor(a, false);
+    node->result = SavedTensor(out, true);
     set_history(out, node);
   }
   return out;

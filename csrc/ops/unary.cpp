@@ -103,7 +103,8 @@ Tensor sigmoid(const Tensor& a) {
 Tensor relu(const Tensor& a) {
   check_relu(a);
   return unary_op(UnaryOp::Relu, a, false, "ReluBackward0", Saves::Output,
-                  [](const Tensor& g, const Tensor& y) { return mul(g, gt(y, num(0.0))); });
+                  // PyTorch's threshold_backward: a selection, so nan flows where y is nan, not where y <= 0.
+                  [](const Tensor& g, const Tensor& y) { return where(le(y, num(0.0)), num(0.0), g); });
 }
 Tensor square(const Tensor& a) {
   // square is pow(a, 2): a bool tensor promotes to int64 with the integer exponent.

@@ -195,6 +195,14 @@ for name in ("maximum", "minimum"):
         [(3, 4), (3, 4)],
     ))
 
+# ---- remainder ----
+
+CASES += [
+    OpCase("remainder", lambda L, a, b: a % b, [(3, 4), (3, 4)], domain="nonzero"),
+    OpCase("remainder_broadcast", lambda L, a, b: L.remainder(a, b), [(3, 1), (4,)], domain="nonzero"),
+    OpCase("remainder_number", lambda L, a: a % 0.3, [(3, 4)]),
+]
+
 # ---- where ----
 
 CASES += [
