@@ -140,7 +140,7 @@ void any_unary(UnaryOp op, const Tensor& out, const Tensor& a) {
   switch (op) {
     case UnaryOp::Neg: return unary_loop<T, T>(out, a, [](T x) { return T(-x); });
     case UnaryOp::Abs: return unary_loop<T, T>(out, a, [](T x) { return x < 0 ? T(-x) : x; });
-    case UnaryOp::Relu: return unary_loop<T, T>(out, a, [](T x) { return x > 0 ? x : T(0); });
+    case UnaryOp::Relu: return unary_loop<T, T>(out, a, [](T x) { return x <= 0 ? T(0) : x; });  // NaN stays NaN
     case UnaryOp::Sign: return unary_loop<T, T>(out, a, [](T x) { return T((T(0) < x) - (x < T(0))); });
     case UnaryOp::Square: return unary_loop<T, T>(out, a, [](T x) { return T(x * x); });
     default: break;

@@ -235,8 +235,12 @@ struct PowBackward : Node {
     Tensor a = self.unpack(*this), b = exponent.unpack(*this);
     TensorList out(2);
     if (needs_input_grad(0)) {
-      // d/da a^b = b * a^(b-1), and 0 where b == 0 (so 0^0 has gradient 0, as in PyTorch).
-      Tensor d = mul(b, pow(a, sub(b, wrap(int64_t(1)))));
+      // d/da a^b = b * a^(b-1), and 0 where b == 0 (so 0^0 has gradient 0, as in PyTorch). A number
+      // exponent stays a number, so that b - 1 = -0.5 is rsqrt there too.
+      Tensor b_minus_1 = b.is_wrapped_number()
+                             ? wrap(b.item().is_floating() ? Scalar(b.item().to_double() - 1) : Scalar(b.item().to_int() - 1))
+                             : sub(b, wrap(int64_t(1)));
+      Tensor d = mul(b, pow(a, b_minus_1));
       out[0] = where(eq(b, wrap(int64_t(0))), zeros_like(d), mul(g, d));
     }
     if (needs_input_grad(1)) {
@@ -263,7 +267,15 @@ static void check_pow(const Tensor& a, const Tensor& b, ScalarType dt) {
 Tensor pow(const Tensor& a, const Tensor& b) {
   ScalarType dt = result_type(a, b);
   check_pow(a, b, dt);
-  Tensor out = binary_kernel(BinaryOp::Pow, a, b, dt, dt);
+  Tensor out;
+  double exponent = b.is_wrapped_number() && is_floating(dt) ? b.item().to_double() : 0;
+  if (exponent == 0.5 || exponent == -0.5) {
+    // As ATen: x ** 0.5 is sqrt(x) and x ** -0.5 rsqrt(x), which keep the sign of -0.0 (-0.0 ** -0.5 is -inf).
+    AutoGradMode no_grad(false);
+    out = exponent > 0 ? sqrt(a) : rsqrt(a);
+  } else {
+    out = binary_kernel(BinaryOp::Pow, a, b, dt, dt);
+  }
   if (compute_requires_grad(a, b)) {
     auto node = make_node<PowBackward>(a, b);
     node->variant = b.is_wrapped_number() ? 0 : (a.is_wrapped_number() ? 2 : 1);
@@ -316,8 +328,85 @@ static Tensor no_grad_binary(BinaryOp op, const Tensor& a, const Tensor& b, bool
   ScalarType dt = result_type(a, b);
   return binary_kernel(op, a, b, dt, bool_out ? ScalarType::Bool : dt);
 }
-Tensor remainder(const Tensor& a, const Tensor& b) { return no_grad_binary(BinaryOp::Remainder, a, b, false); }
-Tensor floor_divide(const Tensor& a, const Tensor& b) { return no_grad_binary(BinaryOp::FloorDivide, a, b, false); }
+
+// PyTorch records the ops it has no derivative for: the output requires grad, and only a
+// backward that reaches the node fails.
+struct NotImplementedBackward : Node {
+  const char* op = "";
+  std::string name() const override { return "torch::autograd::NotImplemented"; }
+  TensorList apply(TensorList&&) override {
+    throw Error(str_cat("derivative for aten::", op, " is not implemented"));
+  }
+};
+
+static void record_not_implemented(const Tensor& out, const Tensor& a, const Tensor& b, const char* op) {
+  if (!compute_requires_grad(a, b)) return;
+  auto node = make_node<NotImplementedBackward>(a, b);
+  node->op = op;
+  set_history(out, node);
+}
+
+// a - floor(a / b) * b: the gradient is g for a and -g * floor(a / b) for b. RemainderBackward0
+// when b is a number; number % tensor has no derivative in PyTorch.
+struct RemainderBackward : Node {
+  SavedTensor self, other;
+  bool number_other = false;
+  std::string name() const override { return number_other ? "RemainderBackward0" : "RemainderBackward1"; }
+  TensorList apply(TensorList&& grads) override {
+    const Tensor& g = grads[0];
+    if (!needs_input_grad(1)) return {g, Tensor()};
+    return {g, neg(mul(g, floor_divide(self.unpack(*this), other.unpack(*this))))};
+  }
+  void release_saved() override { self.reset(); other.reset(); }
+};
+
+Tensor remainder(const Tensor& a, const Tensor& b) {
+  Tensor out = no_grad_binary(BinaryOp::Remainder, a, b, false);
+  if (a.is_wrapped_number()) {
+    record_not_implemented(out, a, b, "remainder");
+  } else if (compute_requires_grad(a, b)) {
+    auto node = make_node<RemainderBackward>(a, b);
+    node->number_other = b.is_wrapped_number();
+    if (node->needs_input_grad(1)) {
+      node->self = SavedTensor(a, false);
+      node->other = SavedTensor(b, false);
+    }
+    set_history(out, node);
+  }
+  return out;
+}
+
+Tensor floor_divide(const Tensor& a, const Tensor& b) {
+  Tensor out = no_grad_binary(BinaryOp::FloorDivide, a, b, false);
+  record_not_implemented(out, a, b, "floor_divide");
+  return out;
+}
+
+// div with a rounding mode is piecewise constant: PyTorch's DivBackward2 gives grad * 0 to both inputs.
+struct DivBackward2 : Node {
+  std::string name() const override { return "DivBackward2"; }
+  TensorList apply(TensorList&& grads) override {
+    Tensor zero = mul(grads[0], wrap(int64_t(0)));
+    return {needs_input_grad(0) ? zero : Tensor(), needs_input_grad(1) ? zero : Tensor()};
+  }
+};
+
+Tensor div(const Tensor& a, const Tensor& b, const std::string& rounding_mode) {
+  ScalarType dt = result_type(a, b);
+  Tensor out;
+  if (rounding_mode == "floor") {
+    out = no_grad_binary(BinaryOp::FloorDivide, a, b, false);
+  } else if (rounding_mode == "trunc") {
+    AutoGradMode no_grad(false);
+    out = trunc(div(a, b));
+    if (!is_floating(dt)) out = to_dtype(out, dt);
+  } else {
+    throw Error(str_cat("div expected rounding_mode to be one of None, 'trunc', or 'floor' but found '",
+                        rounding_mode, "'"));
+  }
+  if (compute_requires_grad(a, b)) set_history(out, make_node<DivBackward2>(a, b));
+  return out;
+}
 Tensor eq(const Tensor& a, const Tensor& b) { return no_grad_binary(BinaryOp::Eq, a, b, true); }
 Tensor ne(const Tensor& a, const Tensor& b) { return no_grad_binary(BinaryOp::Ne, a, b, true); }
 Tensor lt(const Tensor& a, const Tensor& b) { return no_grad_binary(BinaryOp::Lt, a, b, true); }
@@ -371,7 +460,7 @@ std::shared_ptr<N> inplace_node(const Tensor& self, const Tensor& other) {
 Tensor& add_(Tensor& self, const Tensor& other, Scalar alpha) {
   check_alpha(result_type(self, other), alpha);
   if (!is_one(alpha)) return add_(self, scaled(other, result_type(self, other), alpha));
-  check_inplace(self);
+  check_inplace(self, other);
   bool grad = compute_requires_grad(self, other);
   std::shared_ptr<Node> node = grad ? inplace_node<AddBackward0>(self, other) : nullptr;
   binary_kernel_inplace(BinaryOp::Add, self, other, "add_");
@@ -383,7 +472,7 @@ Tensor& sub_(Tensor& self, const Tensor& other, Scalar alpha) {
   check_sub(self, other);
   check_alpha(result_type(self, other), alpha);
   if (!is_one(alpha)) return sub_(self, scaled(other, result_type(self, other), alpha));
-  check_inplace(self);
+  check_inplace(self, other);
   bool grad = compute_requires_grad(self, other);
   std::shared_ptr<Node> node = grad ? inplace_node<SubBackward>(self, other) : nullptr;
   binary_kernel_inplace(BinaryOp::Sub, self, other, "sub_");
@@ -393,7 +482,7 @@ Tensor& sub_(Tensor& self, const Tensor& other, Scalar alpha) {
 
 template <typename N>
 static Tensor& product_(Tensor& self, const Tensor& other, BinaryOp op) {
-  check_inplace(self);
+  check_inplace(self, other);
   bool grad = compute_requires_grad(self, other);
   std::shared_ptr<N> node;
   if (grad) {
@@ -411,7 +500,7 @@ Tensor& mul_(Tensor& self, const Tensor& other) { return product_<MulBackward0>(
 Tensor& div_(Tensor& self, const Tensor& other) { return product_<DivBackward0>(self, other, BinaryOp::Div); }
 
 Tensor& pow_(Tensor& self, const Tensor& other) {
-  check_inplace(self);
+  check_inplace(self, other);
   check_pow(self, other, result_type(self, other));
   if (!compute_requires_grad(self, other)) {
     binary_kernel_inplace(BinaryOp::Pow, self, other, "pow_");
