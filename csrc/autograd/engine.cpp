@@ -64,7 +64,9 @@ class GraphTask {
         throw Error(str_cat("Mismatch in shape: grad_output[", i, "] has a shape of torch.Size(",
                             shape_str(g.sizes()), ") and output[", i, "] has a shape of torch.Size(",
                             shape_str(r.sizes()), ")."));
-      root_edges.push_back(gradient_edge(r));
+      Edge edge = gradient_edge(r);
+      if (!edge.node) continue;  // a view made in no_grad mode: nothing to reach
+      root_edges.push_back(std::move(edge));
       root_grads.push_back(g.dtype() == r.dtype() ? g : ops::to_dtype(g, r.dtype()));
     }
     discover(root_edges);

@@ -28,6 +28,43 @@ std::string forward_name(const std::string& node_name) {
     return node_name.substr(0, end - suffix.size());
   return node_name;
 }
+
+// True when two index tuples of (sizes, strides) address the same element.
+bool elements_overlap(const DimVec& sizes, const DimVec& strides) {
+  std::vector<std::pair<int64_t, int64_t>> dims;  // (stride, size) of dims with more than one element
+  for (size_t d = 0; d < sizes.size(); ++d)
+    if (sizes[d] > 1) dims.emplace_back(strides[d], sizes[d]);
+  std::sort(dims.begin(), dims.end());
+  int64_t reach = 0;  // the largest offset the smaller-stride dims can address
+  for (auto [stride, size] : dims) {
+    if (stride <= reach) return true;
+    reach += (size - 1) * stride;
+  }
+  return false;
+}
+
+// ATen's is_non_overlapping_and_dense: the elements fill a block of memory exactly once.
+bool non_overlapping_and_dense(const Tensor& t) {
+  int64_t extent = 1;
+  for (int64_t d = 0; d < t.dim(); ++d) extent += (t.sizes()[d] - 1) * t.strides()[d];
+  return extent == t.numel() && !elements_overlap(t.sizes(), t.strides());
+}
+
+// ATen's assert_no_partial_overlap between an in-place op's output and an input: the same memory
+// with the same strides is fine (x.mul_(x)); any other sharing is refused where it can be told.
+void check_no_partial_overlap(const Tensor& self, const Tensor& other) {
+  if (!other.defined() || self.is_same(other) || self.numel() == 0 || other.numel() == 0) return;
+  if (!non_overlapping_and_dense(self) || !non_overlapping_and_dense(other)) return;
+  // Byte ranges: `.data` aliases the same memory through another Storage.
+  const char* a_begin = static_cast<const char*>(self.data_ptr());
+  const char* b_begin = static_cast<const char*>(other.data_ptr());
+  const char* a_end = a_begin + self.numel() * itemsize(self.dtype());
+  const char* b_end = b_begin + other.numel() * itemsize(other.dtype());
+  bool full = a_begin == b_begin && a_end == b_end && self.strides() == other.strides();
+  TG_CHECK(full || a_end <= b_begin || b_end <= a_begin, "unsupported operation: some elements of the input tensor "
+           "and the written-to tensor refer to a single memory location. Please clone() the tensor before "
+           "performing the operation.");
+}
 }  // namespace
 
 Node::Node() : sequence_nr(g_next_sequence_nr.fetch_add(1, std::memory_order_relaxed)) {}
@@ -81,6 +118,7 @@ SavedTensor::SavedTensor(const Tensor& t, bool is_output) : saved_(t.defined()),
     }
   } else {
     data_ = t;
+    had_grad_fn_ = static_cast<bool>(t.grad_fn());
   }
 }
 
@@ -92,6 +130,8 @@ Tensor SavedTensor::unpack(const Node& owner) const {
         ".backward() or autograd.grad(). Specify retain_graph=True if you need to backward through the "
         "graph a second time or if you need to access saved tensors after calling backward.");
   if (!saved_) return Tensor();
+  TG_CHECK(!had_grad_fn_ || data_.grad_fn(), "Trying to use a saved tensor that has been detached in-place, i.e. "
+           "with .detach_().This is not supported, please use out-of-place `.detach()` instead");
   if (data_.version() != saved_version_) {
     // Like PyTorch, name the op that made the tensor: for a saved output the node that saved
     // it, for a saved input its grad_fn now.
@@ -168,6 +208,7 @@ std::shared_ptr<Node> grad_accumulator(const Tensor& leaf) {
 
 Edge gradient_edge(const Tensor& t) {
   if (t.grad_fn()) return Edge{t.grad_fn(), t.output_nr()};
+  if (!t.impl()->requires_grad) return Edge{};  // a view made in no_grad mode: no gradient reaches it
   return Edge{grad_accumulator(t), 0};
 }
 
@@ -183,14 +224,57 @@ void retain_grad(const Tensor& t) {
   t.grad_fn()->retained_outputs.emplace_back(t.output_nr(), t.impl());
 }
 
-void check_inplace(const Tensor& self) {
-  if (!GradMode::is_enabled()) return;
-  TensorImpl* base = self.impl()->view_base.get();
-  if (self.is_leaf() && self.impl()->requires_grad)
-    throw Error("a leaf Variable that requires grad is being used in an in-place operation.");
-  if (base && !base->grad_fn && base->requires_grad)
-    throw Error("a view of a leaf Variable that requires grad is being used in an in-place operation.");
+namespace {
+
+// PyTorch's handle_view_on_rebase: the message for a view whose history an in-place op may not
+// rewrite, modified itself or (`indirect`) through its base or another view of it.
+std::string view_rebase_error(TensorImpl* view, bool indirect) {
+  std::string what = indirect ? "its base or another view of its base has been modified inplace"
+                              : "is being modified inplace";
+  std::string msg;
+  if (view->grad_fn) {
+    std::string op = forward_name(view->grad_fn->name());
+    bool inherited = view->view_creation == ViewCreation::InNoGradMode;
+    msg = str_cat("Output ", view->output_nr, " of ", op, " is a view ",
+                  inherited ? "of a view which was created in no_grad mode and " : "and ", what,
+                  inherited ? " with grad mode enabled." : ".");
+  } else {
+    msg = str_cat("A view was created in no_grad mode and ", what, " with grad mode enabled.");
+  }
+  if (view->view_creation == ViewCreation::MultiOutput)
+    return msg + " This view is the output of a function that returns multiple views. Such functions do not allow "
+                 "the output views to be modified inplace. You should replace the inplace operation by an "
+                 "out-of-place one.";
+  return msg + " Given that this use case is ambiguous and error-prone, it is forbidden. You can clarify your code "
+               "by moving both the view and the inplace either both inside the no_grad block (if you don't want the "
+               "inplace to be tracked) or both outside (if you want the inplace to be tracked).";
 }
+
+// PyTorch's check_inplace, in its order.
+void check_inplace_autograd(const Tensor& self, const Tensor& other) {
+  if (!GradMode::is_enabled()) return;
+  if (!self.requires_grad() && !(other.defined() && other.requires_grad())) return;
+  TensorImpl* base = self.impl()->view_base.get();
+  if (base && self.impl()->view_creation != ViewCreation::InGradMode)
+    throw Error(view_rebase_error(self.impl(), false));
+  if (base && self.requires_grad() && !base->grad_fn)
+    throw Error("a view of a leaf Variable that requires grad is being used in an in-place operation.");
+  if (self.requires_grad() && self.is_leaf())
+    throw Error("a leaf Variable that requires grad is being used in an in-place operation.");
+}
+
+}  // namespace
+
+void check_inplace(const Tensor& self, const Tensor& other) {
+  check_inplace_autograd(self, other);
+  check_no_partial_overlap(self, other);
+  for (int64_t d = 0; d < self.dim() && self.numel() > 0; ++d)
+    TG_CHECK(self.strides()[d] != 0 || self.sizes()[d] <= 1, "unsupported operation: more than one element of the "
+             "written-to tensor refers to a single memory location. Please clone() the tensor before performing the "
+             "operation.");
+}
+
+void check_inplace_may_overlap(const Tensor& self, const Tensor& other) { check_inplace_autograd(self, other); }
 
 namespace {
 
@@ -206,8 +290,9 @@ struct ViewGeometry {
       : base_sizes(base.sizes()), base_strides(base.strides()), view_sizes(view.sizes()),
         view_strides(view.strides()), view_offset(view.offset() - base.offset()), dtype(base.dtype()),
         device(base.device()) {
-    TG_CHECK(!overlaps(), "an in-place operation on a view of a tensor whose elements overlap in memory (an "
-             "expanded tensor) is not supported when it requires grad; call .clone() on it first");
+    TG_CHECK(!elements_overlap(base_sizes, base_strides), "an in-place operation on a view of a tensor whose "
+             "elements overlap in memory (an expanded tensor) is not supported when it requires grad; call .clone() "
+             "on it first");
   }
 
   // Zeros laid out like the base (same strides), so the view's geometry finds its elements;
@@ -220,20 +305,6 @@ struct ViewGeometry {
     }
     Tensor buffer = ops::zeros(DimVec{extent}, dtype, device);
     return {make_view(buffer, base_sizes, base_strides, 0), make_view(buffer, view_sizes, view_strides, view_offset)};
-  }
-
- private:
-  bool overlaps() const {
-    std::vector<std::pair<int64_t, int64_t>> dims;  // (stride, size) of dims with more than one element
-    for (size_t d = 0; d < base_sizes.size(); ++d)
-      if (base_sizes[d] > 1) dims.emplace_back(base_strides[d], base_sizes[d]);
-    std::sort(dims.begin(), dims.end());
-    int64_t reach = 0;  // the largest offset the smaller-stride dims can address
-    for (auto [stride, size] : dims) {
-      if (stride <= reach) return true;
-      reach += (size - 1) * stride;
-    }
-    return false;
   }
 };
 
@@ -274,7 +345,18 @@ struct AsStridedBackward0 : Node {
   std::string name() const override { return "AsStridedBackward0"; }
   TensorList apply(TensorList&& grads) override {
     auto [result, region] = geometry.zeros();
-    ops::copy_(region, grads[0]);
+    // An expanded view reads each element of the base several times: the gradients of those reads add up.
+    DimVec expanded;
+    for (int64_t d = 0; d < region.dim(); ++d)
+      if (region.strides()[d] == 0 && region.sizes()[d] > 1) expanded.push_back(d);
+    if (expanded.empty()) {
+      ops::copy_(region, grads[0]);
+    } else {
+      DimVec sizes = region.sizes();
+      for (int64_t d : expanded) sizes[d] = 1;
+      Tensor once = make_view(region, sizes, region.strides(), region.offset());
+      ops::copy_(once, ops::sum(grads[0], expanded, true));
+    }
     return {result};
   }
 };
@@ -284,7 +366,7 @@ void set_view_window(TensorImpl* impl, const Tensor& base) {
   Tensor view{Ref<TensorImpl>(impl)};
   std::shared_ptr<Node> old = std::move(impl->grad_fn);
   if (old && impl->retains_grad) old->forget_retained(impl);
-  if (base.requires_grad()) {
+  if (base.requires_grad() || old) {  // as PyTorch, a view with history keeps a (maybe dead-end) window
     auto window = std::make_shared<AsStridedBackward0>();
     window->geometry = ViewGeometry(base, view);
     window->next_edges.push_back(edge_to(base));
@@ -298,7 +380,15 @@ void set_view_window(TensorImpl* impl, const Tensor& base) {
 
 }  // namespace
 
-void refresh_view_grad_fn(TensorImpl* view) { set_view_window(view, Tensor(view->view_base)); }
+void refresh_view_grad_fn(TensorImpl* view) {
+  Tensor base(view->view_base);
+  // As PyTorch, a view with no history onto a base that needs none stays stale: it is brought up to
+  // date once the base requires grad.
+  if (!view->grad_fn && !base.requires_grad()) return;
+  if (view->view_creation != ViewCreation::InGradMode) throw Error(view_rebase_error(view, true));
+  if (view->grad_view) return set_view_window(view, base);
+  view->view_version = view->storage->version;  // a view made in no_grad mode follows no history
+}
 
 void rebase_history(const Tensor& self, const std::shared_ptr<Node>& node) {
   TensorImpl* impl = self.impl();
@@ -336,7 +426,10 @@ Tensor& compute_inplace(Tensor& self, const std::function<Tensor(const Tensor&)>
     AutoGradMode off(false);
     ops::copy_(self, result);
   }
-  if (result.grad_fn()) rebase_history(self, result.grad_fn());
+  if (std::shared_ptr<Node> fn = result.grad_fn()) {
+    rebase_history(self, fn);
+    fn->keep_output_in_place(self);
+  }
   return self;
 }
 

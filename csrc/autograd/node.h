@@ -47,6 +47,7 @@ class SavedTensor {
   bool is_output_ = false;
   bool owner_is_grad_fn_ = false;
   bool requires_grad_ = false;
+  bool had_grad_fn_ = false;  // a saved input that was a non-leaf, which detach_() must not turn into a leaf
 };
 
 // A backward function: gradients of its outputs in, gradients of its inputs out.
@@ -63,6 +64,10 @@ struct Node : std::enable_shared_from_this<Node> {
   virtual TensorList apply(TensorList&& grads) = 0;
   // Frees what was saved for backward (after a backward without retain_graph).
   virtual void release_saved() {}
+  // The op ran out of place for an in-place call (compute_inplace) and its output was written into
+  // `self`: a node that saved its output saves `self` instead, so that a later in-place change of
+  // `self` fails backward as in PyTorch.
+  virtual void keep_output_in_place(const Tensor& self) {}
 
   bool needs_input_grad(size_t i) const { return i < next_edges.size() && next_edges[i].edge.node; }
   void forget_retained(TensorImpl* impl);
@@ -143,8 +148,12 @@ void set_history(const Tensor& out, const std::shared_ptr<Node>& node, uint32_t 
 // Tensor.retain_grad(): a non-leaf keeps the gradient that reaches it in its .grad.
 void retain_grad(const Tensor& t);
 
-// Errors for in-place ops on tensors autograd cares about; call before writing.
-void check_inplace(const Tensor& self);
+// Errors for in-place ops on tensors autograd cares about, and on expanded tensors (whose elements
+// share memory); call before writing. `other` is the op's other differentiable input, if any.
+void check_inplace(const Tensor& self, const Tensor& other = Tensor());
+// The same for the in-place ops PyTorch lets write to an expanded tensor: fill_ and zero_ with a
+// number, and (deprecated there) masked_fill_ and index_put_.
+void check_inplace_may_overlap(const Tensor& self, const Tensor& other = Tensor());
 // After an in-place op recorded as `node`, `self` becomes that node's output.
 void rebase_history(const Tensor& self, const std::shared_ptr<Node>& node);
 // An in-place op written as its out-of-place twin (self.sin_() as sin): writes

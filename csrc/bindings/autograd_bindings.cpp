@@ -99,13 +99,17 @@ void bind_autograd(py::module_& m) {
   def_method("requires_grad_", [](py::object self, bool flag) {
     Tensor t = unwrap(self.ptr());
     TG_CHECK(!flag || is_floating(t.dtype()), "only Tensors of floating point dtype can require gradients");
-    if (flag && !t.is_leaf()) return self;  // a non-leaf already requires grad through its history
+    if (flag && t.impl()->grad_fn) return self;  // a non-leaf already requires grad through its history
     py::setattr(self, "requires_grad", py::bool_(flag));
     return self;
   }, py::arg("requires_grad") = true);
   def_method("detach", [](const Tensor& t) { return ops::detach(t); });
   def_method("detach_", [](py::object self) {
     Tensor t = unwrap(self.ptr());
+    TG_CHECK(!t.is_view(), "Can't detach views in-place. Use detach() instead. If you are using "
+             "DistributedDataParallel (DDP) for training, and gradient_as_bucket_view is set as True, gradients are "
+             "views of DDP buckets, and hence detach_() cannot be called on these gradients. To fix this error, please "
+             "refer to the Optimizer.zero_grad() function in torch/optim/optimizer.py as the solution.");
     t.impl()->grad_fn.reset();
     t.impl()->requires_grad = false;
     return self;

@@ -1,6 +1,7 @@
 // Creation functions, NumPy interop, conversions and plain tensor queries.
 #include <cstring>
 #include "bindings/python.h"
+#include "core/dispatch.h"
 #include "core/rng.h"
 #include "ops/ops.h"
 
@@ -236,7 +237,7 @@ Tensor tensor_from_data(PyObject* data, std::optional<ScalarType> dtype) {
   if (is_buffer_array(data)) {
     Tensor view = from_buffer(data, false);
     Tensor copy = empty(view.sizes(), dtype.value_or(view.dtype()));
-    ops::copy_(copy, view);
+    backend_for(copy.device()).copy(copy, view);  // a fresh tensor: version 0, as in PyTorch
     return copy;
   }
   if (PyUnicode_Check(data)) unknown_element(data);

@@ -213,7 +213,9 @@ void set_item(const Tensor& t, PyObject* index, const SetValue& value) {
   if (PyLong_CheckExact(index)) return copy_to(apply_select(t, 0, unpack_long(index), 0), value);
   if (PySlice_Check(index)) {
     SliceBounds b = unpack_slice(index);
-    return copy_to(ops::slice(t, 0, b.start, b.stop, b.step), value);
+    Tensor target = ops::slice(t, 0, b.start, b.stop, b.step);
+    // As PyTorch's applySlice, a slice of everything is the tensor itself: x[:] = x copies x onto itself.
+    return copy_to(target.sizes() == t.sizes() && target.strides() == t.strides() ? t : target, value);
   }
   Sliced s = apply_slicing(t, as_index_tuple(index));
   if (s.indices.empty()) return copy_to(s.view, value);

@@ -33,6 +33,16 @@ namespace tg::py_bridge {
 
 namespace {
 
+// torch.pow(2, 3) is no tensor op: at least one operand must be a tensor.
+void check_has_tensor(const char* name, const Operand& a, const Operand& b) {
+  if (!a.t.is_wrapped_number() || !b.t.is_wrapped_number()) return;
+  auto type_name = [](const Tensor& t) {
+    return t.dtype() == ScalarType::Bool ? "bool" : (t.dtype() == ScalarType::Int64 ? "int" : "float");
+  };
+  throw TypeError(str_cat(name, "() received an invalid combination of arguments - got (", type_name(a.t), ", ",
+                          type_name(b.t), ")"));
+}
+
 }  // namespace
 
 void bind_ops(py::module_& m) {
@@ -47,17 +57,21 @@ void bind_ops(py::module_& m) {
   def_both(m, "mul", [](const Tensor& a, Operand b) { return ops::mul(a, b.t); }, py::arg("input"), other);
   def_both(m, "multiply", [](const Tensor& a, Operand b) { return ops::mul(a, b.t); }, py::arg("input"), other);
   auto divide = [](const Tensor& a, Operand b, std::optional<std::string> mode) {
-    if (!mode) return ops::div(a, b.t);
-    if (*mode == "floor") return ops::floor_divide(a, b.t);
-    if (*mode == "trunc") return ops::trunc_divide(a, b.t);
-    throw Error(str_cat("div expected rounding_mode to be one of None, 'trunc', or 'floor' but found '", *mode, "'"));
+    return mode ? ops::div(a, b.t, *mode) : ops::div(a, b.t);
   };
   def_both(m, "div", divide, py::arg("input"), other, py::kw_only(), py::arg("rounding_mode") = py::none());
   def_both(m, "divide", divide, py::arg("input"), other, py::kw_only(), py::arg("rounding_mode") = py::none());
   def_both(m, "true_divide", [](const Tensor& a, Operand b) { return ops::div(a, b.t); }, py::arg("input"), other);
   def_both(m, "floor_divide", [](const Tensor& a, Operand b) { return ops::floor_divide(a, b.t); }, py::arg("input"), other);
-  def_both(m, "remainder", [](const Tensor& a, Operand b) { return ops::remainder(a, b.t); }, py::arg("input"), other);
-  m.def("pow", [](Operand a, Operand b) { return ops::pow(a.t, b.t); }, py::arg("input"), py::arg("exponent"));
+  m.def("remainder", [](Operand a, Operand b) {
+    check_has_tensor("remainder", a, b);
+    return ops::remainder(a.t, b.t);
+  }, py::arg("input"), other);
+  def_method("remainder", [](const Tensor& a, Operand b) { return ops::remainder(a, b.t); }, other);
+  m.def("pow", [](Operand a, Operand b) {
+    check_has_tensor("pow", a, b);
+    return ops::pow(a.t, b.t);
+  }, py::arg("input"), py::arg("exponent"));
   def_method("pow", [](const Tensor& a, Operand b) { return ops::pow(a, b.t); }, py::arg("exponent"));
   def_both(m, "maximum", [](const Tensor& a, const Tensor& b) { return ops::maximum(a, b); }, py::arg("input"), other);
   def_both(m, "minimum", [](const Tensor& a, const Tensor& b) { return ops::minimum(a, b); }, py::arg("input"), other);

@@ -234,7 +234,7 @@ int set_requires_grad(PyObject* self, PyObject* value, void*) {
   Tensor t = unwrap(self);
   if (!value || !PyBool_Check(value)) throw Error("requires_grad must be a bool");
   bool flag = value == Py_True;
-  if (!t.is_leaf()) {
+  if (t.impl()->grad_fn) {  // as PyTorch, without refreshing a stale view's grad_fn
     if (flag) throw Error("you can only change requires_grad flags of leaf variables.");
     throw Error("you can only change requires_grad flags of leaf variables. If you want to use a computed "
                 "variable in a subgraph that doesn't require differentiation use var_no_grad = var.detach().");
@@ -281,7 +281,11 @@ PyObject* get_grad_fn(PyObject* self, void*) {
   return node_to_py(fn).release().ptr();
   TG_PY_CATCH(nullptr)
 }
-PyObject* get_is_leaf(PyObject* self, void*) { return PyBool_FromLong(unwrap(self).is_leaf()); }
+PyObject* get_is_leaf(PyObject* self, void*) {
+  TG_PY_TRY
+  return PyBool_FromLong(unwrap(self).is_leaf());  // refreshes a stale view's grad_fn, which may fail
+  TG_PY_CATCH(nullptr)
+}
 PyObject* get_base(PyObject* self, void*) {
   TG_PY_TRY
   return wrap(Tensor(unwrap(self).impl()->view_base));

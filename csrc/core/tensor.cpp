@@ -74,9 +74,13 @@ DimVec contiguous_strides(const DimVec& sizes) {
   return strides;
 }
 
+// Overflow is sticky, as in PyTorch's safe_compute_numel: sizes whose product wraps around would
+// describe a tensor larger than its storage.
 int64_t numel_of(const DimVec& sizes) {
   int64_t n = 1;
-  for (int64_t s : sizes) n *= s;
+  bool overflowed = false;
+  for (int64_t s : sizes) overflowed |= __builtin_mul_overflow(n, s, &n);
+  if (overflowed) throw Error("numel: integer multiplication overflow");
   return n;
 }
 
@@ -120,9 +124,13 @@ void check_size_nonnegative(const DimVec& sizes) {
 
 Tensor empty(const DimVec& sizes, ScalarType dtype, Device device) {
   check_size_nonnegative(sizes);
+  int64_t nbytes = itemsize(dtype);
+  bool overflowed = false;
+  for (int64_t s : sizes) overflowed |= __builtin_mul_overflow(nbytes, s, &nbytes);
+  if (overflowed) throw Error(str_cat("Storage size calculation overflowed with sizes=", shape_str(sizes)));
   auto impl = make_ref<TensorImpl>();
   impl->numel = numel_of(sizes);
-  impl->storage = Storage::allocate(static_cast<size_t>(impl->numel) * itemsize(dtype), device);
+  impl->storage = Storage::allocate(static_cast<size_t>(nbytes), device);
   impl->sizes = sizes;
   impl->strides = contiguous_strides(sizes);
   impl->dtype = dtype;

@@ -18,6 +18,10 @@ class Tensor;
 void refresh_view_grad_fn(TensorImpl* view);
 using TensorList = std::vector<Tensor>;
 
+// How a view was made, which decides whether an in-place op on it may rewrite its base's history
+// (PyTorch's CreationMeta): not when it was made in no_grad mode or as one of several outputs.
+enum class ViewCreation : uint8_t { InGradMode, InNoGradMode, MultiOutput };
+
 // Strided view of a storage plus the autograd state PyTorch keeps on a Variable.
 struct TensorImpl : RefCounted {
   Ref<Storage> storage;
@@ -37,6 +41,7 @@ struct TensorImpl : RefCounted {
   Ref<TensorImpl> view_base;             // set on views: the tensor that owns the data
   uint32_t view_version = 0;             // views: the data's version when grad_fn was last set
   bool grad_view = false;                // a view made in grad mode: grad_fn follows the base's history
+  ViewCreation view_creation = ViewCreation::InGradMode;  // views: inherited from a view's view unless set
   void* pyobj = nullptr;                 // the Python object wrapping this impl, not owned
 
   ~TensorImpl() override;
@@ -71,10 +76,15 @@ class Tensor {
   bool is_wrapped_number() const { return impl_->is_wrapped_number; }
 
   // Autograd state.
-  bool requires_grad() const { return impl_->requires_grad || grad_fn(); }
+  // As PyTorch, a view requires grad when its base does: even one made in no_grad mode (though no gradient
+  // reaches it), and one whose data changed under it (its grad_fn, refreshed when used, may then fail).
+  bool requires_grad() const {
+    if (impl_->requires_grad || impl_->grad_fn) return true;
+    return impl_->view_base && Tensor(impl_->view_base).requires_grad();
+  }
   bool is_leaf() const { return !grad_fn(); }
   const std::shared_ptr<Node>& grad_fn() const {
-    if (impl_->grad_view && impl_->view_version != impl_->storage->version) refresh_view_grad_fn(impl_.get());
+    if (impl_->view_base && impl_->view_version != impl_->storage->version) refresh_view_grad_fn(impl_.get());
     return impl_->grad_fn;
   }
   uint32_t output_nr() const { return impl_->output_nr; }

@@ -45,6 +45,7 @@ T loss_value(PointwiseLoss op, T x, T t, T pw, bool has_pw, T beta) {
     }
     case PointwiseLoss::Bce:
       if (!(x >= T(0) && x <= T(1))) throw Error("all elements of input should be between 0 and 1");
+      if (!(t >= T(0) && t <= T(1))) throw Error("all elements of target should be between 0 and 1");
       return (t - T(1)) * std::max(T(std::log1p(-x)), T(-100)) - t * std::max(T(std::log(x)), T(-100));
     case PointwiseLoss::BceWithLogits: {
       T ls = log_sigmoid(x);

@@ -225,8 +225,6 @@ Tensor div(const Tensor& a, const Tensor& b) {
 
 // ---- pow ----
 
-static Scalar minus_one(Scalar s) { return s.is_floating() ? Scalar(s.to_double() - 1) : Scalar(s.to_int() - 1); }
-
 // PowBackward0: tensor ** number; PowBackward1: tensor ** tensor; PowBackward2: number ** tensor.
 struct PowBackward : Node {
   SavedTensor self, exponent, result;
@@ -238,8 +236,11 @@ struct PowBackward : Node {
     TensorList out(2);
     if (needs_input_grad(0)) {
       // d/da a^b = b * a^(b-1), and 0 where b == 0 (so 0^0 has gradient 0, as in PyTorch). A number
-      // exponent stays a number, so that a^-0.5 is rsqrt(a) as in the forward.
-      Tensor d = mul(b, pow(a, b.is_wrapped_number() ? wrap(minus_one(b.item())) : sub(b, wrap(int64_t(1)))));
+      // exponent stays a number, so that b - 1 = -0.5 is rsqrt there too.
+      Tensor b_minus_1 = b.is_wrapped_number()
+                             ? wrap(b.item().is_floating() ? Scalar(b.item().to_double() - 1) : Scalar(b.item().to_int() - 1))
+                             : sub(b, wrap(int64_t(1)));
+      Tensor d = mul(b, pow(a, b_minus_1));
       out[0] = where(eq(b, wrap(int64_t(0))), zeros_like(d), mul(g, d));
     }
     if (needs_input_grad(1)) {
@@ -263,22 +264,15 @@ static void check_pow(const Tensor& a, const Tensor& b, ScalarType dt) {
     throw NotImplementedError("\"pow\" not implemented for 'Bool'");
 }
 
-// PyTorch computes x ** 0.5 and x ** -0.5 as sqrt and rsqrt, which differ from std::pow at -inf and -0.
-static std::optional<UnaryOp> root_for_exponent(const Tensor& b, ScalarType dt) {
-  if (!b.is_wrapped_number() || !is_floating(dt) || !is_floating(b.dtype())) return std::nullopt;
-  double e = b.item().to_double();
-  if (e == 0.5) return UnaryOp::Sqrt;
-  if (e == -0.5) return UnaryOp::Rsqrt;
-  return std::nullopt;
-}
-
 Tensor pow(const Tensor& a, const Tensor& b) {
   ScalarType dt = result_type(a, b);
   check_pow(a, b, dt);
   Tensor out;
-  if (auto root = root_for_exponent(b, dt)) {
-    out = empty(a.sizes(), dt, a.device());
-    backend_for(a.device()).unary(*root, out, cast_for_compute(a, dt));
+  double exponent = b.is_wrapped_number() && is_floating(dt) ? b.item().to_double() : 0;
+  if (exponent == 0.5 || exponent == -0.5) {
+    // As ATen: x ** 0.5 is sqrt(x) and x ** -0.5 rsqrt(x), which keep the sign of -0.0 (-0.0 ** -0.5 is -inf).
+    AutoGradMode no_grad(false);
+    out = exponent > 0 ? sqrt(a) : rsqrt(a);
   } else {
     out = binary_kernel(BinaryOp::Pow, a, b, dt, dt);
   }
@@ -334,36 +328,45 @@ static Tensor no_grad_binary(BinaryOp op, const Tensor& a, const Tensor& b, bool
   ScalarType dt = result_type(a, b);
   return binary_kernel(op, a, b, dt, bool_out ? ScalarType::Bool : dt);
 }
-Tensor floor_divide(const Tensor& a, const Tensor& b) { return no_grad_binary(BinaryOp::FloorDivide, a, b, false); }
-Tensor eq(const Tensor& a, const Tensor& b) { return no_grad_binary(BinaryOp::Eq, a, b, true); }
-Tensor ne(const Tensor& a, const Tensor& b) { return no_grad_binary(BinaryOp::Ne, a, b, true); }
-Tensor lt(const Tensor& a, const Tensor& b) { return no_grad_binary(BinaryOp::Lt, a, b, true); }
-Tensor le(const Tensor& a, const Tensor& b) { return no_grad_binary(BinaryOp::Le, a, b, true); }
-Tensor gt(const Tensor& a, const Tensor& b) { return no_grad_binary(BinaryOp::Gt, a, b, true); }
-Tensor ge(const Tensor& a, const Tensor& b) { return no_grad_binary(BinaryOp::Ge, a, b, true); }
-Tensor logical_and(const Tensor& a, const Tensor& b) { return no_grad_binary(BinaryOp::LogicalAnd, a, b, true); }
-Tensor logical_or(const Tensor& a, const Tensor& b) { return no_grad_binary(BinaryOp::LogicalOr, a, b, true); }
-Tensor logical_xor(const Tensor& a, const Tensor& b) { return no_grad_binary(BinaryOp::LogicalXor, a, b, true); }
 
-// ---- remainder ----
+// PyTorch records the ops it has no derivative for: the output requires grad, and only a
+// backward that reaches the node fails.
+struct NotImplementedBackward : Node {
+  const char* op = "";
+  std::string name() const override { return "torch::autograd::NotImplemented"; }
+  TensorList apply(TensorList&&) override {
+    throw Error(str_cat("derivative for aten::", op, " is not implemented"));
+  }
+};
 
-// a - floor(a / b) * b: gradient 1 for a and -floor(a / b) for b. RemainderBackward0 when b is a number.
+static void record_not_implemented(const Tensor& out, const Tensor& a, const Tensor& b, const char* op) {
+  if (!compute_requires_grad(a, b)) return;
+  auto node = make_node<NotImplementedBackward>(a, b);
+  node->op = op;
+  set_history(out, node);
+}
+
+// a - floor(a / b) * b: the gradient is g for a and -g * floor(a / b) for b. RemainderBackward0
+// when b is a number; number % tensor has no derivative in PyTorch.
 struct RemainderBackward : Node {
   SavedTensor self, other;
-  int variant = 1;
-  std::string name() const override { return "RemainderBackward" + std::to_string(variant); }
+  bool number_other = false;
+  std::string name() const override { return number_other ? "RemainderBackward0" : "RemainderBackward1"; }
   TensorList apply(TensorList&& grads) override {
     const Tensor& g = grads[0];
-    return {g, needs_input_grad(1) ? neg(mul(g, floor_divide(self.unpack(*this), other.unpack(*this)))) : Tensor()};
+    if (!needs_input_grad(1)) return {g, Tensor()};
+    return {g, neg(mul(g, floor_divide(self.unpack(*this), other.unpack(*this))))};
   }
   void release_saved() override { self.reset(); other.reset(); }
 };
 
 Tensor remainder(const Tensor& a, const Tensor& b) {
   Tensor out = no_grad_binary(BinaryOp::Remainder, a, b, false);
-  if (compute_requires_grad(a, b)) {
+  if (a.is_wrapped_number()) {
+    record_not_implemented(out, a, b, "remainder");
+  } else if (compute_requires_grad(a, b)) {
     auto node = make_node<RemainderBackward>(a, b);
-    node->variant = b.is_wrapped_number() ? 0 : 1;
+    node->number_other = b.is_wrapped_number();
     if (node->needs_input_grad(1)) {
       node->self = SavedTensor(a, false);
       node->other = SavedTensor(b, false);
@@ -373,15 +376,53 @@ Tensor remainder(const Tensor& a, const Tensor& b) {
   return out;
 }
 
-// Integer division rounding toward zero is floor division stepped up where the quotient is negative
-// and inexact: exact for every int64 (a trip through double is not), and it raises on division by zero.
-Tensor trunc_divide(const Tensor& a, const Tensor& b) {
-  ScalarType dt = result_type(a, b);
-  if (is_floating(dt)) return trunc(div(a, b));
-  Tensor zero = wrap(int64_t(0));
-  Tensor inexact_negative = logical_and(ne(remainder(a, b), zero), ne(lt(a, zero), lt(b, zero)));
-  return add(floor_divide(a, b), inexact_negative);
+Tensor floor_divide(const Tensor& a, const Tensor& b) {
+  Tensor out = no_grad_binary(BinaryOp::FloorDivide, a, b, false);
+  record_not_implemented(out, a, b, "floor_divide");
+  return out;
 }
+
+// div with a rounding mode is piecewise constant: PyTorch's DivBackward2 gives grad * 0 to both inputs.
+struct DivBackward2 : Node {
+  std::string name() const override { return "DivBackward2"; }
+  TensorList apply(TensorList&& grads) override {
+    Tensor zero = mul(grads[0], wrap(int64_t(0)));
+    return {needs_input_grad(0) ? zero : Tensor(), needs_input_grad(1) ? zero : Tensor()};
+  }
+};
+
+Tensor div(const Tensor& a, const Tensor& b, const std::string& rounding_mode) {
+  ScalarType dt = result_type(a, b);
+  Tensor out;
+  if (rounding_mode == "floor") {
+    out = no_grad_binary(BinaryOp::FloorDivide, a, b, false);
+  } else if (rounding_mode == "trunc") {
+    AutoGradMode no_grad(false);
+    if (is_floating(dt)) {
+      out = trunc(div(a, b));
+    } else {
+      // Floor division stepped up where the quotient is negative and inexact: exact for every int64
+      // (a trip through double is not), and it raises on division by zero.
+      Tensor zero = wrap(int64_t(0));
+      Tensor inexact_negative = logical_and(ne(remainder(a, b), zero), ne(lt(a, zero), lt(b, zero)));
+      out = add(floor_divide(a, b), inexact_negative);
+    }
+  } else {
+    throw Error(str_cat("div expected rounding_mode to be one of None, 'trunc', or 'floor' but found '",
+                        rounding_mode, "'"));
+  }
+  if (compute_requires_grad(a, b)) set_history(out, make_node<DivBackward2>(a, b));
+  return out;
+}
+Tensor eq(const Tensor& a, const Tensor& b) { return no_grad_binary(BinaryOp::Eq, a, b, true); }
+Tensor ne(const Tensor& a, const Tensor& b) { return no_grad_binary(BinaryOp::Ne, a, b, true); }
+Tensor lt(const Tensor& a, const Tensor& b) { return no_grad_binary(BinaryOp::Lt, a, b, true); }
+Tensor le(const Tensor& a, const Tensor& b) { return no_grad_binary(BinaryOp::Le, a, b, true); }
+Tensor gt(const Tensor& a, const Tensor& b) { return no_grad_binary(BinaryOp::Gt, a, b, true); }
+Tensor ge(const Tensor& a, const Tensor& b) { return no_grad_binary(BinaryOp::Ge, a, b, true); }
+Tensor logical_and(const Tensor& a, const Tensor& b) { return no_grad_binary(BinaryOp::LogicalAnd, a, b, true); }
+Tensor logical_or(const Tensor& a, const Tensor& b) { return no_grad_binary(BinaryOp::LogicalOr, a, b, true); }
+Tensor logical_xor(const Tensor& a, const Tensor& b) { return no_grad_binary(BinaryOp::LogicalXor, a, b, true); }
 
 // ---- where ----
 
@@ -426,7 +467,7 @@ std::shared_ptr<N> inplace_node(const Tensor& self, const Tensor& other) {
 Tensor& add_(Tensor& self, const Tensor& other, Scalar alpha) {
   check_alpha(result_type(self, other), alpha);
   if (!is_one(alpha)) return add_(self, scaled(other, result_type(self, other), alpha));
-  check_inplace(self);
+  check_inplace(self, other);
   bool grad = compute_requires_grad(self, other);
   std::shared_ptr<Node> node = grad ? inplace_node<AddBackward0>(self, other) : nullptr;
   binary_kernel_inplace(BinaryOp::Add, self, other, "add_");
@@ -438,7 +479,7 @@ Tensor& sub_(Tensor& self, const Tensor& other, Scalar alpha) {
   check_sub(self, other);
   check_alpha(result_type(self, other), alpha);
   if (!is_one(alpha)) return sub_(self, scaled(other, result_type(self, other), alpha));
-  check_inplace(self);
+  check_inplace(self, other);
   bool grad = compute_requires_grad(self, other);
   std::shared_ptr<Node> node = grad ? inplace_node<SubBackward>(self, other) : nullptr;
   binary_kernel_inplace(BinaryOp::Sub, self, other, "sub_");
@@ -448,7 +489,7 @@ Tensor& sub_(Tensor& self, const Tensor& other, Scalar alpha) {
 
 template <typename N>
 static Tensor& product_(Tensor& self, const Tensor& other, BinaryOp op) {
-  check_inplace(self);
+  check_inplace(self, other);
   bool grad = compute_requires_grad(self, other);
   std::shared_ptr<N> node;
   if (grad) {
@@ -466,7 +507,7 @@ Tensor& mul_(Tensor& self, const Tensor& other) { return product_<MulBackward0>(
 Tensor& div_(Tensor& self, const Tensor& other) { return product_<DivBackward0>(self, other, BinaryOp::Div); }
 
 Tensor& pow_(Tensor& self, const Tensor& other) {
-  check_inplace(self);
+  check_inplace(self, other);
   check_pow(self, other, result_type(self, other));
   if (!compute_requires_grad(self, other)) {
     binary_kernel_inplace(BinaryOp::Pow, self, other, "pow_");

@@ -7,6 +7,9 @@ namespace tg::ops {
 
 // `t` seen with `sizes` (which it broadcasts to), stride 0 on broadcast dims. No history.
 Tensor expand_view(const Tensor& t, const DimVec& sizes);
+// A view of `a` for a view op: shares its storage and version counter and remembers its base and how
+// it was made, for in-place ops on it later. The caller records its history.
+Tensor view_of(const Tensor& a, DimVec sizes, DimVec strides, int64_t offset);
 // `t` converted to dtype, or `t` itself if it already has it. No history.
 Tensor cast_for_compute(const Tensor& t, ScalarType dtype);
 // The device both operands run on; a 0-dim CPU tensor may join a tensor on any device.

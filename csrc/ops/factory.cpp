@@ -197,7 +197,7 @@ struct FillBackward : Node {
 };
 
 static Tensor& fill_impl(Tensor& self, Scalar value, const char* node_name) {
-  check_inplace(self);
+  check_inplace_may_overlap(self);
   if (compute_requires_grad(self)) {
     return compute_inplace(self, [&](const Tensor& t) {
       Tensor out = full(t.sizes(), value, t.dtype(), t.device());
@@ -224,6 +224,7 @@ struct FillBackward3 : Node {
 Tensor& fill_(Tensor& self, const Tensor& value) {
   TG_CHECK(value.dim() == 0, "fill_ only supports 0-dimension value tensor but got tensor with ", value.dim(),
            " dimensions.");
+  check_inplace(self, value);  // unlike fill_ with a number, PyTorch refuses an expanded self here
   if (!compute_requires_grad(self, value)) return fill_impl(self, value.item(), "FillBackward3");
   return compute_inplace(self, [&](const Tensor& t) {
     Tensor out = full(t.sizes(), value.item(), t.dtype(), t.device());
@@ -243,7 +244,9 @@ struct CopyBackwards : Node {
 };
 
 Tensor& copy_(Tensor& self, const Tensor& src) {
-  check_inplace(self);
+  // x.copy_(x) writes nothing: PyTorch lets it through even for an expanded x.
+  if (self.is_same(src)) check_inplace_may_overlap(self, src);
+  else check_inplace(self, src);
   if (self.sizes() != src.sizes()) {
     DimVec shape = broadcast_shapes(self.sizes(), src.sizes());
     if (shape != self.sizes())
@@ -254,7 +257,7 @@ Tensor& copy_(Tensor& self, const Tensor& src) {
   std::shared_ptr<Node> node = grad ? make_node<CopyBackwards>(self, src) : nullptr;
   Tensor source = expand_view(src, self.sizes());
   // An overlapping source (x.copy_(x.t())) is read in full before self is written.
-  if (source.storage() == self.storage()) source = cast_for_compute(clone(detach(source)), source.dtype());
+  if (source.storage()->data == self.storage()->data) source = cast_for_compute(clone(detach(source)), source.dtype());
   if (self.device() == src.device() || src.device().is_cpu()) backend_for(self.device()).copy(self, source);
   else backend_for(src.device()).copy(self, source);
   self.bump_version();

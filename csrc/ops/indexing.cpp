@@ -307,7 +307,7 @@ Tensor index_put(const Tensor& self, const TensorList& indices, const Tensor& va
 }
 
 Tensor& index_put_(Tensor& self, const TensorList& indices, const Tensor& values, bool accumulate) {
-  check_inplace(self);
+  check_inplace_may_overlap(self, values);
   bool grad = compute_requires_grad(self, values);
   std::shared_ptr<IndexPutBackward0> node = grad ? make_node<IndexPutBackward0>(self, values) : nullptr;
   TensorList long_idx = put_indexed(self, indices, values, accumulate);
@@ -328,8 +328,7 @@ struct AliasBackward0 : Node {
 };
 
 Tensor alias(const Tensor& a) {
-  Tensor out = make_view(a, a.sizes(), a.strides(), a.offset());
-  out.impl()->view_base = a.impl()->view_base ? a.impl()->view_base : a.ref();
+  Tensor out = view_of(a, a.sizes(), a.strides(), a.offset());
   if (compute_requires_grad(a)) set_history(out, make_node<AliasBackward0>(a));
   return out;
 }
@@ -460,7 +459,7 @@ static Tensor scatter_out_of_place(const Tensor& self, int64_t dim_in, const Ten
 static Tensor& scatter_in_place(Tensor& self, int64_t dim_in, const Tensor& index, const Tensor& src,
                                 bool accumulate) {
   int64_t dim = wrap_dim(dim_in, self.dim());
-  check_inplace(self);
+  check_inplace(self, src);
   auto node = scatter_node(self, dim, index, src, accumulate);
   scatter_into(self, dim, index, src, src.is_wrapped_number(), accumulate);
   self.bump_version();
@@ -532,7 +531,7 @@ Tensor& masked_fill_(Tensor& self, const Tensor& mask, const Tensor& value) {
   DimVec shape = broadcast_shapes(mask.sizes(), self.sizes());
   TG_CHECK(shape == self.sizes(), "output with shape ", shape_str(self.sizes()), " doesn't match the broadcast shape ",
            shape_str(shape));
-  check_inplace(self);
+  check_inplace_may_overlap(self, value);
   auto node = masked_fill_node(self, mask, value);
   backend_for(self.device()).where(self, expand_view(mask, shape),
                                    expand_view(cast_for_compute(value, self.dtype()), shape), self);

@@ -131,13 +131,15 @@ Tensor linear(const Tensor& input, const Tensor& weight, const Tensor& bias) {
   if (input.dim() == 2 && weight.dim() == 2) return linear_2d(input, weight, bias);
   // As ATen: a contiguous input with a bias runs flattened through the fused 2-D path; anything else
   // is matmul, plus the bias.
-  if (bias.defined() && weight.dim() == 2 && input.is_contiguous() && (input.dim() == 3 || bias.dim() == 1)) {
+  if (bias.defined() && bias.dim() == 1 && weight.dim() == 2 && input.is_contiguous()) {
     DimVec out_shape = input.sizes();
     out_shape.back() = weight.sizes()[0];
-    return view(linear_2d(view(input, DimVec{-1, input.sizes().back()}), weight, bias), out_shape);
+    int64_t rows = 1;  // counted, not inferred with -1, which an empty input leaves ambiguous
+    for (int64_t d = 0; d + 1 < input.dim(); ++d) rows *= input.sizes()[d];
+    return view(linear_2d(view(input, DimVec{rows, input.sizes().back()}), weight, bias), out_shape);
   }
   Tensor out = matmul(input, weight.dim() == 1 ? weight : t(weight));
-  return bias.defined() ? add(out, bias) : out;
+  return bias.defined() ? add_(out, bias) : out;  // in place, as ATen: the bias may not widen the output
 }
 
 // ---- activations ----
@@ -456,8 +458,12 @@ struct NormBackward : Node {
 
   TensorList fused_grads(const Tensor& grad, const Tensor& x, const Tensor& w) const {
     Tensor gi = needs_input_grad(0) ? empty(x.sizes(), x.dtype(), x.device()) : Tensor();
-    Tensor gw = needs_input_grad(1) ? empty(param_shape, x.dtype(), x.device()) : Tensor();
-    Tensor gb = needs_input_grad(2) ? empty(param_shape, x.dtype(), x.device()) : Tensor();
+    // An empty input has no rows to sum: the parameters' gradients are zeros.
+    auto param_grad = [&] {
+      return x.numel() == 0 ? zeros(param_shape, x.dtype(), x.device()) : empty(param_shape, x.dtype(), x.device());
+    };
+    Tensor gw = needs_input_grad(1) ? param_grad() : Tensor();
+    Tensor gb = needs_input_grad(2) ? param_grad() : Tensor();
     backend_for(x.device()).layer_norm_backward(gi, gw, gb, contiguous(cast_for_compute(grad, x.dtype())),
                                                 contiguous(x), mean, rstd,
                                                 w.defined() ? contiguous(cast_for_compute(w, x.dtype())) : Tensor());
@@ -473,6 +479,21 @@ Tensor normalize(const Tensor& x, const Tensor& mean, const Tensor& rstd, const 
   if (weight.defined()) y = mul(y, weight);
   if (bias.defined()) y = add(y, bias);
   return y;
+}
+
+// ATen's CPU normalisation kernels: parameters of another dtype than the input are a "mixed type"
+// (allowed only for reduced-precision inputs with float32 parameters); else each must match the input.
+void check_parameter_dtypes(const Tensor& input, const Tensor& weight, const Tensor& bias) {
+  const Tensor& first = weight.defined() ? weight : bias;
+  if (first.defined() && first.dtype() != input.dtype()) {
+    for (const Tensor* p : {&weight, &bias})
+      TG_CHECK(!p->defined() || p->dtype() == ScalarType::Float32,
+               "mixed dtype (CPU): expect parameter to have scalar type of Float");
+    throw Error("mixed dtype (CPU): all inputs must share same datatype.");
+  }
+  for (const Tensor* p : {&weight, &bias})
+    TG_CHECK(!p->defined() || p->dtype() == input.dtype(), "expected scalar type ", scalar_type_word(input.dtype()),
+             " but found ", scalar_type_word(p->dtype()));
 }
 
 }  // namespace
@@ -497,6 +518,7 @@ Tensor layer_norm(const Tensor& input, const DimVec& normalized_shape, const Ten
                         expected, "], but got input of size", shape_str(input.sizes())));
   }
   check_floating(input, "LayerNormKernelImpl");
+  check_parameter_dtypes(input, weight, bias);
   DimVec dims = range_dims(input.dim() - k, input.dim());
   // Statistics keep the normalised dims as size 1, so that the create_graph formula broadcasts them.
   DimVec stat_shape = input.sizes();
@@ -679,7 +701,8 @@ namespace {
 Tensor pointwise_loss(PointwiseLoss op, const char* kernel, const char* node_name, const Tensor& input,
                       const Tensor& target, Reduction reduction, const Tensor& weight = Tensor(),
                       const Tensor& pos_weight = Tensor(), double beta = 1.0) {
-  ScalarType dt = result_type(input, target);
+  // torch.nn.functional broadcasts input and target first, so a 0-dim target promotes like any tensor.
+  ScalarType dt = promote_types(input.dtype(), target.dtype());
   if (!is_floating(dt))
     throw NotImplementedError(str_cat("\"", kernel, "\" not implemented for '", scalar_type_word(dt), "'"));
   Device device = common_device(input, target);
@@ -727,8 +750,10 @@ Tensor mse_loss(const Tensor& input, const Tensor& target, Reduction reduction) 
 }
 
 Tensor l1_loss(const Tensor& input, const Tensor& target, Reduction reduction) {
-  // As in ATen: a composite, so its graph is SubBackward0 -> AbsBackward0 -> Mean/SumBackward0.
-  return reduce(abs(sub(input, target)), reduction);
+  // As in ATen: a composite, so its graph is SubBackward0 -> AbsBackward0 -> Mean/SumBackward0; the
+  // inputs promote as broadcast tensors (a 0-dim target too).
+  ScalarType dt = promote_types(input.dtype(), target.dtype());
+  return reduce(abs(sub(to_dtype(input, dt), to_dtype(target, dt))), reduction);
 }
 
 Tensor smooth_l1_loss(const Tensor& input, const Tensor& target, Reduction reduction, double beta) {

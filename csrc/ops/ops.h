@@ -16,12 +16,13 @@ Tensor add(const Tensor& a, const Tensor& b, Scalar alpha = Scalar(int64_t(1)));
 Tensor sub(const Tensor& a, const Tensor& b, Scalar alpha = Scalar(int64_t(1)));
 Tensor mul(const Tensor& a, const Tensor& b);
 Tensor div(const Tensor& a, const Tensor& b);
+// rounding_mode "floor" or "trunc".
+Tensor div(const Tensor& a, const Tensor& b, const std::string& rounding_mode);
 Tensor pow(const Tensor& a, const Tensor& b);
 Tensor maximum(const Tensor& a, const Tensor& b);
 Tensor minimum(const Tensor& a, const Tensor& b);
 Tensor remainder(const Tensor& a, const Tensor& b);
 Tensor floor_divide(const Tensor& a, const Tensor& b);
-Tensor trunc_divide(const Tensor& a, const Tensor& b);
 // Comparisons and logical ops return bool tensors and have no gradient.
 Tensor eq(const Tensor& a, const Tensor& b);
 Tensor ne(const Tensor& a, const Tensor& b);

@@ -176,6 +176,7 @@ Tensor mean(const Tensor& a, const DimVec& dims, bool keepdim, std::optional<Sca
 Tensor mean(const Tensor& a, std::optional<ScalarType> dtype) { return mean_impl(a, all_dims(a), false, dtype, 0); }
 
 Tensor sum_to_size(const Tensor& a, const DimVec& sizes) {
+  if (sizes.empty()) return sum(a);  // as ATen's sum_to: a new tensor even when `a` is 0-dim
   if (a.sizes() == sizes) return a;
   int64_t lead = a.dim() - static_cast<int64_t>(sizes.size());
   TG_CHECK(lead >= 0, "size {", shape_str(sizes), "} is not expandable to size {", shape_str(a.sizes()), "}.");
@@ -414,10 +415,13 @@ Tensor amin(const Tensor& a, const DimVec& dims, bool keepdim) { return amax_ami
 namespace {
 
 // d var / dx = 2 (x - mean) / (N - correction); std scales that by 1 / (2 std), and by 0 where std is 0.
+// As PyTorch, a reduction over all elements (no dim given) with N <= correction gives NaN where x is
+// the mean and inf elsewhere.
 struct VarStdBackward : ReductionNode {
   SavedTensor self, result;
   double correction = 1;
   bool is_std = false;
+  bool all_elements = false;
   std::string name() const override { return is_std ? "StdBackward0" : "VarBackward0"; }
   TensorList apply(TensorList&& grads) override {
     Tensor x = self.unpack(*this);
@@ -427,7 +431,10 @@ struct VarStdBackward : ReductionNode {
       g = where(eq(r, inum(0)), num(0.0), div(g, mul(r, inum(2))));
     }
     double dof = double(reduced_count(input_sizes, dims)) - correction;
-    return {mul(mul(num(2.0 / dof), g), sub(x, mean(x, dims, true)))};
+    Tensor centered = sub(x, mean(x, dims, true));
+    if (all_elements && dof <= 0)
+      return {mul(g, where(eq(centered, inum(0)), num(std::nan("")), num(INFINITY)))};
+    return {mul(mul(num(2.0 / dof), g), centered)};
   }
   void release_saved() override { self.reset(); result.reset(); }
 };
@@ -441,13 +448,18 @@ Tensor var_std(const Tensor& a, const std::optional<DimVec>& dims_in, double cor
   Tensor out;
   {
     AutoGradMode no_grad(false);
-    Tensor centered = sub(a, mean(a, dims, true));
+    // The mean, corrected by the mean residual: exact for constant data, whose variance is then exactly
+    // 0 (as with PyTorch's Welford kernel), so std's gradient there is 0, not noise over a tiny std.
+    Tensor m = mean(a, dims, true);
+    m = add(m, mean(sub(a, m), dims, true));
+    Tensor centered = sub(a, m);
     out = div(sum(mul(centered, centered), dims, keepdim), num(dof));
     if (is_std) out = sqrt(out);
   }
   if (compute_requires_grad(a)) {
     auto node = reduction_node<VarStdBackward>(a, dims, keepdim);
     node->is_std = is_std;
+    node->all_elements = !dims_in || a.dim() == 0;
     node->correction = correction;
     node->self = SavedTensor(a, false);
     if (is_std) node->result = SavedTensor(out, true);

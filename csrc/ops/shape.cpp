@@ -8,15 +8,18 @@
 
 namespace tg::ops {
 
-namespace {
-
 Tensor view_of(const Tensor& a, DimVec sizes, DimVec strides, int64_t offset) {
   Tensor out = make_view(a, std::move(sizes), std::move(strides), offset);
   out.impl()->view_base = a.impl()->view_base ? a.impl()->view_base : a.ref();
   out.impl()->view_version = a.version();
   out.impl()->grad_view = GradMode::is_enabled();
+  // PyTorch's propagate_creation_meta: a view made in grad mode keeps how its base view was made.
+  ViewCreation base_creation = a.is_view() ? a.impl()->view_creation : ViewCreation::InGradMode;
+  out.impl()->view_creation = GradMode::is_enabled() ? base_creation : ViewCreation::InNoGradMode;
   return out;
 }
+
+namespace {
 
 // Replaces one -1 in `shape` so that it holds `numel` elements.
 DimVec infer_size(const DimVec& shape, int64_t numel) {
@@ -426,7 +429,21 @@ Tensor cat(const TensorList& tensors, int64_t dim_in) {
     dtype = promote_types(dtype, t.dtype());
     if (!ref && !legacy_empty(t)) ref = &t;
   }
-  if (!ref) return empty(DimVec{0}, dtype, tensors[0].device());
+  auto record = [&](const Tensor& out, int64_t dim, std::vector<int64_t> lengths) {
+    if (!GradMode::is_enabled()) return;
+    bool any = false;
+    for (const Tensor& t : tensors) any |= t.requires_grad();
+    if (!any) return;
+    auto node = make_node_list<CatBackward0>(tensors);
+    node->dim = dim;
+    node->lengths = std::move(lengths);
+    set_history(out, node);
+  };
+  if (!ref) {
+    Tensor out = empty(DimVec{0}, dtype, tensors[0].device());
+    record(out, 0, std::vector<int64_t>(tensors.size(), -1));
+    return out;
+  }
   TG_CHECK(ref->dim() > 0, "zero-dimensional tensor (at position ", ref - tensors.data(), ") cannot be concatenated");
   int64_t dim = wrap_dim(dim_in, ref->dim());
   DimVec shape = ref->sizes();
@@ -458,16 +475,7 @@ Tensor cat(const TensorList& tensors, int64_t dim_in) {
     backend_for(out.device()).copy(region, t);
     start += len;
   }
-  if (GradMode::is_enabled()) {
-    bool any = false;
-    for (const Tensor& t : tensors) any |= t.requires_grad();
-    if (any) {
-      auto node = make_node_list<CatBackward0>(tensors);
-      node->dim = dim;
-      node->lengths = std::move(lengths);
-      set_history(out, node);
-    }
-  }
+  record(out, dim, std::move(lengths));
   return out;
 }
 
@@ -534,6 +542,12 @@ struct SplitBackward : Node {
   }
 };
 
+// The pieces of split and unbind share one node: an in-place op on one could not rewrite it.
+static void mark_multi_output(const TensorList& views) {
+  for (const Tensor& v : views)
+    v.impl()->view_creation = GradMode::is_enabled() ? ViewCreation::MultiOutput : ViewCreation::InNoGradMode;
+}
+
 static TensorList split_pieces(const Tensor& a, int64_t d, const std::vector<int64_t>& lengths, const char* name) {
   TensorList out;
   int64_t start = 0;
@@ -543,6 +557,7 @@ static TensorList split_pieces(const Tensor& a, int64_t d, const std::vector<int
     out.push_back(view_of(a, sizes, a.strides(), a.offset() + start * a.strides()[d]));
     start += len;
   }
+  mark_multi_output(out);
   if (compute_requires_grad(a)) {
     auto node = make_node<SplitBackward>(a);
     node->dim = d;
@@ -612,6 +627,7 @@ TensorList unbind(const Tensor& a, int64_t dim) {
   strides.erase(d);
   TensorList out;
   for (int64_t i = 0; i < a.sizes()[d]; ++i) out.push_back(view_of(a, sizes, strides, a.offset() + i * a.strides()[d]));
+  mark_multi_output(out);
   if (compute_requires_grad(a) && !out.empty()) {
     auto node = make_node<UnbindBackward0>(a);
     node->dim = d;

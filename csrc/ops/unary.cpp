@@ -25,9 +25,13 @@ struct UnaryBackward : Node {
   const char* op_name = "";
   Formula formula = nullptr;
   SavedTensor saved;
+  bool saves_output = false;
   std::string name() const override { return op_name; }
   TensorList apply(TensorList&& grads) override { return {formula(grads[0], saved.unpack(*this))}; }
   void release_saved() override { saved.reset(); }
+  void keep_output_in_place(const Tensor& self) override {
+    if (saves_output) saved = SavedTensor(self, true);
+  }
 };
 
 namespace {
@@ -42,6 +46,7 @@ Tensor unary_op(UnaryOp op, const Tensor& a, bool float_math, const char* node_n
     node->formula = formula;
     if (saves == Saves::Input) node->saved = SavedTensor(a, false);
     if (saves == Saves::Output) node->saved = SavedTensor(out, true);
+    node->saves_output = saves == Saves::Output;
     set_history(out, node);
   }
   return out;

@@ -25,13 +25,17 @@ def _repr(self, *, tensor_contents=None):
     from ._tensor_str import format_tensor
 
     values = np.asarray(self.detach().cpu())
-    grad_fn = self.grad_fn
+    try:
+        grad_fn = self.grad_fn
+        # name() is namespaced for engine nodes ("torch::autograd::CopySlices"); reprs show the class name.
+        grad_fn_name = grad_fn.name().rsplit("::", 1)[-1] if grad_fn is not None else None
+    except RuntimeError:
+        grad_fn_name = "Invalid"  # a view of unbind or split whose base was modified in place, as torch shows it
     return format_tensor(
         values,
         dtype=str(self.dtype).replace("torch.", ""),
         requires_grad=self.requires_grad,
-        # name() is namespaced for engine nodes ("torch::autograd::CopySlices"); reprs show the class name.
-        grad_fn_name=grad_fn.name().rsplit("::", 1)[-1] if grad_fn is not None else None,
+        grad_fn_name=grad_fn_name,
         device=str(self.device),
         is_param=getattr(self, "_is_param", False),
     )
