@@ -44,6 +44,7 @@ void bind_nn(py::module_& m) {
     TG_CHECK(approximate == "none" || approximate == "tanh", "approximate argument must be either none or tanh.");
     return ops::gelu(input, approximate == "tanh");
   }, py::arg("input"), py::arg("approximate") = "none");
+  def_both(m, "erf", [](const Tensor& input) { return ops::erf(input); }, py::arg("input"));
   nn.def("leaky_relu", [](const Tensor& input, double negative_slope) {
     return ops::leaky_relu(input, negative_slope);
   }, py::arg("input"), py::arg("negative_slope") = 0.01);

@@ -3,6 +3,7 @@
 #include <type_traits>
 #include "cpu/cpu_backend.h"
 #include "cpu/loops.h"
+#include "cpu/vec_math.h"
 
 namespace tg::cpu {
 
@@ -107,29 +108,26 @@ void comparison(BinaryOp op, const Tensor& out, const Tensor& a, const Tensor& b
 
 bool is_comparison(BinaryOp op) { return op >= BinaryOp::Eq; }
 
-template <typename T>
-T sigmoid(T x) {
-  return T(1) / (T(1) + std::exp(-x));
-}
-
+// The transcendental ops use vec_math.h, inlined into unary_loop's SIMD-dispatched loops.
 template <typename T>
 void floating_unary(UnaryOp op, const Tensor& out, const Tensor& a) {
+  auto run = [&](auto f) { unary_loop<T, T>(out, a, f); };
   switch (op) {
-    case UnaryOp::Exp: return unary_loop<T, T>(out, a, [](T x) { return std::exp(x); });
-    case UnaryOp::Log: return unary_loop<T, T>(out, a, [](T x) { return std::log(x); });
-    case UnaryOp::Sqrt: return unary_loop<T, T>(out, a, [](T x) { return std::sqrt(x); });
-    case UnaryOp::Rsqrt: return unary_loop<T, T>(out, a, [](T x) { return T(1) / std::sqrt(x); });
-    case UnaryOp::Sin: return unary_loop<T, T>(out, a, [](T x) { return std::sin(x); });
-    case UnaryOp::Cos: return unary_loop<T, T>(out, a, [](T x) { return std::cos(x); });
-    case UnaryOp::Tanh: return unary_loop<T, T>(out, a, [](T x) { return std::tanh(x); });
-    case UnaryOp::Sigmoid: return unary_loop<T, T>(out, a, [](T x) { return sigmoid(x); });
-    case UnaryOp::Reciprocal: return unary_loop<T, T>(out, a, [](T x) { return T(1) / x; });
-    case UnaryOp::Log1p: return unary_loop<T, T>(out, a, [](T x) { return std::log1p(x); });
-    case UnaryOp::Expm1: return unary_loop<T, T>(out, a, [](T x) { return std::expm1(x); });
-    case UnaryOp::Floor: return unary_loop<T, T>(out, a, [](T x) { return std::floor(x); });
-    case UnaryOp::Ceil: return unary_loop<T, T>(out, a, [](T x) { return std::ceil(x); });
-    case UnaryOp::Round: return unary_loop<T, T>(out, a, [](T x) { return std::nearbyint(x); });
-    case UnaryOp::Trunc: return unary_loop<T, T>(out, a, [](T x) { return std::trunc(x); });
+    case UnaryOp::Exp: return run([](T x) TG_INLINE_LAMBDA { return vec::exp(x); });
+    case UnaryOp::Log: return run([](T x) TG_INLINE_LAMBDA { return vec::log(x); });
+    case UnaryOp::Sqrt: return run([](T x) TG_INLINE_LAMBDA { return std::sqrt(x); });
+    case UnaryOp::Rsqrt: return run([](T x) TG_INLINE_LAMBDA { return T(1) / std::sqrt(x); });
+    case UnaryOp::Sin: return run([](T x) TG_INLINE_LAMBDA { return std::sin(x); });
+    case UnaryOp::Cos: return run([](T x) TG_INLINE_LAMBDA { return std::cos(x); });
+    case UnaryOp::Tanh: return run([](T x) TG_INLINE_LAMBDA { return vec::tanh(x); });
+    case UnaryOp::Sigmoid: return run([](T x) TG_INLINE_LAMBDA { return vec::sigmoid(x); });
+    case UnaryOp::Reciprocal: return run([](T x) TG_INLINE_LAMBDA { return T(1) / x; });
+    case UnaryOp::Log1p: return run([](T x) TG_INLINE_LAMBDA { return vec::log1p(x); });
+    case UnaryOp::Expm1: return run([](T x) TG_INLINE_LAMBDA { return vec::expm1(x); });
+    case UnaryOp::Floor: return run([](T x) TG_INLINE_LAMBDA { return std::floor(x); });
+    case UnaryOp::Ceil: return run([](T x) TG_INLINE_LAMBDA { return std::ceil(x); });
+    case UnaryOp::Round: return run([](T x) TG_INLINE_LAMBDA { return std::nearbyint(x); });
+    case UnaryOp::Trunc: return run([](T x) TG_INLINE_LAMBDA { return std::trunc(x); });
     default: break;
   }
   throw Error("not a floating unary op");

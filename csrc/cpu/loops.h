@@ -8,6 +8,7 @@
 #include "core/tensor.h"
 #include "cpu/parallel.h"
 #include "cpu/simd.h"
+#include <type_traits>
 
 namespace tg::cpu {
 
@@ -121,34 +122,18 @@ Operands<N> operands_of(const std::array<const Tensor*, N>& ts) {
   return o;
 }
 
-// The contiguous cases, kept apart so each is compiled once per SIMD width.
-template <typename To, typename Ti, typename F>
-TG_SIMD_CLONES void map_contiguous(To* o, const Ti* x, int64_t n, F f) {
-  for (int64_t i = 0; i < n; ++i) o[i] = f(x[i]);
-}
-
-// With y_is_scalar, y[0] is used for every element: a tensor-scalar op.
-template <typename To, typename Ti, typename F>
-TG_SIMD_CLONES void zip_contiguous(To* o, const Ti* x, const Ti* y, bool y_is_scalar, int64_t n, F f) {
-  if (y_is_scalar) {
-    const Ti yv = *y;
-    for (int64_t i = 0; i < n; ++i) o[i] = f(x[i], yv);
-  } else {
-    for (int64_t i = 0; i < n; ++i) o[i] = f(x[i], y[i]);
-  }
-}
-
-// out[i] = f(a[i]) over any strides.
+// out[i] = f(a[i]) over any strides; every run goes through the SIMD dispatch, so f (a vec_math
+// function, say) is inlined into a loop compiled for this CPU.
 template <typename To, typename Ti, typename F>
 void unary_loop(const Tensor& out, const Tensor& a, F f) {
   parallel_for_each_run<2>(out.sizes(), operands_of<2>({&out, &a}), [&](auto p, auto s, int64_t n) {
     To* o = reinterpret_cast<To*>(p[0]);
     const Ti* x = reinterpret_cast<const Ti*>(p[1]);
-    if (s[0] == 1 && s[1] == 1) {
-      map_contiguous(o, x, n, f);
-    } else {
-      for (int64_t i = 0; i < n; ++i) o[i * s[0]] = f(x[i * s[1]]);
+    if constexpr (std::is_same_v<To, Ti>) {
+      if (s[0] == 1 && s[1] == 1) return vec::map(x, o, n, f);
     }
+    int64_t so = s[0], sx = s[1];
+    vec::simd_for(n, [=](int64_t i) TG_INLINE_LAMBDA { o[i * so] = f(x[i * sx]); });
   });
 }
 
@@ -158,12 +143,17 @@ void binary_loop(const Tensor& out, const Tensor& a, const Tensor& b, F f) {
     To* o = reinterpret_cast<To*>(p[0]);
     const Ti* x = reinterpret_cast<const Ti*>(p[1]);
     const Ti* y = reinterpret_cast<const Ti*>(p[2]);
-    if (s[0] == 1 && s[1] == 1 && (s[2] == 1 || s[2] == 0)) {
-      zip_contiguous(o, x, y, s[2] == 0, n, f);
+    if (s[0] == 1 && s[1] == 1 && s[2] == 1) {
+      vec::simd_for(n, [=](int64_t i) TG_INLINE_LAMBDA { o[i] = f(x[i], y[i]); });
+    } else if (s[0] == 1 && s[1] == 1 && s[2] == 0) {
+      const Ti yv = *y;
+      vec::simd_for(n, [=](int64_t i) TG_INLINE_LAMBDA { o[i] = f(x[i], yv); });
     } else if (s[0] == 1 && s[1] == 0 && s[2] == 1) {
-      zip_contiguous(o, y, x, true, n, [f](Ti yv, Ti xv) { return f(xv, yv); });
+      const Ti xv = *x;
+      vec::simd_for(n, [=](int64_t i) TG_INLINE_LAMBDA { o[i] = f(xv, y[i]); });
     } else {
-      for (int64_t i = 0; i < n; ++i) o[i * s[0]] = f(x[i * s[1]], y[i * s[2]]);
+      int64_t so = s[0], sx = s[1], sy = s[2];
+      vec::simd_for(n, [=](int64_t i) TG_INLINE_LAMBDA { o[i * so] = f(x[i * sx], y[i * sy]); });
     }
   });
 }

@@ -5,6 +5,7 @@
 #include <vector>
 #include "cpu/cpu_backend.h"
 #include "cpu/loops.h"
+#include "cpu/vec_math.h"
 
 namespace tg::cpu {
 
@@ -201,22 +202,6 @@ void CpuBackend::nll_loss_backward(const Tensor& grad_input, const Tensor& grad_
   });
 }
 
-namespace {
-
-// Sums of f(i) over a row with 8 independent double accumulators: a single running sum would stall
-// on the latency of each add, and this order is still deterministic.
-template <typename F>
-double row_sum(int64_t n, F f) {
-  double acc[8] = {};
-  int64_t i = 0;
-  for (; i + 8 <= n; i += 8)
-    for (int k = 0; k < 8; ++k) acc[k] += f(i + k);
-  for (; i < n; ++i) acc[0] += f(i);
-  return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-}
-
-}  // namespace
-
 void CpuBackend::layer_norm(const Tensor& out, const Tensor& mean, const Tensor& rstd, const Tensor& in,
                             const Tensor& weight, const Tensor& bias, double eps) {
   int64_t rows = mean.numel(), n = rows ? in.numel() / rows : 0;
@@ -228,8 +213,8 @@ void CpuBackend::layer_norm(const Tensor& out, const Tensor& mean, const Tensor&
       const T* x = in.data<T>() + r * n;
       T* y = out.data<T>() + r * n;
       // Two passes in double: the mean, then the biased variance around it.
-      double mu = row_sum(n, [&](int64_t i) { return double(x[i]); }) / double(n);
-      double sq = row_sum(n, [&](int64_t i) { return (x[i] - mu) * (x[i] - mu); });
+      double mu = vec::row_sum(n, [&](int64_t i) { return double(x[i]); }) / double(n);
+      double sq = vec::row_sum(n, [&](int64_t i) { return (x[i] - mu) * (x[i] - mu); });
       T inv = T(1.0 / std::sqrt(sq / double(n) + eps));
       mean.data<T>()[r] = T(mu);
       rstd.data<T>()[r] = inv;
@@ -260,8 +245,8 @@ void CpuBackend::layer_norm_backward(const Tensor& grad_in, const Tensor& grad_w
       if (grad_in.defined()) {
         // dx = rstd * (g - mean(g) - xhat * mean(g * xhat)) with g = dy * weight, in ATen's a/b/c form.
         for (int64_t i = 0; i < n; ++i) g[i] = w ? double(dy[i]) * w[i] : double(dy[i]);
-        double ds = row_sum(n, [&](int64_t i) { return g[i] * x[i]; });
-        double db = row_sum(n, [&](int64_t i) { return g[i]; });
+        double ds = vec::row_sum(n, [&](int64_t i) { return g[i] * x[i]; });
+        double db = vec::row_sum(n, [&](int64_t i) { return g[i]; });
         double b = (db * mu - ds) * inv * inv * inv / double(n);
         double c = -b * mu - db * inv / double(n);
         T* dx = grad_in.data<T>() + r * n;
@@ -281,41 +266,47 @@ namespace {
 constexpr double kGeluTanhBeta = M_SQRT2 * M_2_SQRTPI * 0.5;
 constexpr double kGeluKappa = 0.044715;
 
-template <typename T>
-T activation_value(ActivationOp op, T x, T slope) {
+// Calls use(f) with op's element function, one loop per op so that each is vectorised whole.
+template <typename T, typename Use>
+void with_activation(ActivationOp op, T slope, Use use) {
   switch (op) {
-    case ActivationOp::Gelu: return x * T(0.5) * (T(1) + std::erf(x * T(M_SQRT1_2)));
-    case ActivationOp::GeluTanh: {
-      T inner = T(kGeluTanhBeta) * (x + T(kGeluKappa) * x * x * x);
-      return T(0.5) * x * (T(1) + std::tanh(inner));
-    }
-    case ActivationOp::LeakyRelu: return x > T(0) ? x : x * slope;
-    case ActivationOp::Erf: return std::erf(x);
+    case ActivationOp::Gelu:
+      return use([](T x) TG_INLINE_LAMBDA { return x * T(0.5) * (T(1) + vec::erf(x * T(M_SQRT1_2))); });
+    case ActivationOp::GeluTanh:
+      return use([](T x) TG_INLINE_LAMBDA {
+        T inner = T(kGeluTanhBeta) * (x + T(kGeluKappa) * x * x * x);
+        return T(0.5) * x * (T(1) + vec::tanh(inner));
+      });
+    case ActivationOp::LeakyRelu: return use([slope](T x) TG_INLINE_LAMBDA { return x > T(0) ? x : x * slope; });
+    case ActivationOp::Erf: return use([](T x) TG_INLINE_LAMBDA { return vec::erf(x); });
   }
-  return T(0);
 }
 
-template <typename T>
-T activation_grad(ActivationOp op, T g, T x, T slope) {
+// The same for d(op)/d(input) times the incoming gradient g: f(g, x).
+template <typename T, typename Use>
+void with_activation_grad(ActivationOp op, T slope, Use use) {
   switch (op) {
-    case ActivationOp::Gelu: {
-      T cdf = T(0.5) * (T(1) + std::erf(x * T(M_SQRT1_2)));
-      T pdf = T(M_2_SQRTPI * M_SQRT1_2 * 0.5) * std::exp(x * x * T(-0.5));
-      return g * (cdf + x * pdf);
-    }
-    case ActivationOp::GeluTanh: {
-      T x_sq = x * x;
-      T inner = T(kGeluTanhBeta) * (x + T(kGeluKappa) * x_sq * x);
-      T tanh_inner = std::tanh(inner);
-      T left = T(0.5) * x, right = T(1) + tanh_inner;
-      T right_derivative =
-          left * (T(1) - tanh_inner * tanh_inner) * T(kGeluTanhBeta) * (T(1) + T(3 * kGeluKappa) * x_sq);
-      return g * (T(0.5) * right + right_derivative);
-    }
-    case ActivationOp::LeakyRelu: return x > T(0) ? g : g * slope;
-    case ActivationOp::Erf: return g * T(M_2_SQRTPI) * std::exp(-x * x);
+    case ActivationOp::Gelu:
+      return use([](T g, T x) TG_INLINE_LAMBDA {
+        T cdf = T(0.5) * (T(1) + vec::erf(x * T(M_SQRT1_2)));
+        T pdf = T(M_2_SQRTPI * M_SQRT1_2 * 0.5) * vec::exp(x * x * T(-0.5));
+        return g * (cdf + x * pdf);
+      });
+    case ActivationOp::GeluTanh:
+      return use([](T g, T x) TG_INLINE_LAMBDA {
+        T x_sq = x * x;
+        T inner = T(kGeluTanhBeta) * (x + T(kGeluKappa) * x_sq * x);
+        T tanh_inner = vec::tanh(inner);
+        T left = T(0.5) * x, right = T(1) + tanh_inner;
+        T right_derivative =
+            left * (T(1) - tanh_inner * tanh_inner) * T(kGeluTanhBeta) * (T(1) + T(3 * kGeluKappa) * x_sq);
+        return g * (T(0.5) * right + right_derivative);
+      });
+    case ActivationOp::LeakyRelu:
+      return use([slope](T g, T x) TG_INLINE_LAMBDA { return x > T(0) ? g : g * slope; });
+    case ActivationOp::Erf:
+      return use([](T g, T x) TG_INLINE_LAMBDA { return g * T(M_2_SQRTPI) * vec::exp(-x * x); });
   }
-  return T(0);
 }
 
 }  // namespace
@@ -323,8 +314,7 @@ T activation_grad(ActivationOp op, T g, T x, T slope) {
 void CpuBackend::activation(ActivationOp op, const Tensor& out, const Tensor& in, double param) {
   dispatch_floating(in.dtype(), "activation", [&](auto tag) {
     using T = typename decltype(tag)::type;
-    T slope = T(param);
-    unary_loop<T, T>(out, in, [op, slope](T x) { return activation_value<T>(op, x, slope); });
+    with_activation<T>(op, T(param), [&](auto f) { unary_loop<T, T>(out, in, f); });
   });
 }
 
@@ -332,8 +322,7 @@ void CpuBackend::activation_backward(ActivationOp op, const Tensor& grad_in, con
                                      double param) {
   dispatch_floating(in.dtype(), "activation_backward", [&](auto tag) {
     using T = typename decltype(tag)::type;
-    T slope = T(param);
-    binary_loop<T, T>(grad_in, grad_out, in, [op, slope](T g, T x) { return activation_grad<T>(op, g, x, slope); });
+    with_activation_grad<T>(op, T(param), [&](auto f) { binary_loop<T, T>(grad_in, grad_out, in, f); });
   });
 }
 

@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <type_traits>
@@ -5,6 +6,7 @@
 #include "cpu/cpu_backend.h"
 #include "cpu/loops.h"
 #include "cpu/simd.h"
+#include "cpu/vec_math.h"
 
 namespace tg::cpu {
 
@@ -32,16 +34,18 @@ template <typename T> using Acc = std::conditional_t<std::is_floating_point_v<T>
 
 // The combining step of each reduction, in the accumulator type A.
 template <typename A>
-A combine(ReduceOp op, A a, A x) {
+TG_ALWAYS_INLINE A combine(ReduceOp op, A a, A x) {
   switch (op) {
     case ReduceOp::Sum: return a + x;
     case ReduceOp::Prod: return a * x;
     case ReduceOp::Any: return A(a || x);
     case ReduceOp::All: return A(a && x);
-    case ReduceOp::Max: case ReduceOp::Min:
-      if constexpr (std::is_floating_point_v<A>)
-        if (std::isnan(a) || std::isnan(x)) return std::numeric_limits<A>::quiet_NaN();
-      return (op == ReduceOp::Max) == (a > x) ? a : x;
+    case ReduceOp::Max: case ReduceOp::Min: {
+      // A NaN on either side wins; written as one compare and a blend so the loops vectorise.
+      bool keep_a = op == ReduceOp::Max ? a > x : a < x;
+      if constexpr (std::is_floating_point_v<A>) keep_a = keep_a || std::isnan(a);
+      return keep_a ? a : x;
+    }
   }
   return a;
 }
@@ -70,16 +74,55 @@ bool as_outer_len_inner(const Tensor& out, const Tensor& in, int64_t& outer, int
   return true;
 }
 
+// Max and min over GCC vector types: the scalar NaN-propagating form does not vectorise, so each step
+// is a compare and a blend, with NaNs tracked in a separate mask and put back at the end.
+template <ReduceOp Op, typename V, typename Mask>
+TG_ALWAYS_INLINE V max_min_step(V m, V v, Mask& nan) {
+  nan |= v != v;
+  return Op == ReduceOp::Max ? (v > m ? v : m) : (v < m ? v : m);
+}
+
+template <typename T, typename V, typename Mask>
+TG_ALWAYS_INLINE void store_with_nans(T* dst, V m, Mask nan, int64_t lanes) {
+  for (int64_t j = 0; j < lanes; ++j) dst[j] = nan[j] ? std::numeric_limits<T>::quiet_NaN() : m[j];
+}
+
+template <typename T>
+constexpr bool kVectorMaxMin = std::is_arithmetic_v<T> && !std::is_same_v<T, bool>;
+
 // Reduces a contiguous run with independent lanes, so the loop vectorises despite FP ordering.
 template <typename A, ReduceOp Op, typename T>
-TG_SIMD_CLONES A reduce_run(const T* x, int64_t n) {
+TG_ALWAYS_INLINE A reduce_run_inline(const T* x, int64_t n) {
   constexpr int64_t kLanes = 16;
   A acc = static_cast<A>(x[0]);
   int64_t i = 1;
   if (n >= 2 * kLanes) {
     A lanes[kLanes];
     for (int64_t j = 0; j < kLanes; ++j) lanes[j] = static_cast<A>(x[j]);
-    for (i = kLanes; i + kLanes <= n; i += kLanes)
+    i = kLanes;
+    if constexpr ((Op == ReduceOp::Max || Op == ReduceOp::Min) && kVectorMaxMin<T>) {
+      typedef T V __attribute__((vector_size(kLanes * sizeof(T))));
+      V m, v;
+      __builtin_memcpy(&m, x, sizeof(V));
+      auto nan = m != m;
+      for (; i + kLanes <= n; i += kLanes) {
+        __builtin_memcpy(&v, x + i, sizeof(V));
+        m = max_min_step<Op>(m, v, nan);
+      }
+      store_with_nans(lanes, m, nan, kLanes);
+    } else if constexpr (Op == ReduceOp::Sum && std::is_same_v<T, float>) {
+      // Float sums add 32 steps per lane in float before widening: full-width vector adds, and the
+      // rounding of a 32-term float sum is far below what the double accumulation keeps.
+      constexpr int64_t kBlock = 32 * kLanes;
+      for (; i + kBlock <= n; i += kBlock) {
+        float part[kLanes];
+        for (int64_t j = 0; j < kLanes; ++j) part[j] = x[i + j];
+        for (int64_t k = kLanes; k < kBlock; k += kLanes)
+          for (int64_t j = 0; j < kLanes; ++j) part[j] += x[i + k + j];
+        for (int64_t j = 0; j < kLanes; ++j) lanes[j] += part[j];
+      }
+    }
+    for (; i + kLanes <= n; i += kLanes)
       for (int64_t j = 0; j < kLanes; ++j) lanes[j] = combine<A>(Op, lanes[j], static_cast<A>(x[i + j]));
     acc = lanes[0];
     for (int64_t j = 1; j < kLanes; ++j) acc = combine<A>(Op, acc, lanes[j]);
@@ -88,20 +131,54 @@ TG_SIMD_CLONES A reduce_run(const T* x, int64_t n) {
   return acc;
 }
 
+// Columns reduced together: their accumulators stay in L1 while rows stream past.
+constexpr int64_t kColumnBlock = 512;
+
 // acc[j] = x[0, j] (op) x[1, j] (op) ... over `len` rows `inner` apart.
 template <typename A, ReduceOp Op, typename T>
-TG_SIMD_CLONES void reduce_columns(A* acc, const T* x, int64_t len, int64_t inner, int64_t width) {
+TG_ALWAYS_INLINE void reduce_columns_inline(A* acc, const T* x, int64_t len, int64_t inner, int64_t width) {
   for (int64_t j = 0; j < width; ++j) acc[j] = static_cast<A>(x[j]);
+  int64_t j0 = 0;
+  if constexpr ((Op == ReduceOp::Max || Op == ReduceOp::Min) && kVectorMaxMin<T>) {
+    constexpr int64_t kLanes = 64 / sizeof(T);
+    typedef T V __attribute__((vector_size(kLanes * sizeof(T))));
+    constexpr int64_t kMaxVectors = kColumnBlock / kLanes;
+    const int64_t vectors = width / kLanes;
+    // Rows outer, vectors inner: each row's block is read once, contiguously.
+    V m[kMaxVectors], v;
+    decltype(v != v) nan[kMaxVectors];
+    for (int64_t c = 0; c < vectors; ++c) {
+      __builtin_memcpy(&m[c], acc + c * kLanes, sizeof(V));
+      nan[c] = m[c] != m[c];
+    }
+    for (int64_t r = 1; r < len; ++r)
+      for (int64_t c = 0; c < vectors; ++c) {
+        __builtin_memcpy(&v, x + r * inner + c * kLanes, sizeof(V));
+        m[c] = max_min_step<Op>(m[c], v, nan[c]);
+      }
+    for (int64_t c = 0; c < vectors; ++c) store_with_nans(acc + c * kLanes, m[c], nan[c], kLanes);
+    j0 = vectors * kLanes;
+  }
   for (int64_t r = 1; r < len; ++r) {
     const T* xr = x + r * inner;
-    for (int64_t j = 0; j < width; ++j) acc[j] = combine<A>(Op, acc[j], static_cast<A>(xr[j]));
+    for (int64_t j = j0; j < width; ++j) acc[j] = combine<A>(Op, acc[j], static_cast<A>(xr[j]));
   }
+}
+
+// The two loops above in the version compiled for this CPU.
+template <typename A, ReduceOp Op, typename T>
+A reduce_run(const T* x, int64_t n) {
+  return vec::simd_call([&]() TG_INLINE_LAMBDA { return reduce_run_inline<A, Op>(x, n); });
+}
+
+template <typename A, ReduceOp Op, typename T>
+void reduce_columns(A* acc, const T* x, int64_t len, int64_t inner, int64_t width) {
+  vec::simd_call([&]() TG_INLINE_LAMBDA { reduce_columns_inline<A, Op>(acc, x, len, inner, width); });
 }
 
 // Work is cut into pieces whose bounds do not depend on the thread count, so results are the same
 // bit for bit whatever set_num_threads says.
 constexpr int64_t kReduceChunk = 16384;
-constexpr int64_t kColumnBlock = 512;
 
 template <typename T, ReduceOp Op>
 void reduce_outer_len_inner(T* out, const T* in, int64_t outer, int64_t len, int64_t inner) {
@@ -254,6 +331,54 @@ void CpuBackend::arg_reduce(ArgReduceOp op, const Tensor& values, const Tensor& 
   });
 }
 
+namespace {
+
+// max over a row (NaN ignored, as std::max does) with 64 independent lanes, so that the comparisons do not
+// wait on each other.
+template <typename T>
+TG_ALWAYS_INLINE T row_max(const T* x, int64_t n) {
+  constexpr int kLanes = 64;
+  T acc[kLanes];
+  for (T& a : acc) a = -std::numeric_limits<T>::infinity();
+  int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes)
+    for (int k = 0; k < kLanes; ++k) acc[k] = acc[k] < x[i + k] ? x[i + k] : acc[k];
+  for (; i < n; ++i) acc[0] = std::max(acc[0], x[i]);
+  for (int k = 1; k < kLanes; ++k) acc[0] = std::max(acc[0], acc[k]);
+  return acc[0];
+}
+
+// softmax or log_softmax of one contiguous row, y may be x, in the caller's ISA (inside vec::simd_call).
+// The exponentials are summed in double.
+template <typename T>
+TG_ALWAYS_INLINE void softmax_row(const T* x, T* y, int64_t len, bool log) {
+  // An infinite maximum is subtracted as is: the row becomes nan, as in PyTorch.
+  const T max_v = row_max(x, len);
+  auto shifted_exp = [max_v](T v) TG_INLINE_LAMBDA { return vec::exp(v - max_v); };
+  auto sum = [](const T* e, int64_t n) TG_INLINE_LAMBDA {
+    return vec::row_sum(n, [e](int64_t k) TG_INLINE_LAMBDA { return double(e[k]); });
+  };
+  if (log) {
+    // y may be x, which the last pass still needs, so the exponentials go through a small buffer.
+    constexpr int64_t kChunk = 256;
+    T chunk[kChunk];
+    double total = 0;
+    for (int64_t start = 0; start < len; start += kChunk) {
+      int64_t n = std::min(kChunk, len - start);
+      vec::map_inline(x + start, chunk, n, shifted_exp);
+      total += sum(chunk, n);
+    }
+    const T log_total = static_cast<T>(std::log(total));
+    vec::map_inline(x, y, len, [=](T v) TG_INLINE_LAMBDA { return v - max_v - log_total; });
+  } else {
+    vec::map_inline(x, y, len, shifted_exp);
+    const double inv_total = 1.0 / sum(y, len);
+    vec::map_inline(y, y, len, [=](T v) TG_INLINE_LAMBDA { return static_cast<T>(v * inv_total); });
+  }
+}
+
+}  // namespace
+
 void CpuBackend::softmax(const Tensor& out, const Tensor& in, int64_t dim, bool log) {
   int64_t len = in.sizes()[dim];
   int64_t in_stride = in.strides()[dim];
@@ -262,23 +387,24 @@ void CpuBackend::softmax(const Tensor& out, const Tensor& in, int64_t dim, bool 
   Tensor out_rows = row_starts(out, dim);
   dispatch_floating(in.dtype(), "softmax", [&](auto tag) {
     using T = typename decltype(tag)::type;
-    parallel_for_each_run<2>(in_rows.sizes(), operands_of<2>({&out_rows, &in_rows}), row_grain(len), [&](auto p, auto s, int64_t n) {
-      for (int64_t i = 0; i < n; ++i) {
-        T* o = reinterpret_cast<T*>(p[0]) + i * s[0];
-        const T* x = reinterpret_cast<const T*>(p[1]) + i * s[1];
-        T max_v = -std::numeric_limits<T>::infinity();
-        for (int64_t k = 0; k < len; ++k) max_v = std::max(max_v, x[k * in_stride]);
-        // An infinite maximum is subtracted as is: the row becomes nan, as in PyTorch.
-        double total = 0;
-        for (int64_t k = 0; k < len; ++k) total += std::exp(double(x[k * in_stride] - max_v));
-        if (log) {
-          T log_total = static_cast<T>(std::log(total));
-          for (int64_t k = 0; k < len; ++k) o[k * out_stride] = x[k * in_stride] - max_v - log_total;
-        } else {
-          for (int64_t k = 0; k < len; ++k)
-            o[k * out_stride] = static_cast<T>(std::exp(double(x[k * in_stride] - max_v)) / total);
+    parallel_for_each_run<2>(in_rows.sizes(), operands_of<2>({&out_rows, &in_rows}), row_grain(len),
+                             [&](auto p, auto s, int64_t n) {
+      // Rows along a strided dim are gathered into a contiguous buffer and scattered back.
+      const bool contiguous = in_stride == 1 && out_stride == 1;
+      std::vector<T> buffer(contiguous ? 0 : len);
+      vec::simd_call([&]() TG_INLINE_LAMBDA {
+        for (int64_t i = 0; i < n; ++i) {
+          T* o = reinterpret_cast<T*>(p[0]) + i * s[0];
+          const T* x = reinterpret_cast<const T*>(p[1]) + i * s[1];
+          if (contiguous) {
+            softmax_row(x, o, len, log);
+            continue;
+          }
+          for (int64_t k = 0; k < len; ++k) buffer[k] = x[k * in_stride];
+          softmax_row(buffer.data(), buffer.data(), len, log);
+          for (int64_t k = 0; k < len; ++k) o[k * out_stride] = buffer[k];
         }
-      }
+      });
     });
   });
 }
@@ -291,22 +417,24 @@ void CpuBackend::softmax_backward(const Tensor& grad_in, const Tensor& grad_out,
   dispatch_floating(out.dtype(), "softmax_backward", [&](auto tag) {
     using T = typename decltype(tag)::type;
     parallel_for_each_run<3>(o_rows.sizes(), operands_of<3>({&gi_rows, &go_rows, &o_rows}), row_grain(len), [&](auto p, auto s, int64_t n) {
-      for (int64_t i = 0; i < n; ++i) {
-        T* gi = reinterpret_cast<T*>(p[0]) + i * s[0];
-        const T* go = reinterpret_cast<const T*>(p[1]) + i * s[1];
-        const T* y = reinterpret_cast<const T*>(p[2]) + i * s[2];
-        double dot = 0;
-        if (log) {
-          // d/dx log_softmax: g - exp(y) * sum(g)
-          for (int64_t k = 0; k < len; ++k) dot += go[k * go_s];
-          for (int64_t k = 0; k < len; ++k)
-            gi[k * gi_s] = static_cast<T>(go[k * go_s] - std::exp(double(y[k * o_s])) * dot);
-        } else {
-          // d/dx softmax: y * (g - sum(g * y))
-          for (int64_t k = 0; k < len; ++k) dot += double(go[k * go_s]) * y[k * o_s];
-          for (int64_t k = 0; k < len; ++k) gi[k * gi_s] = static_cast<T>(y[k * o_s] * (go[k * go_s] - dot));
+      vec::simd_call([&]() TG_INLINE_LAMBDA {
+        for (int64_t i = 0; i < n; ++i) {
+          T* gi = reinterpret_cast<T*>(p[0]) + i * s[0];
+          const T* go = reinterpret_cast<const T*>(p[1]) + i * s[1];
+          const T* y = reinterpret_cast<const T*>(p[2]) + i * s[2];
+          if (log) {
+            // d/dx log_softmax: g - exp(y) * sum(g)
+            const double total = vec::row_sum(len, [=](int64_t k) TG_INLINE_LAMBDA { return double(go[k * go_s]); });
+            for (int64_t k = 0; k < len; ++k)
+              gi[k * gi_s] = static_cast<T>(go[k * go_s] - double(vec::exp(y[k * o_s])) * total);
+          } else {
+            // d/dx softmax: y * (g - sum(g * y))
+            const double dot =
+                vec::row_sum(len, [=](int64_t k) TG_INLINE_LAMBDA { return double(go[k * go_s]) * y[k * o_s]; });
+            for (int64_t k = 0; k < len; ++k) gi[k * gi_s] = static_cast<T>(y[k * o_s] * (go[k * go_s] - dot));
+          }
         }
-      }
+      });
     });
   });
 }

@@ -185,9 +185,9 @@ Tensor activation(ActivationOp op, const Tensor& x, double param, const char* ke
   return out;
 }
 
-Tensor erf(const Tensor& x) { return activation(ActivationOp::Erf, x, 0, "erf_vml_cpu", "ErfBackward0"); }
-
 }  // namespace
+
+Tensor erf(const Tensor& x) { return activation(ActivationOp::Erf, x, 0, "erf_vml_cpu", "ErfBackward0"); }
 
 Tensor ActivationBackward::differentiable_grad(const Tensor& g, const Tensor& x) const {
   switch (op) {

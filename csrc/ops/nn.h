@@ -12,6 +12,7 @@ enum class Reduction : uint8_t { None, Mean, Sum };
 Tensor linear(const Tensor& input, const Tensor& weight, const Tensor& bias);
 
 Tensor gelu(const Tensor& input, bool tanh_approximation);
+Tensor erf(const Tensor& input);
 Tensor leaky_relu(const Tensor& input, double negative_slope);
 Tensor& leaky_relu_(Tensor& self, double negative_slope);
 // Zeroes elements with probability p and scales the rest by 1/(1-p), drawing the mask

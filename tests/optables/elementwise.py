@@ -131,6 +131,8 @@ UNARY = {
     "reciprocal": (lambda L, a: L.reciprocal(a), "nonzero"),
     "log1p": (lambda L, a: a.log1p(), "unit"),
     "expm1": (lambda L, a: L.expm1(a), "any"),
+    "erf": (lambda L, a: L.erf(a), "any"),
+    "erf_method": (lambda L, a: a.erf(), "any"),
     "sign": (lambda L, a: a.sign(), "nonzero"),
     "floor": (lambda L, a: L.floor(a * 3), "any"),
     "ceil": (lambda L, a: (a * 3).ceil(), "any"),
