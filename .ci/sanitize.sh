@@ -14,9 +14,11 @@ build=$root/build/sanitize
 python=${PYTHON:-python}
 
 # The build tools that `pip install .` gets in its isolated environment.
-if ! "$python" -c "import pybind11" 2>/dev/null || ! command -v cmake >/dev/null || ! command -v ninja >/dev/null; then
-  "$python" -m pip install -q "pybind11>=2.12" cmake ninja
-fi
+missing=()
+"$python" -c "import pybind11" 2>/dev/null || missing+=("pybind11>=2.12")
+command -v cmake >/dev/null || missing+=(cmake)
+command -v ninja >/dev/null || missing+=(ninja)
+if [ ${#missing[@]} -gt 0 ]; then "$python" -m pip install -q "${missing[@]}"; fi
 
 sanitizers="-fsanitize=address,undefined -fno-sanitize-recover=undefined"
 # -O0 compiles in a third of the time of -O3 and runs the tests about as fast (they are mostly Python);
