@@ -1,6 +1,6 @@
 """The threaded fast paths: kernels above the grain size split across the pool, against torch.
 
-Sizes straddle the grain (32768 elements for elementwise work, 16384-element chunks for long
+Sizes straddle the grain (131072 elements for elementwise work, 16384-element chunks for long
 reductions), and every case runs on 1, 2 and 3 threads with identical results.
 """
 import multiprocessing
@@ -12,7 +12,7 @@ import torch
 
 import tapegrad
 
-GRAIN = 32768
+GRAIN = 131072
 THREAD_COUNTS = [1, 2, 3]
 
 
@@ -56,7 +56,7 @@ LAYOUTS = {
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("op", ["exp", "neg", "relu", "tanh", "sigmoid", "abs", "square"])
 def test_unary_large(threads, layout, dtype, op):
-    a, ta = pair((300, 500), dtype)
+    a, ta = pair((600, 500), dtype)
     view = LAYOUTS[layout]
     close(getattr(view(a), op)(), getattr(view(ta), op)())
 
@@ -64,7 +64,7 @@ def test_unary_large(threads, layout, dtype, op):
 @pytest.mark.parametrize("dtype", ["float32", "float64", "int64"])
 @pytest.mark.parametrize("op", ["add", "sub", "mul", "maximum", "lt", "eq"])
 def test_binary_large_broadcast_and_strided(threads, dtype, op):
-    a, ta = pair((256, 300), dtype, seed=1)
+    a, ta = pair((1024, 300), dtype, seed=1)
     b, tb = pair((300,), dtype, seed=2)
     close(getattr(a, op)(b), getattr(ta, op)(tb))
     close(getattr(a.t(), op)(a.t()), getattr(ta.t(), op)(ta.t()))
@@ -72,14 +72,14 @@ def test_binary_large_broadcast_and_strided(threads, dtype, op):
 
 
 def test_where_clamp_fill_copy_large(threads):
-    a, ta = pair((400, 300), seed=3)
+    a, ta = pair((800, 400), seed=3)
     close(tapegrad.where(a > 0, a, a * 2), torch.where(ta > 0, ta, ta * 2))
     close(a.clamp(-1, 1), ta.clamp(-1, 1))
     close(a.t().to(tapegrad.float64), ta.t().to(torch.float64))
     close(a.double().t().contiguous(), ta.double().t().contiguous())
-    filled = tapegrad.empty(400, 300)
+    filled = tapegrad.empty(800, 400)
     filled.fill_(2.5)
-    close(filled, torch.full((400, 300), 2.5))
+    close(filled, torch.full((800, 400), 2.5))
 
 
 def test_worker_exception_reaches_caller(threads):
@@ -95,7 +95,7 @@ def test_worker_exception_reaches_caller(threads):
 
 
 REDUCTION_SHAPES = [
-    ((64, 3000), 1),        # rows, each reduced contiguously
+    ((256, 3000), 1),       # rows, each reduced contiguously
     ((3000, 64), 0),        # columns
     ((3000, 700), 0),       # columns wider than one block of accumulators
     ((8, 900, 40), 1),      # a middle dim
@@ -161,19 +161,19 @@ def test_full_sum_is_accurate_and_thread_count_independent():
 @pytest.mark.parametrize("op", ["softmax", "log_softmax"])
 @pytest.mark.parametrize("dim", [0, 1])
 def test_softmax_many_rows_with_backward(threads, op, dim):
-    a, ta = pair((600, 120), "float64", seed=9)
+    a, ta = pair((2400, 120), "float64", seed=9)
     a.requires_grad_(True)
     ta.requires_grad_(True)
     out, tout = getattr(a, op)(dim), getattr(ta, op)(dim)
     close(out.detach(), tout.detach())
-    g, tg = pair((600, 120), "float64", seed=10)
+    g, tg = pair((2400, 120), "float64", seed=10)
     out.backward(g)
     tout.backward(tg)
     close(a.grad, ta.grad)
 
 
 def test_argmax_many_rows(threads):
-    a, ta = pair((2000, 70), "float32", seed=11)
+    a, ta = pair((4000, 70), "float32", seed=11)
     close(a.argmax(1), ta.argmax(1))
     close(a.max(0).values, ta.max(0).values)
 
