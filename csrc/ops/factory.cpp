@@ -222,7 +222,7 @@ Tensor randint(int64_t low, int64_t high, const DimVec& sizes, ScalarType dtype,
 }
 
 Tensor randperm(int64_t n, ScalarType dtype, Device device, Generator* generator) {
-  TG_CHECK(n >= 0, "n must be non-negative, got", n);
+  check_size_nonnegative(DimVec{n});
   Tensor idx = empty(DimVec{n}, ScalarType::Int64);
   if (dtype == ScalarType::Bool) throw NotImplementedError("\"randperm\" not implemented for 'Bool'");
   random_fill(idx, "randperm", [&](Generator& g, const Tensor& buf) { g.randperm(buf.data<int64_t>(), n); },

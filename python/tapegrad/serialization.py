@@ -109,8 +109,12 @@ def _open(f, mode):
             yield stream
     elif hasattr(f, "write" if "w" in mode else "read"):
         yield f
-    else:
-        raise TypeError(f"expected a path or a binary file object, got {type(f).__name__}")
+    elif "w" in mode:
+        raise TypeError(f"expected 'f' to be string, path, or a file-like object with a 'write' attribute, got "
+                        f"{type(f).__name__}")
+    else:  # torch.load's error and words, for a non-file
+        raise AttributeError(f"'{type(f).__name__}' object has no attribute 'seek'. You can only tapegrad.load from "
+                             "a path or a file that is seekable.")
 
 
 def _bytes_of(array):

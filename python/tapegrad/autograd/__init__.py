@@ -46,8 +46,10 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
     for g in grad_tensors or ():
         if g is not None and not isinstance(g, _C.Tensor):
             raise TypeError(f"gradients can be either Tensors or None, but got {type(g).__name__}")
-    if grad_tensors is not None and len(grad_tensors) != len(tensors):
-        raise RuntimeError(f"got {len(tensors)} tensors and {len(grad_tensors)} gradients")
+    if grad_tensors is not None:  # torch pairs them with zip: extra gradients are dropped, missing ones an error
+        if len(grad_tensors) < len(tensors):
+            raise RuntimeError(f"got {len(tensors)} tensors and {len(grad_tensors)} gradients")
+        grad_tensors = grad_tensors[:len(tensors)]
     if create_graph:
         warnings.warn(_CREATE_GRAPH_WARNING, UserWarning, stacklevel=2)
     _C._backward(tensors, grad_tensors, retain_graph, create_graph, inputs)

@@ -135,6 +135,10 @@ def _verify_batch_size(size):
 
 
 def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1, eps=1e-5):
+    if training and eps <= 0.0:
+        raise ValueError(f"batch_norm eps must be positive during training, but got {eps}")
+    if eps < 0.0:
+        raise ValueError(f"batch_norm eps must be non-negative, but got {eps}")
     if training:
         _verify_batch_size(input.size())
     return _nn.batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps)
