@@ -71,9 +71,12 @@ def is_missing_cuda(exc):
 
 def same_error_kind(ours, ref):
     """tapegrad raised the exception type torch raised: the same built-in class, torch's own subclasses of
-    a built-in mapping to that built-in."""
+    a built-in mapping to that built-in. Where torch's Python code trips over a wrong argument type by duck
+    typing (AttributeError: 'str' object has no attribute 'size'), tapegrad's TypeError is the contract."""
     if is_missing_cuda(ref):
         return isinstance(ours, RuntimeError) and "not compiled with support for device 'cuda" in str(ours)
+    if isinstance(ref, AttributeError) and isinstance(ours, TypeError):
+        return True
     return builtin_base(type(ours)) is builtin_base(type(ref))
 
 
@@ -120,7 +123,7 @@ def assert_results_match(ours, ref, what, big=10**6):
     objects by type name."""
     if isinstance(ref, torch.Tensor):
         assert isinstance(ours, tapegrad.Tensor), f"{what}: expected a Tensor, got {ours!r}"
-        if ref.numel() > big:  # a huge view (expand, as_strided): its metadata only
+        if ref.numel() > big or max(ref.shape, default=0) > 2**31:  # a huge view (or huge and empty): metadata only
             assert tuple(ours.shape) == tuple(ref.shape) and str(ours.dtype) == str(ref.dtype), what
         else:
             assert_tensors_match(ours, ref, what)

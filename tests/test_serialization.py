@@ -107,7 +107,7 @@ def test_paths_and_file_objects(tmp_path):
         assert tapegrad.load(f, weights_only=True)["t"].tolist() == [0, 1, 2, 3, 4]
     with pytest.raises(FileNotFoundError):
         tapegrad.load(tmp_path / "missing.pt")
-    with pytest.raises(TypeError, match="expected a path or a binary file object"):
+    with pytest.raises(TypeError, match="expected 'f' to be string, path, or a file-like object"):
         tapegrad.save(t, 42)
 
 

@@ -102,7 +102,7 @@ void bind_autograd(py::module_& m) {
     if (flag && t.impl()->grad_fn) return self;  // a non-leaf already requires grad through its history
     py::setattr(self, "requires_grad", py::bool_(flag));
     return self;
-  }, py::arg("requires_grad") = true);
+  }, py::arg("requires_grad").noconvert() = true);
   def_method("detach", [](const Tensor& t) { return ops::detach(t); });
   def_method("detach_", [](py::object self) {
     Tensor t = unwrap(self.ptr());

@@ -100,11 +100,14 @@ void fill_from(PyObject* obj, const DimVec& shape, size_t depth, T*& out) {
   if (depth == shape.size()) {
     auto leaf = leaf_value(obj);
     if (!leaf) {
-      if (is_nested(obj))
-        throw TypeError(str_cat(std::is_floating_point_v<T> ? "must be real number, not " : "'",
-                                Py_TYPE(obj)->tp_name,
-                                std::is_floating_point_v<T> ? "" : "' object cannot be interpreted as an integer"));
-      unknown_element(obj);
+      // The dtype was given (an inferred one would have failed already): converting to it fails, as in PyTorch.
+      if (PyUnicode_Check(obj)) unknown_element(obj);
+      throw TypeError(str_cat(std::is_floating_point_v<T> ? "must be real number, not " : "'", Py_TYPE(obj)->tp_name,
+                              std::is_floating_point_v<T> ? "" : "' object cannot be interpreted as an integer"));
+    }
+    if constexpr (std::is_same_v<T, int64_t>) {
+      double v = leaf->first.is_floating() ? leaf->first.to_double() : 0;
+      TG_CHECK(v >= -0x1p63 && v < 0x1p63, "value cannot be converted to type int64 without overflow");
     }
     *out++ = leaf->first.to<T>();
     return;
@@ -201,12 +204,17 @@ bool is_buffer_array(PyObject* o) {
          !PyUnicode_Check(o);
 }
 
-Tensor finish(Tensor t, std::optional<Device> device, bool requires_grad) {
+// requires_grad=None is False, except in tensor() and new_tensor(), as in PyTorch.
+using OptFlag = std::optional<bool>;
+
+void check_requires_grad(ScalarType dtype, OptFlag requires_grad) {
+  TG_CHECK(!requires_grad.value_or(false) || is_floating(dtype), "Only Tensors of floating point and complex dtype can require gradients");
+}
+
+Tensor finish(Tensor t, std::optional<Device> device, OptFlag requires_grad) {
   if (device) t = ops::to_device(t, *device);
-  if (requires_grad) {
-    TG_CHECK(is_floating(t.dtype()), "Only Tensors of floating point and complex dtype can require gradients");
-    t.impl()->requires_grad = true;
-  }
+  check_requires_grad(t.dtype(), requires_grad);
+  t.impl()->requires_grad = requires_grad.value_or(false);
   return t;
 }
 
@@ -241,6 +249,7 @@ Tensor tensor_from_data(PyObject* data, std::optional<ScalarType> dtype) {
     return copy;
   }
   if (PyUnicode_Check(data)) unknown_element(data);
+  TG_CHECK_TYPE(!PyBytes_Check(data), "new(): invalid data type 'bytes'");
   DimVec shape = infer_shape(data);
   ScalarType dt = dtype ? *dtype : infer_dtype(data);
   Tensor t = empty(shape, dt);
@@ -281,7 +290,7 @@ void bind_factory(py::module_& m) {
   m.def("tensor", [](py::handle data, OptDtype dtype, OptDevice device, bool requires_grad) {
     return finish(tensor_from_data(data.ptr(), dtype), device, requires_grad);
   }, py::arg("data"), py::kw_only(), py::arg("dtype") = py::none(), py::arg("device") = py::none(),
-     py::arg("requires_grad") = false);
+     py::arg("requires_grad").noconvert() = false);
   m.def("as_tensor", [](py::handle data, OptDtype dtype, OptDevice device) -> Tensor {
     if (is_tensor(data.ptr())) {
       Tensor t = unwrap(data.ptr());
@@ -301,10 +310,11 @@ void bind_factory(py::module_& m) {
   });
 
   auto def_filled = [&](const char* name, auto make) {
-    m.def(name, [make, name](py::args size, OptDtype dtype, OptDevice device, bool requires_grad) {
-      return finish(make(sizes_from_args(size, name), dtype_or_default(dtype), device.value_or(Device())),
-                    std::nullopt, requires_grad);
-    }, py::kw_only(), py::arg("dtype") = py::none(), py::arg("device") = py::none(), py::arg("requires_grad") = false);
+    m.def(name, [make, name](py::args size, OptDtype dtype, OptDevice device, OptFlag requires_grad) {
+      DimVec sizes = sizes_from_args(size, name);
+      check_requires_grad(dtype_or_default(dtype), requires_grad);
+      return finish(make(sizes, dtype_or_default(dtype), device.value_or(Device())), std::nullopt, requires_grad);
+    }, py::kw_only(), py::arg("dtype") = py::none(), py::arg("device") = py::none(), py::arg("requires_grad").noconvert() = false);
   };
   def_filled("zeros", [](const DimVec& s, ScalarType t, Device d) {
     for (int64_t n : s) TG_CHECK(n >= 0, "zeros: Dimension size must be non-negative.");
@@ -315,77 +325,91 @@ void bind_factory(py::module_& m) {
   def_filled("rand", [](const DimVec& s, ScalarType t, Device d) { return ops::rand(s, t, d); });
   def_filled("randn", [](const DimVec& s, ScalarType t, Device d) { return ops::randn(s, t, d); });
 
-  m.def("full", [](py::handle size_arg, Scalar value, OptDtype dtype, OptDevice device, bool requires_grad) {
-    TG_CHECK_TYPE(PySequence_Check(size_arg.ptr()) && !is_tensor(size_arg.ptr()),
-                  "full(): argument 'size' (position 1) must be tuple of ints, not ", Py_TYPE(size_arg.ptr())->tp_name);
-    DimVec size = dims_from_py(size_arg);
+  m.def("full", [](py::handle size_arg, Scalar value, OptDtype dtype, OptDevice device, OptFlag requires_grad) {
+    DimVec size = shape_arg(size_arg, "full", "size", 1);
     ScalarType dt = dtype ? *dtype : (value.is_floating() ? default_dtype() : value.kind());
     return finish(ops::full(size, value, dt, device.value_or(Device())), std::nullopt, requires_grad);
   }, py::arg("size"), py::arg("fill_value"), py::kw_only(), py::arg("dtype") = py::none(),
-     py::arg("device") = py::none(), py::arg("requires_grad") = false);
+     py::arg("device") = py::none(), py::arg("requires_grad").noconvert() = false);
 
   // *_like results keep the input's layout where it is a permuted dense one, as in PyTorch.
   auto def_like = [&](const char* name, auto fill) {
-    m.def(name, [fill](const Tensor& like, OptDtype dtype, OptDevice device, bool requires_grad) {
+    m.def(name, [fill](const Tensor& like, OptDtype dtype, OptDevice device, OptFlag requires_grad) {
       Tensor t = ops::empty_like(like, dtype.value_or(like.dtype()), device.value_or(like.device()));
       fill(t);
       return finish(t, std::nullopt, requires_grad);
     }, py::arg("input"), py::kw_only(), py::arg("dtype") = py::none(), py::arg("device") = py::none(),
-       py::arg("requires_grad") = false);
+       py::arg("requires_grad").noconvert() = false);
   };
   def_like("zeros_like", [](Tensor& t) { ops::zero_(t); });
   def_like("ones_like", [](Tensor& t) { ops::fill_(t, Scalar(int64_t(1))); });
   def_like("empty_like", [](Tensor& t) { ops::zero_(t); });
   def_like("rand_like", [](Tensor& t) { ops::uniform_(t, 0.0, 1.0); });
   def_like("randn_like", [](Tensor& t) { ops::normal_(t, 0.0, 1.0); });
-  m.def("full_like", [](const Tensor& like, Scalar value, OptDtype dtype, OptDevice device, bool requires_grad) {
+  m.def("full_like", [](const Tensor& like, Scalar value, OptDtype dtype, OptDevice device, OptFlag requires_grad) {
     Tensor t = ops::empty_like(like, dtype.value_or(like.dtype()), device.value_or(like.device()));
     ops::fill_(t, value);
     return finish(t, std::nullopt, requires_grad);
   }, py::arg("input"), py::arg("fill_value"), py::kw_only(), py::arg("dtype") = py::none(),
-     py::arg("device") = py::none(), py::arg("requires_grad") = false);
+     py::arg("device") = py::none(), py::arg("requires_grad").noconvert() = false);
 
-  m.def("arange", [](Scalar start, std::optional<Scalar> end, Scalar step, OptDtype dtype, OptDevice device,
-                     bool requires_grad) {
-    if (!end) {
+  // arange(end) or arange(start, end, step): an explicit end=None matches neither, as in PyTorch.
+  m.def("arange", [](Scalar start, py::handle end_arg, Scalar step, OptDtype dtype, OptDevice device,
+                     OptFlag requires_grad) {
+    std::optional<Scalar> end;
+    if (end_arg.ptr() == Py_Ellipsis) {
       end = start;
       start = Scalar(int64_t(0));
+    } else {
+      py::detail::make_caster<Scalar> number;  // a number or a 0-dim tensor
+      if (number.load(end_arg, true)) end = py::detail::cast_op<Scalar>(number);
+      TG_CHECK_TYPE(end, "arange(): argument 'end' (position 2) must be Number, not ", Py_TYPE(end_arg.ptr())->tp_name);
     }
     bool any_float = start.is_floating() || end->is_floating() || step.is_floating();
     ScalarType dt = dtype ? *dtype : (any_float ? default_dtype() : ScalarType::Int64);
     return finish(ops::arange(start, *end, step, dt, device.value_or(Device())), std::nullopt, requires_grad);
-  }, py::arg("start"), py::arg("end") = py::none(), py::arg("step") = 1, py::kw_only(),
-     py::arg("dtype") = py::none(), py::arg("device") = py::none(), py::arg("requires_grad") = false);
-  m.def("linspace", [](double start, double end, int64_t steps, OptDtype dtype, OptDevice device, bool requires_grad) {
-    return finish(ops::linspace(start, end, steps, dtype_or_default(dtype), device.value_or(Device())),
+  }, py::arg("start"), py::arg("end") = py::ellipsis(), py::arg("step") = 1, py::kw_only(),
+     py::arg("dtype") = py::none(), py::arg("device") = py::none(), py::arg("requires_grad").noconvert() = false);
+  // start and end: numbers, or 0-dim tensors as in PyTorch.
+  auto bound = [](py::handle b, const char* which) {
+    TG_CHECK(!is_tensor(b.ptr()) || unwrap(b.ptr()).dim() == 0, "linspace only supports 0-dimensional start and end "
+             "tensors, but got ", which, " with ", is_tensor(b.ptr()) ? unwrap(b.ptr()).dim() : 0, " dimension(s).");
+    if (auto number = as_scalar(b.ptr())) return number->to_double();  // an int beyond int64: OverflowError
+    return py::cast<double>(b);
+  };
+  m.def("linspace", [bound](py::handle start, py::handle end, int64_t steps, OptDtype dtype, OptDevice device,
+                            OptFlag requires_grad) {
+    return finish(ops::linspace(bound(start, "start"), bound(end, "end"), steps, dtype_or_default(dtype), device.value_or(Device())),
                   std::nullopt, requires_grad);
   }, py::arg("start"), py::arg("end"), py::arg("steps"), py::kw_only(), py::arg("dtype") = py::none(),
-     py::arg("device") = py::none(), py::arg("requires_grad") = false);
-  m.def("eye", [](int64_t n, std::optional<int64_t> m_cols, OptDtype dtype, OptDevice device, bool requires_grad) {
-    return finish(ops::eye(n, m_cols.value_or(n), dtype_or_default(dtype), device.value_or(Device())),
-                  std::nullopt, requires_grad);
-  }, py::arg("n"), py::arg("m") = py::none(), py::kw_only(), py::arg("dtype") = py::none(),
-     py::arg("device") = py::none(), py::arg("requires_grad") = false);
-  m.def("randint", [](py::args args, py::handle generator, OptDtype dtype, OptDevice device, bool requires_grad) {
+     py::arg("device") = py::none(), py::arg("requires_grad").noconvert() = false);
+  // eye(n) or eye(n, m): m defaults to n, and an explicit None matches neither, as in PyTorch.
+  m.def("eye", [](int64_t n, py::handle m_cols, OptDtype dtype, OptDevice device, OptFlag requires_grad) {
+    auto cols = m_cols.ptr() == Py_Ellipsis ? std::optional<int64_t>(n) : int_from_py(m_cols.ptr());
+    TG_CHECK_TYPE(cols, "eye(): argument 'm' (position 2) must be int, not ", Py_TYPE(m_cols.ptr())->tp_name);
+    return finish(ops::eye(n, *cols, dtype_or_default(dtype), device.value_or(Device())), std::nullopt,
+                  requires_grad);
+  }, py::arg("n"), py::arg("m") = py::ellipsis(), py::kw_only(), py::arg("dtype") = py::none(),
+     py::arg("device") = py::none(), py::arg("requires_grad").noconvert() = false);
+  m.def("randint", [](py::args args, py::handle generator, OptDtype dtype, OptDevice device, OptFlag requires_grad) {
     // randint(high, size) or randint(low, high, size)
     TG_CHECK_TYPE(args.size() == 2 || args.size() == 3,
                   "randint() received an invalid combination of arguments - expected (low=0, high, size)");
     int64_t low = args.size() == 3 ? args[0].cast<int64_t>() : 0;
     int64_t high = args[args.size() - 2].cast<int64_t>();
-    DimVec size = dims_from_py(args[args.size() - 1]);
+    DimVec size = shape_arg(args[args.size() - 1], "randint", "size");
     return finish(ops::randint(low, high, size, dtype.value_or(ScalarType::Int64), device.value_or(Device()),
                                generator_from_py(generator)),
                   std::nullopt, requires_grad);
   }, py::kw_only(), py::arg("generator") = py::none(), py::arg("dtype") = py::none(), py::arg("device") = py::none(),
-     py::arg("requires_grad") = false);
-  m.def("randperm", [](int64_t n, py::handle generator, OptDtype dtype, OptDevice device, bool requires_grad) {
+     py::arg("requires_grad").noconvert() = false);
+  m.def("randperm", [](int64_t n, py::handle generator, OptDtype dtype, OptDevice device, OptFlag requires_grad) {
     return finish(ops::randperm(n, dtype.value_or(ScalarType::Int64), device.value_or(Device()),
                                 generator_from_py(generator)),
                   std::nullopt, requires_grad);
   }, py::arg("n"), py::kw_only(), py::arg("generator") = py::none(), py::arg("dtype") = py::none(),
-     py::arg("device") = py::none(), py::arg("requires_grad") = false);
+     py::arg("device") = py::none(), py::arg("requires_grad").noconvert() = false);
 
-  m.def("manual_seed", [](int64_t seed) { default_generator().manual_seed(static_cast<uint64_t>(seed)); });
   m.def("initial_seed", []() { return default_generator().initial_seed(); });
   m.def("get_rng_state", []() {
     auto state = default_generator().get_state();
@@ -415,7 +439,7 @@ void bind_factory(py::module_& m) {
         if (!obj) throw py::error_already_set();
         return py::reinterpret_steal<py::object>(obj);
       },
-      py::arg("cls"), py::arg("data"), py::arg("require_grad") = false);
+      py::arg("cls"), py::arg("data"), py::arg("require_grad").noconvert() = false);
   tensor_cls.attr("_make_subclass") = py::reinterpret_borrow<py::object>(
       PyStaticMethod_New(tensor_cls.attr("_make_subclass").ptr()));
 
@@ -461,13 +485,25 @@ void bind_factory(py::module_& m) {
     std::optional<ScalarType> dtype;
     std::optional<Device> device;
     int flags_seen = 0;
-    auto take = [&](py::handle a) {
+    py::object text;  // bytes name a device by their text, as in PyTorch
+    auto take = [&](py::handle a, bool positional) {
       PyObject* p = a.ptr();
+      if (PyBytes_Check(p)) {
+        text = py::str(py::reinterpret_borrow<py::bytes>(a));
+        p = text.ptr();
+      }
+      bool is_device = PyUnicode_Check(p) || py::isinstance<Device>(a) || (PyLong_Check(p) && !PyBool_Check(p));
+      // PyTorch's overloads: to(device, dtype), to(dtype), to(tensor), each then flags.
+      bool leading_flag = PyBool_Check(p) && !dtype && !device;
+      TG_CHECK_TYPE(!positional || (!(dtype && (is_device || is_tensor(p) || (!a.is_none() && !PyBool_Check(p)))) &&
+                                    !(device && is_tensor(p)) && !leading_flag),
+                    "to() received an invalid combination of arguments - got (", Py_TYPE(p)->tp_name,
+                    ") after a dtype or device");
       if (is_tensor(p)) {
         Tensor o = unwrap(p);
         dtype = o.dtype();
         device = o.device();
-      } else if (PyUnicode_Check(p) || py::isinstance<Device>(a)) {
+      } else if (is_device) {
         device = device_from_py(p);
       } else if (PyBool_Check(p)) {
         if (flags_seen++ == 1) copy = p == Py_True;  // positional (non_blocking, copy)
@@ -480,38 +516,39 @@ void bind_factory(py::module_& m) {
         }
       }
     };
-    for (py::handle a : args) take(a);
-    take(dtype_arg);
-    take(device_arg);
+    for (py::handle a : args) take(a, true);
+    take(dtype_arg, false);
+    take(device_arg, false);
     Tensor out = t;
     if (dtype) out = ops::to_dtype(out, *dtype);
     if (device) out = ops::to_device(out, *device);
     if (copy && out.is_same(t)) out = ops::clone(t, true);
     return out;
-  }, py::arg("dtype") = py::none(), py::arg("device") = py::none(), py::arg("non_blocking") = false,
-     py::arg("copy") = false);
+  }, py::arg("dtype") = py::none(), py::arg("device") = py::none(), py::arg("non_blocking").noconvert() = false,
+     py::arg("copy").noconvert() = false);
   // new_* create a tensor with this tensor's dtype and device unless told otherwise.
   auto def_new = [&](const char* name, auto make) {
-    def_method(name, [make](const Tensor& self, py::args size, OptDtype dtype, OptDevice device, bool requires_grad) {
+    def_method(name, [make](const Tensor& self, py::args size, OptDtype dtype, OptDevice device, OptFlag requires_grad) {
       return finish(make(sizes_from_args(size, "new"), dtype.value_or(self.dtype()), device.value_or(self.device())),
                     std::nullopt, requires_grad);
-    }, py::arg("dtype") = py::none(), py::arg("device") = py::none(), py::arg("requires_grad") = false);
+    }, py::arg("dtype") = py::none(), py::arg("device") = py::none(), py::arg("requires_grad").noconvert() = false);
   };
   def_new("new_zeros", [](const DimVec& s, ScalarType t, Device d) { return ops::zeros(s, t, d); });
   def_new("new_ones", [](const DimVec& s, ScalarType t, Device d) { return ops::ones(s, t, d); });
   def_new("new_empty", [](const DimVec& s, ScalarType t, Device d) { return ops::zeros(s, t, d); });
-  def_method("new_full", [](const Tensor& self, const DimVec& size, Scalar value, OptDtype dtype, OptDevice device,
-                            bool requires_grad) {
-    return finish(ops::full(size, value, dtype.value_or(self.dtype()), device.value_or(self.device())), std::nullopt,
-                  requires_grad);
+  def_method("new_full", [](const Tensor& self, py::handle size, Scalar value, OptDtype dtype, OptDevice device,
+                            OptFlag requires_grad) {
+    return finish(ops::full(shape_arg(size, "new_full", "size", 1), value, dtype.value_or(self.dtype()),
+                            device.value_or(self.device())),
+                  std::nullopt, requires_grad);
   }, py::arg("size"), py::arg("fill_value"), py::kw_only(), py::arg("dtype") = py::none(),
-     py::arg("device") = py::none(), py::arg("requires_grad") = false);
+     py::arg("device") = py::none(), py::arg("requires_grad").noconvert() = false);
   def_method("new_tensor", [](const Tensor& self, py::handle data, OptDtype dtype, OptDevice device,
                               bool requires_grad) {
     Tensor t = tensor_from_data(data.ptr(), dtype.value_or(self.dtype()));
     return finish(t, device.value_or(self.device()), requires_grad);
   }, py::arg("data"), py::kw_only(), py::arg("dtype") = py::none(), py::arg("device") = py::none(),
-     py::arg("requires_grad") = false);
+     py::arg("requires_grad").noconvert() = false);
   def_method("zero_", [](py::object self) {
     Tensor t = unwrap(self.ptr());
     ops::zero_(t);
@@ -523,11 +560,13 @@ void bind_factory(py::module_& m) {
     else ops::fill_(t, py::cast<Scalar>(value));
     return self;
   }, py::arg("value"));
-  def_method("copy_", [](py::object self, const Tensor& src, bool non_blocking) {
+  def_method("copy_", [](py::object self, py::handle src, bool non_blocking) {
     Tensor t = unwrap(self.ptr());
-    ops::copy_(t, src);
+    auto source = as_operand(src.ptr());  // a number too, as in PyTorch (x.copy_(2))
+    TG_CHECK_TYPE(source, "copy_(): argument 'src' (position 1) must be Tensor, not ", Py_TYPE(src.ptr())->tp_name);
+    ops::copy_(t, *source);
     return self;
-  }, py::arg("src"), py::arg("non_blocking") = false);
+  }, py::arg("src"), py::arg("non_blocking").noconvert() = false);
   def_method("uniform_", [](py::object self, double from, double to) {
     Tensor t = unwrap(self.ptr());
     ops::uniform_(t, from, to);

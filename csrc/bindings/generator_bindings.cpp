@@ -16,14 +16,14 @@ struct PyGenerator {
 
 // torch accepts any seed that fits in 64 bits; negative seeds wrap around as in C.
 uint64_t seed_from_py(py::handle seed) {
-  TG_CHECK_TYPE(PyLong_Check(seed.ptr()), "manual_seed expected a long, but got ", Py_TYPE(seed.ptr())->tp_name);
+  TG_CHECK(PyLong_Check(seed.ptr()), "manual_seed expected a long, but got ", Py_TYPE(seed.ptr())->tp_name);
   int overflow = 0;
   long long value = PyLong_AsLongLongAndOverflow(seed.ptr(), &overflow);
   if (overflow == 0) return static_cast<uint64_t>(value);
   unsigned long long big = PyLong_AsUnsignedLongLong(seed.ptr());
   if (PyErr_Occurred()) {
     PyErr_Clear();
-    throw Error("Overflow when unpacking long");
+    throw ValueError("Overflow when unpacking long long");
   }
   return big;
 }

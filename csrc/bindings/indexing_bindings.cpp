@@ -182,8 +182,12 @@ struct SetValue {
 
 SetValue set_value(PyObject* value, const Tensor& self) {
   if (is_tensor(value)) return {unwrap(value), std::nullopt};
-  if (PyLong_Check(value) || PyFloat_Check(value) || (PyIndex_Check(value) && !PySequence_Check(value)))
+  if (PyLong_Check(value) || PyFloat_Check(value) || (PyIndex_Check(value) && !PySequence_Check(value))) {
+    int overflow = 0;  // an int beyond int64 is a ValueError here, as in PyTorch's setitem
+    if (PyLong_Check(value) && (PyLong_AsLongLongAndOverflow(value, &overflow), overflow))
+      throw ValueError("Overflow when unpacking long long");
     return {Tensor(), as_scalar(value)};
+  }
   throw TypeError(str_cat("can't assign a ", Py_TYPE(value)->tp_name, " to a torch.", legacy_type_name(self.dtype())));
 }
 
@@ -198,6 +202,7 @@ Tensor strip_leading_ones(const Tensor& value) {
 // Basic-indexing assignment: a copy into the view (CopySlices for autograd when it is one).
 void copy_to(Tensor dst, const SetValue& value) {
   if (value.number) {
+    ops::check_fill_value(*value.number, dst.dtype());
     ops::fill_(dst, scalar_tensor(*value.number, dst.dtype(), dst.device()));  // FillBackward3, as torch
   } else if (dst.sizes() == value.tensor.sizes() || value.tensor.dim() == 0) {
     ops::copy_(dst, value.tensor);
@@ -208,8 +213,9 @@ void copy_to(Tensor dst, const SetValue& value) {
 
 void set_item(const Tensor& t, PyObject* index, const SetValue& value) {
   if (index == Py_False) return;
+  // x[True] = v writes through a view (x[None]), which converts v to x's dtype; advanced indexing does not.
+  if (index == Py_True || index == Py_None) return copy_to(ops::unsqueeze(t, 0), value);
   if (index == Py_Ellipsis) return copy_to(t, value);
-  if (index == Py_None) return copy_to(ops::unsqueeze(t, 0), value);
   if (PyLong_CheckExact(index)) return copy_to(apply_select(t, 0, unpack_long(index), 0), value);
   if (PySlice_Check(index)) {
     SliceBounds b = unpack_slice(index);
@@ -265,7 +271,7 @@ void bind_indexing(py::module_& m) {
   def_both(m, "index_select", [](const Tensor& a, int64_t d, const Tensor& i) { return ops::index_select(a, d, i); },
            input, dim, index);
   def_both(m, "gather", [](const Tensor& a, int64_t d, const Tensor& i, bool) { return ops::gather(a, d, i); },
-           input, dim, index, py::kw_only(), py::arg("sparse_grad") = false);
+           input, dim, index, py::kw_only(), py::arg("sparse_grad").noconvert() = false);
   def_both(m, "take", [](const Tensor& a, const Tensor& i) { return ops::take(a, i); }, input, index);
 
   // scatter and masked_fill take a tensor or a number; overloads are tried in this order.
@@ -310,16 +316,16 @@ void bind_indexing(py::module_& m) {
     for (int64_t d = 0; d < coords.sizes()[1]; ++d)
       out[d] = py::reinterpret_steal<py::object>(wrap(ops::select(coords, 1, d)));
     return out;
-  }, input, py::kw_only(), py::arg("as_tuple") = false);
+  }, input, py::kw_only(), py::arg("as_tuple").noconvert() = false);
   def_both(m, "argwhere", [](const Tensor& a) { return ops::nonzero(a); }, input);
 
   def_both(m, "index_put", [](const Tensor& a, py::handle indices, const Tensor& values, bool accumulate) {
     return ops::index_put(a, tensor_list(indices, "index_put"), values, accumulate);
-  }, input, py::arg("indices"), py::arg("values"), py::arg("accumulate") = false);
+  }, input, py::arg("indices"), py::arg("values"), py::arg("accumulate").noconvert() = false);
   def_inplace<py::handle, const Tensor&, bool>("index_put_", [](Tensor& t, py::handle indices, const Tensor& values,
                                                                bool accumulate) {
     ops::index_put_(t, tensor_list(indices, "index_put_"), values, accumulate);
-  }, py::arg("indices"), py::arg("values"), py::arg("accumulate") = false);
+  }, py::arg("indices"), py::arg("values"), py::arg("accumulate").noconvert() = false);
 }
 
 }  // namespace tg::py_bridge

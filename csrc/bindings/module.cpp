@@ -12,6 +12,8 @@ PYBIND11_MODULE(_C, m) {
       set_python_error();
     } catch (const py::cast_error&) {
       set_python_error();  // an argument of the wrong type: TypeError, as in PyTorch
+    } catch (const std::bad_alloc&) {
+      set_python_error();  // RuntimeError, as in PyTorch (pybind11 would raise MemoryError)
     }
   });
   init_tensor_type(m);

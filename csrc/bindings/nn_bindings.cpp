@@ -12,10 +12,14 @@ using OptTensor = std::optional<Tensor>;
 
 Tensor value_or_undefined(const OptTensor& t) { return t ? *t : Tensor(); }
 
-ops::Reduction reduction_from(const std::string& name) {
-  if (name == "mean") return ops::Reduction::Mean;
-  if (name == "sum") return ops::Reduction::Sum;
-  if (name == "none") return ops::Reduction::None;
+// reduction: 'mean', 'sum' or 'none'; anything else (of any type) is a ValueError, as in PyTorch.
+ops::Reduction reduction_from(py::handle reduction) {
+  std::string name = py::str(reduction);
+  if (PyUnicode_Check(reduction.ptr())) {
+    if (name == "mean") return ops::Reduction::Mean;
+    if (name == "sum") return ops::Reduction::Sum;
+    if (name == "none") return ops::Reduction::None;
+  }
   throw ValueError(name + " is not a valid value for reduction");
 }
 
@@ -57,13 +61,14 @@ void bind_nn(py::module_& m) {
     Tensor t = py::cast<Tensor>(input);
     Tensor out = ops::dropout(t, p, train, inplace);
     return out.is_same(t) ? input : py::cast(out);
-  }, py::arg("input"), py::arg("p"), py::arg("train"), py::arg("inplace") = false);
+  }, py::arg("input"), py::arg("p"), py::arg("train").noconvert(), py::arg("inplace").noconvert() = false);
   nn.def("embedding", [](const Tensor& weight, const Tensor& indices, int64_t padding_idx, bool scale_grad_by_freq) {
     return ops::embedding(weight, indices, padding_idx, scale_grad_by_freq);
-  }, py::arg("weight"), py::arg("indices"), py::arg("padding_idx") = -1, py::arg("scale_grad_by_freq") = false);
-  nn.def("layer_norm", [](const Tensor& input, const DimVec& normalized_shape, const OptTensor& weight,
+  }, py::arg("weight"), py::arg("indices"), py::arg("padding_idx") = -1, py::arg("scale_grad_by_freq").noconvert() = false);
+  nn.def("layer_norm", [](const Tensor& input, py::handle normalized_shape, const OptTensor& weight,
                           const OptTensor& bias, double eps) {
-    return ops::layer_norm(input, normalized_shape, value_or_undefined(weight), value_or_undefined(bias), eps);
+    return ops::layer_norm(input, shape_arg(normalized_shape, "layer_norm", "normalized_shape", 2),
+                           value_or_undefined(weight), value_or_undefined(bias), eps);
   }, py::arg("input"), py::arg("normalized_shape"), py::arg("weight") = py::none(), py::arg("bias") = py::none(),
      py::arg("eps") = 1e-5);
   nn.def("batch_norm", [](const Tensor& input, const OptTensor& running_mean, const OptTensor& running_var,
@@ -71,25 +76,25 @@ void bind_nn(py::module_& m) {
     return ops::batch_norm(input, value_or_undefined(running_mean), value_or_undefined(running_var),
                            value_or_undefined(weight), value_or_undefined(bias), training, momentum, eps);
   }, py::arg("input"), py::arg("running_mean"), py::arg("running_var"), py::arg("weight") = py::none(),
-     py::arg("bias") = py::none(), py::arg("training") = false, py::arg("momentum") = 0.1, py::arg("eps") = 1e-5);
+     py::arg("bias") = py::none(), py::arg("training").noconvert() = false, py::arg("momentum") = 0.1, py::arg("eps") = 1e-5);
   nn.def("one_hot", [](const Tensor& indices, int64_t num_classes) { return ops::one_hot(indices, num_classes); },
          py::arg("tensor"), py::arg("num_classes") = -1);
 
   // ---- losses; reduction is 'mean', 'sum' or 'none' ----
-  nn.def("mse_loss", [](const Tensor& input, const Tensor& target, const std::string& reduction) {
+  nn.def("mse_loss", [](const Tensor& input, const Tensor& target, py::handle reduction) {
     warn_if_broadcasting(input, target);
     return ops::mse_loss(input, target, reduction_from(reduction));
   }, py::arg("input"), py::arg("target"), py::arg("reduction") = "mean");
-  nn.def("l1_loss", [](const Tensor& input, const Tensor& target, const std::string& reduction) {
+  nn.def("l1_loss", [](const Tensor& input, const Tensor& target, py::handle reduction) {
     warn_if_broadcasting(input, target);
     return ops::l1_loss(input, target, reduction_from(reduction));
   }, py::arg("input"), py::arg("target"), py::arg("reduction") = "mean");
-  nn.def("smooth_l1_loss", [](const Tensor& input, const Tensor& target, const std::string& reduction, double beta) {
+  nn.def("smooth_l1_loss", [](const Tensor& input, const Tensor& target, py::handle reduction, double beta) {
     warn_if_broadcasting(input, target);
     return ops::smooth_l1_loss(input, target, reduction_from(reduction), beta);
   }, py::arg("input"), py::arg("target"), py::arg("reduction") = "mean", py::arg("beta") = 1.0);
   nn.def("binary_cross_entropy", [](const Tensor& input, const Tensor& target, const OptTensor& weight,
-                                    const std::string& reduction) {
+                                    py::handle reduction) {
     TG_CHECK_VALUE(input.sizes() == target.sizes(), "Using a target size (",
                    py::repr(py::reinterpret_steal<py::object>(size_to_py(target.sizes()))).cast<std::string>(),
                    ") that is different to the input size (",
@@ -98,7 +103,7 @@ void bind_nn(py::module_& m) {
     return ops::binary_cross_entropy(input, target, value_or_undefined(weight), reduction_from(reduction));
   }, py::arg("input"), py::arg("target"), py::arg("weight") = py::none(), py::arg("reduction") = "mean");
   nn.def("binary_cross_entropy_with_logits", [](const Tensor& input, const Tensor& target, const OptTensor& weight,
-                                                const OptTensor& pos_weight, const std::string& reduction) {
+                                                const OptTensor& pos_weight, py::handle reduction) {
     TG_CHECK_VALUE(input.sizes() == target.sizes(), "Target size (",
                    py::repr(py::reinterpret_steal<py::object>(size_to_py(target.sizes()))).cast<std::string>(),
                    ") must be the same as input size (",
@@ -108,12 +113,12 @@ void bind_nn(py::module_& m) {
   }, py::arg("input"), py::arg("target"), py::arg("weight") = py::none(), py::arg("pos_weight") = py::none(),
      py::arg("reduction") = "mean");
   nn.def("nll_loss", [](const Tensor& input, const Tensor& target, const OptTensor& weight,
-                        const std::string& reduction, int64_t ignore_index) {
+                        py::handle reduction, int64_t ignore_index) {
     return ops::nll_loss(input, target, value_or_undefined(weight), reduction_from(reduction), ignore_index);
   }, py::arg("input"), py::arg("target"), py::arg("weight") = py::none(), py::arg("reduction") = "mean",
      py::arg("ignore_index") = -100);
   nn.def("cross_entropy", [](const Tensor& input, const Tensor& target, const OptTensor& weight,
-                             const std::string& reduction, int64_t ignore_index, double label_smoothing) {
+                             py::handle reduction, int64_t ignore_index, double label_smoothing) {
     return ops::cross_entropy(input, target, value_or_undefined(weight), reduction_from(reduction), ignore_index,
                               label_smoothing);
   }, py::arg("input"), py::arg("target"), py::arg("weight") = py::none(), py::arg("reduction") = "mean",

@@ -48,21 +48,23 @@ void check_has_tensor(const char* name, const Operand& a, const Operand& b) {
 void bind_ops(py::module_& m) {
   auto other = py::arg("other");
   // ---- binary ----
-  def_both(m, "add", [](const Tensor& a, Operand b, Scalar alpha) { return ops::add(a, b.t, alpha); },
+  // As PyTorch's allow_numbers_as_tensors, these take a number as their first operand too (torch.add(2, t)).
+  def_both(m, "add", [](Operand a, Operand b, Scalar alpha) { return ops::add(a.t, b.t, alpha); },
            py::arg("input"), other, py::kw_only(), py::arg("alpha") = 1);
-  def_both(m, "sub", [](const Tensor& a, Operand b, Scalar alpha) { return ops::sub(a, b.t, alpha); },
+  def_both(m, "sub", [](Operand a, Operand b, Scalar alpha) { return ops::sub(a.t, b.t, alpha); },
            py::arg("input"), other, py::kw_only(), py::arg("alpha") = 1);
-  def_both(m, "subtract", [](const Tensor& a, Operand b, Scalar alpha) { return ops::sub(a, b.t, alpha); },
+  def_both(m, "subtract", [](Operand a, Operand b, Scalar alpha) { return ops::sub(a.t, b.t, alpha); },
            py::arg("input"), other, py::kw_only(), py::arg("alpha") = 1);
-  def_both(m, "mul", [](const Tensor& a, Operand b) { return ops::mul(a, b.t); }, py::arg("input"), other);
-  def_both(m, "multiply", [](const Tensor& a, Operand b) { return ops::mul(a, b.t); }, py::arg("input"), other);
-  auto divide = [](const Tensor& a, Operand b, std::optional<std::string> mode) {
-    return mode ? ops::div(a, b.t, *mode) : ops::div(a, b.t);
+  def_both(m, "mul", [](Operand a, Operand b) { return ops::mul(a.t, b.t); }, py::arg("input"), other);
+  def_both(m, "multiply", [](Operand a, Operand b) { return ops::mul(a.t, b.t); }, py::arg("input"), other);
+  auto divide = [](Operand a, Operand b, std::optional<std::string> mode) {
+    return mode ? ops::div(a.t, b.t, *mode) : ops::div(a.t, b.t);
   };
   def_both(m, "div", divide, py::arg("input"), other, py::kw_only(), py::arg("rounding_mode") = py::none());
   def_both(m, "divide", divide, py::arg("input"), other, py::kw_only(), py::arg("rounding_mode") = py::none());
-  def_both(m, "true_divide", [](const Tensor& a, Operand b) { return ops::div(a, b.t); }, py::arg("input"), other);
-  def_both(m, "floor_divide", [](const Tensor& a, Operand b) { return ops::floor_divide(a, b.t); }, py::arg("input"), other);
+  def_both(m, "true_divide", [](Operand a, Operand b) { return ops::div(a.t, b.t); }, py::arg("input"), other);
+  def_both(m, "floor_divide", [](Operand a, Operand b) { return ops::floor_divide(a.t, b.t); }, py::arg("input"),
+           other);
   m.def("remainder", [](Operand a, Operand b) {
     check_has_tensor("remainder", a, b);
     return ops::remainder(a.t, b.t);
@@ -81,9 +83,9 @@ void bind_ops(py::module_& m) {
   def_both(m, "le", [](const Tensor& a, Operand b) { return ops::le(a, b.t); }, py::arg("input"), other);
   def_both(m, "gt", [](const Tensor& a, Operand b) { return ops::gt(a, b.t); }, py::arg("input"), other);
   def_both(m, "ge", [](const Tensor& a, Operand b) { return ops::ge(a, b.t); }, py::arg("input"), other);
-  def_both(m, "logical_and", [](const Tensor& a, Operand b) { return ops::logical_and(a, b.t); }, py::arg("input"), other);
-  def_both(m, "logical_or", [](const Tensor& a, Operand b) { return ops::logical_or(a, b.t); }, py::arg("input"), other);
-  def_both(m, "logical_xor", [](const Tensor& a, Operand b) { return ops::logical_xor(a, b.t); }, py::arg("input"), other);
+  def_both(m, "logical_and", [](const Tensor& a, const Tensor& b) { return ops::logical_and(a, b); }, py::arg("input"), other);
+  def_both(m, "logical_or", [](const Tensor& a, const Tensor& b) { return ops::logical_or(a, b); }, py::arg("input"), other);
+  def_both(m, "logical_xor", [](const Tensor& a, const Tensor& b) { return ops::logical_xor(a, b); }, py::arg("input"), other);
   def_both(m, "logical_not", [](const Tensor& a) { return ops::logical_not(a); }, py::arg("input"));
   m.def("where", [](const Tensor& cond, Operand a, Operand b) { return ops::where(cond, a.t, b.t); },
         py::arg("condition"), py::arg("input"), other);

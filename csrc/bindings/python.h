@@ -32,6 +32,9 @@ PyObject* wrap_as(Tensor t, PyTypeObject* type);
 
 // A Python number as a Scalar, or nullopt if `o` is not one (bool, int, float, NumPy scalars).
 std::optional<Scalar> as_scalar(PyObject* o);
+// An integer argument as PyTorch's parser reads one: an int (not a bool), or an object with __index__
+// (a NumPy integer, a one-element integer tensor); nullopt for anything else. Beyond int64: ValueError.
+std::optional<int64_t> int_from_py(PyObject* o);
 // A tensor or a Python number (as a wrapped 0-dim tensor); nullopt for anything else.
 std::optional<Tensor> as_operand(PyObject* o);
 // Sets the Python error for the exception in flight; call inside a catch block.
@@ -44,6 +47,9 @@ PyObject* size_to_py(const DimVec& sizes);
 // A shape given as ints, or as one list/tuple/Size of ints (x.view(2, 3) and x.view((2, 3))).
 DimVec sizes_from_args(const py::args& args, const char* fn);
 DimVec dims_from_py(py::handle o);
+// A shape argument that must be a sequence (a single int is refused, as PyTorch's parser does); its
+// position is named in the message when known (non-zero).
+DimVec shape_arg(py::handle o, const char* fn, const char* name, int position = 0);
 
 // Tensor(...): the legacy constructor (Tensor([1., 2.]), Tensor(2, 3), Tensor(tensor)).
 PyObject* legacy_tensor_new(PyTypeObject* type, PyObject* args, PyObject* kwargs);
@@ -125,6 +131,11 @@ template <>
 struct type_caster<tg::Scalar> {
   PYBIND11_TYPE_CASTER(tg::Scalar, const_name("Number"));
   bool load(handle src, bool) {
+    // A 0-dim tensor is a number too, as in PyTorch (torch.full((2,), torch.tensor(3.0))).
+    if (src && tg::py_bridge::is_tensor(src.ptr()) && tg::py_bridge::unwrap(src.ptr()).dim() == 0) {
+      value = tg::py_bridge::unwrap(src.ptr()).item();
+      return true;
+    }
     auto s = tg::py_bridge::as_scalar(src.ptr());
     if (!s) return false;
     value = *s;
@@ -155,9 +166,9 @@ template <>
 struct type_caster<tg::DimVec> {
   PYBIND11_TYPE_CASTER(tg::DimVec, const_name("Sequence[int]"));
   bool load(handle src, bool) {
-    if (!src || PyUnicode_Check(src.ptr())) return false;
+    if (!src || PyUnicode_Check(src.ptr()) || PyBytes_Check(src.ptr()) || PyByteArray_Check(src.ptr())) return false;
     if (PyLong_Check(src.ptr()) && !PyBool_Check(src.ptr())) {
-      value = tg::DimVec{PyLong_AsLongLong(src.ptr())};
+      value = tg::DimVec{*tg::py_bridge::int_from_py(src.ptr())};
       return true;
     }
     if (!PySequence_Check(src.ptr()) || tg::py_bridge::is_tensor(src.ptr())) return false;
@@ -170,6 +181,45 @@ struct type_caster<tg::DimVec> {
     }
   }
   static handle cast(const tg::DimVec& d, return_value_policy, handle) { return tg::py_bridge::size_to_py(d); }
+};
+
+// int arguments are read as PyTorch's parser reads them: pybind11 would also take a bool or a float
+// tensor (through __int__). Flags are bound with py::arg(...).noconvert(), which keeps pybind11 from
+// reading any object as a bool (through __bool__).
+template <>
+struct type_caster<int64_t> {
+  PYBIND11_TYPE_CASTER(int64_t, const_name("int"));
+  bool load(handle src, bool) {
+    auto v = src ? tg::py_bridge::int_from_py(src.ptr()) : std::nullopt;
+    if (v) value = *v;
+    return v.has_value();
+  }
+  static handle cast(int64_t v, return_value_policy, handle) { return PyLong_FromLongLong(v); }
+};
+
+// A device argument: None, a string, an int (a CUDA index) or a device. As in PyTorch, a string or int
+// that names no device is a RuntimeError, not a mismatched argument.
+template <>
+struct type_caster<std::optional<tg::Device>> {
+  PYBIND11_TYPE_CASTER(std::optional<tg::Device>, const_name("Optional[device]"));
+  bool load(handle src, bool) {
+    if (!src || src.is_none()) {
+      value = std::nullopt;
+      return true;
+    }
+    PyObject* o = src.ptr();
+    if (PyBytes_Check(o)) {  // read as its text, as PyTorch does
+      value = tg::py_bridge::device_from_py(py::str(py::reinterpret_borrow<py::bytes>(src)).ptr());
+      return true;
+    }
+    if (!PyUnicode_Check(o) && !(PyLong_Check(o) && !PyBool_Check(o)) && !isinstance<tg::Device>(src)) return false;
+    value = tg::py_bridge::device_from_py(o);
+    return true;
+  }
+  static handle cast(const std::optional<tg::Device>& d, return_value_policy policy, handle parent) {
+    if (!d) return none().release();
+    return type_caster_base<tg::Device>::cast(*d, policy, parent);
+  }
 };
 
 }  // namespace pybind11::detail

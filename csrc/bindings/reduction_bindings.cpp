@@ -59,9 +59,25 @@ double norm_order(py::handle p) {
     if (s == "nuc") throw NotImplementedError("torch.norm: the nuclear norm ('nuc') is not supported by tapegrad");
     throw Error(str_cat("linalg.matrix_norm: Order ", s, " not supported."));
   }
+  if (is_tensor(p.ptr()) && unwrap(p.ptr()).dim() == 0) return unwrap(p.ptr()).item().to_double();
   auto s = as_scalar(p.ptr());
   TG_CHECK_TYPE(s, "norm(): argument 'p' must be Number or str, not ", Py_TYPE(p.ptr())->tp_name);
   return s->to_double();
+}
+
+// sum and mean's dim: left out (the Ellipsis default; keepdim then has no overload, as in PyTorch),
+// None (every dim), or dims.
+std::optional<DimVec> reduce_dims(const char* fn, py::handle dim, const std::optional<bool>& keepdim) {
+  if (dim.ptr() == Py_Ellipsis) {
+    TG_CHECK_TYPE(!keepdim, fn, "() received an invalid combination of arguments - got (Tensor, keepdim=bool), but "
+                  "expected one of:\n * (Tensor input, *, torch.dtype dtype = None)\n * (Tensor input, tuple of ints "
+                  "dim, bool keepdim = False, *, torch.dtype dtype = None)");
+    return std::nullopt;
+  }
+  if (dim.is_none()) return std::nullopt;
+  py::detail::make_caster<DimVec> dims;
+  TG_CHECK_TYPE(dims.load(dim, true), fn, "(): argument 'dim' must be tuple of ints, not ", Py_TYPE(dim.ptr())->tp_name);
+  return py::detail::cast_op<DimVec>(std::move(dims));
 }
 
 }  // namespace
@@ -69,18 +85,27 @@ double norm_order(py::handle p) {
 void bind_reductions(py::module_& m) {
   auto input = py::arg("input");
   auto dim = py::arg("dim");
-  auto keepdim = py::arg("keepdim") = false;
+  auto keepdim = py::arg("keepdim").noconvert() = false;
   using OptDims = std::optional<DimVec>;
   using OptDtype = std::optional<ScalarType>;
 
-  def_both(m, "sum", [](const Tensor& a, OptDims dims, bool keepdim, OptDtype dtype) {
-    if (!dims) return keepdim ? ops::sum(a, DimVec(), true, dtype) : ops::sum(a, dtype);
-    return ops::sum(a, *dims, keepdim, dtype);
-  }, input, py::arg("dim") = py::none(), keepdim, py::kw_only(), py::arg("dtype") = py::none());
-  def_both(m, "mean", [](const Tensor& a, OptDims dims, bool keepdim, OptDtype dtype) {
-    if (!dims) return keepdim ? ops::mean(a, DimVec(), true, dtype) : ops::mean(a, dtype);
-    return ops::mean(a, *dims, keepdim, dtype);
-  }, input, py::arg("dim") = py::none(), keepdim, py::kw_only(), py::arg("dtype") = py::none());
+  for (bool is_sum : {true, false}) {
+    const char* name = is_sum ? "sum" : "mean";
+    def_both(m, name, [is_sum, name](const Tensor& a, py::handle dim, py::handle keepdim_arg, OptDtype dtype) {
+      std::optional<bool> keepdim;
+      if (keepdim_arg.ptr() != Py_Ellipsis) {
+        TG_CHECK_TYPE(PyBool_Check(keepdim_arg.ptr()), name, "(): argument 'keepdim' must be bool, not ",
+                      Py_TYPE(keepdim_arg.ptr())->tp_name);
+        keepdim = keepdim_arg.ptr() == Py_True;
+      }
+      std::optional<DimVec> dims = reduce_dims(name, dim, keepdim);
+      bool keep = keepdim.value_or(false);
+      if (!dims && !keep) return is_sum ? ops::sum(a, dtype) : ops::mean(a, dtype);
+      DimVec d = dims.value_or(DimVec());
+      return is_sum ? ops::sum(a, d, keep, dtype) : ops::mean(a, d, keep, dtype);
+    }, input, py::arg("dim") = py::ellipsis(), py::arg("keepdim") = py::ellipsis(), py::kw_only(),
+       py::arg("dtype") = py::none());
+  }
   def_both(m, "prod", [](const Tensor& a, OptDtype dtype) { return ops::prod(a, dtype); }, input, py::kw_only(),
            py::arg("dtype") = py::none());
   def_both(m, "prod", [](const Tensor& a, int64_t d, bool keepdim, OptDtype dtype) {
@@ -106,9 +131,13 @@ void bind_reductions(py::module_& m) {
   def_both(m, "min", [](const Tensor& a, int64_t d, bool keepdim) {
     return values_indices(g_min_type, ops::min(a, d, keepdim));
   }, input, dim, keepdim);
-  def_both(m, "amax", [](const Tensor& a, const DimVec& dims, bool keepdim) { return ops::amax(a, dims, keepdim); },
+  def_both(m, "amax", [](const Tensor& a, OptDims dims, bool keepdim) {
+    return ops::amax(a, dims.value_or(DimVec()), keepdim);
+  },
            input, py::arg("dim") = py::tuple(), keepdim);
-  def_both(m, "amin", [](const Tensor& a, const DimVec& dims, bool keepdim) { return ops::amin(a, dims, keepdim); },
+  def_both(m, "amin", [](const Tensor& a, OptDims dims, bool keepdim) {
+    return ops::amin(a, dims.value_or(DimVec()), keepdim);
+  },
            input, py::arg("dim") = py::tuple(), keepdim);
   def_both(m, "argmax", [](const Tensor& a, std::optional<int64_t> d, bool keepdim) {
     return ops::argmax(a, d, keepdim);
@@ -127,7 +156,7 @@ void bind_reductions(py::module_& m) {
     };
     def_both(m, name, [compute](const Tensor& a, bool unbiased) {
       return compute(a, std::nullopt, unbiased ? 1 : 0, false);
-    }, input, py::arg("unbiased"));
+    }, input, py::arg("unbiased").noconvert());
     def_both(m, name, [compute, name](const Tensor& a, OptDims dims, std::optional<bool> unbiased, bool keepdim,
                                       std::optional<Scalar> correction) {
       TG_CHECK_TYPE(!(unbiased && correction), name,
@@ -149,21 +178,22 @@ void bind_reductions(py::module_& m) {
     return ops::norm(a, norm_order(p), dims, keepdim, dtype);
   }, input, py::arg("p") = "fro", py::arg("dim") = py::none(), keepdim, py::arg("dtype") = py::none());
 
+  // any/all over no dims (dim=()) reduce nothing, unlike sum: each element's truth, as in PyTorch.
   def_both(m, "any", [](const Tensor& a, OptDims dims, bool keepdim) {
     if (!dims) return keepdim ? ops::any(a, DimVec(), true) : ops::any(a);
-    return ops::any(a, *dims, keepdim);
+    return dims->empty() ? ops::ne(a, wrapped_scalar(int64_t(0))) : ops::any(a, *dims, keepdim);
   }, input, py::arg("dim") = py::none(), keepdim);
   def_both(m, "all", [](const Tensor& a, OptDims dims, bool keepdim) {
     if (!dims) return keepdim ? ops::all(a, DimVec(), true) : ops::all(a);
-    return ops::all(a, *dims, keepdim);
+    return dims->empty() ? ops::ne(a, wrapped_scalar(int64_t(0))) : ops::all(a, *dims, keepdim);
   }, input, py::arg("dim") = py::none(), keepdim);
   def_both(m, "equal", [](const Tensor& a, const Tensor& b) { return ops::equal(a, b); }, input, py::arg("other"));
   def_both(m, "isclose", [](const Tensor& a, const Tensor& b, double rtol, double atol, bool equal_nan) {
     return ops::isclose(a, b, rtol, atol, equal_nan);
-  }, input, py::arg("other"), py::arg("rtol") = 1e-05, py::arg("atol") = 1e-08, py::arg("equal_nan") = false);
+  }, input, py::arg("other"), py::arg("rtol") = 1e-05, py::arg("atol") = 1e-08, py::arg("equal_nan").noconvert() = false);
   def_both(m, "allclose", [](const Tensor& a, const Tensor& b, double rtol, double atol, bool equal_nan) {
     return ops::allclose(a, b, rtol, atol, equal_nan);
-  }, input, py::arg("other"), py::arg("rtol") = 1e-05, py::arg("atol") = 1e-08, py::arg("equal_nan") = false);
+  }, input, py::arg("other"), py::arg("rtol") = 1e-05, py::arg("atol") = 1e-08, py::arg("equal_nan").noconvert() = false);
 }
 
 }  // namespace tg::py_bridge

@@ -7,7 +7,8 @@ namespace tg::py_bridge {
 namespace {
 
 TensorList tensor_list(py::handle seq, const char* fn) {
-  TG_CHECK_TYPE(!is_tensor(seq.ptr()) && PySequence_Check(seq.ptr()), fn,
+  TG_CHECK_TYPE(!is_tensor(seq.ptr()) && PySequence_Check(seq.ptr()) && !PyUnicode_Check(seq.ptr()) &&
+                !PyBytes_Check(seq.ptr()), fn,
                 "(): argument 'tensors' must be tuple of Tensors, not ", Py_TYPE(seq.ptr())->tp_name);
   TensorList out;
   for (py::handle item : seq) {
@@ -38,13 +39,15 @@ void bind_shape(py::module_& m) {
   });
   def_method("view_as", [](const Tensor& t, const Tensor& other) { return ops::view(t, other.sizes()); });
   def_method("reshape", [](const Tensor& t, py::args shape) { return ops::reshape(t, sizes_from_args(shape, "reshape")); });
-  m.def("reshape", [](const Tensor& t, const DimVec& shape) { return ops::reshape(t, shape); }, py::arg("input"),
+  m.def("reshape", [](const Tensor& t, py::handle shape) { return ops::reshape(t, shape_arg(shape, "reshape", "shape", 2)); },
+        py::arg("input"),
         py::arg("shape"));
   def_method("reshape_as", [](const Tensor& t, const Tensor& other) { return ops::reshape(t, other.sizes()); });
   def_method("expand", [](const Tensor& t, py::args sizes) { return ops::expand(t, sizes_from_args(sizes, "expand")); });
   def_method("expand_as", [](const Tensor& t, const Tensor& other) { return ops::expand(t, other.sizes()); });
   def_method("permute", [](const Tensor& t, py::args dims) { return ops::permute(t, sizes_from_args(dims, "permute")); });
-  m.def("permute", [](const Tensor& t, const DimVec& dims) { return ops::permute(t, dims); }, py::arg("input"),
+  m.def("permute", [](const Tensor& t, py::handle dims) { return ops::permute(t, shape_arg(dims, "permute", "dims", 2)); },
+        py::arg("input"),
         py::arg("dims"));
 
   auto transpose = [](const Tensor& t, int64_t d0, int64_t d1) { return ops::transpose(t, d0, d1); };
@@ -64,13 +67,17 @@ void bind_shape(py::module_& m) {
     return ops::transpose(t, -2, -1);
   });
 
+  // squeeze(), squeeze(dim) and squeeze(dims); an explicit None matches none of them, as in PyTorch.
   auto squeeze = [](const Tensor& t, py::object dim) {
-    if (dim.is_none()) return ops::squeeze(t);
+    if (dim.ptr() == Py_Ellipsis) return ops::squeeze(t);
+    TG_CHECK_TYPE(!dim.is_none(), "squeeze() received an invalid combination of arguments - got (Tensor, NoneType), "
+                  "but expected one of:\n * (Tensor input)\n * (Tensor input, int dim)\n * (Tensor input, tuple of "
+                  "ints dim)");
     if (PyLong_Check(dim.ptr())) return ops::squeeze(t, dim.cast<int64_t>());
     return ops::squeeze(t, py::cast<DimVec>(dim));
   };
-  m.def("squeeze", squeeze, py::arg("input"), py::arg("dim") = py::none());
-  def_method("squeeze", squeeze, py::arg("dim") = py::none());
+  m.def("squeeze", squeeze, py::arg("input"), py::arg("dim") = py::ellipsis());
+  def_method("squeeze", squeeze, py::arg("dim") = py::ellipsis());
   auto unsqueeze = [](const Tensor& t, int64_t dim) { return ops::unsqueeze(t, dim); };
   m.def("unsqueeze", unsqueeze, py::arg("input"), py::arg("dim"));
   def_method("unsqueeze", unsqueeze, py::arg("dim"));
@@ -89,16 +96,17 @@ void bind_shape(py::module_& m) {
   m.def("unbind", unbind, py::arg("input"), py::arg("dim") = 0);
   def_method("unbind", unbind, py::arg("dim") = 0);
   auto split = [](const Tensor& t, py::object split_size, int64_t dim) {
-    if (PyLong_Check(split_size.ptr())) return as_tuple(ops::split(t, split_size.cast<int64_t>(), dim));
-    return as_tuple(ops::split_with_sizes(t, py::cast<DimVec>(split_size), dim));
+    if (auto size = int_from_py(split_size.ptr())) return as_tuple(ops::split(t, *size, dim));
+    return as_tuple(ops::split_with_sizes(t, shape_arg(split_size, "split", "split_size_or_sections", 2), dim));
   };
   m.def("split", split, py::arg("tensor"), py::arg("split_size_or_sections"), py::arg("dim") = 0);
   def_method("split", split, py::arg("split_size"), py::arg("dim") = 0);
   auto chunk = [](const Tensor& t, int64_t chunks, int64_t dim) { return as_tuple(ops::chunk(t, chunks, dim)); };
   m.def("chunk", chunk, py::arg("input"), py::arg("chunks"), py::arg("dim") = 0);
   def_method("chunk", chunk, py::arg("chunks"), py::arg("dim") = 0);
-  auto as_strided = [](const Tensor& t, const DimVec& size, const DimVec& stride, std::optional<int64_t> offset) {
-    return ops::as_strided(t, size, stride, offset.value_or(t.offset()));
+  auto as_strided = [](const Tensor& t, py::handle size, py::handle stride, std::optional<int64_t> offset) {
+    return ops::as_strided(t, shape_arg(size, "as_strided", "size"), shape_arg(stride, "as_strided", "stride"),
+                           offset.value_or(t.offset()));
   };
   m.def("as_strided", as_strided, py::arg("input"), py::arg("size"), py::arg("stride"),
         py::arg("storage_offset") = py::none());

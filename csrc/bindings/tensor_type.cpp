@@ -435,7 +435,10 @@ std::optional<Scalar> as_scalar(PyObject* o) {
   if (PyLong_Check(o)) {
     int overflow = 0;
     long long v = PyLong_AsLongLongAndOverflow(o, &overflow);
-    if (overflow) throw Error("Overflow when unpacking long");
+    if (overflow) {
+      PyErr_SetString(PyExc_OverflowError, "int too big to convert");
+      throw py::error_already_set();
+    }
     return Scalar(static_cast<int64_t>(v));
   }
   if (is_tensor(o) || PyUnicode_Check(o) || PySequence_Check(o)) return std::nullopt;
@@ -454,6 +457,24 @@ std::optional<Scalar> as_scalar(PyObject* o) {
     return Scalar(v);
   }
   return std::nullopt;
+}
+
+std::optional<int64_t> int_from_py(PyObject* o) {
+  if (PyBool_Check(o) || PyFloat_Check(o)) return std::nullopt;
+  py::object index;
+  if (!PyLong_Check(o)) {
+    if (!PyIndex_Check(o)) return std::nullopt;
+    index = py::reinterpret_steal<py::object>(PyNumber_Index(o));
+    if (!index) {
+      PyErr_Clear();  // a float tensor: not an integer argument
+      return std::nullopt;
+    }
+    o = index.ptr();
+  }
+  int overflow = 0;
+  long long v = PyLong_AsLongLongAndOverflow(o, &overflow);
+  if (overflow) throw ValueError("Overflow when unpacking long long");
+  return v;
 }
 
 std::optional<Tensor> as_operand(PyObject* o) {
@@ -479,8 +500,8 @@ void set_python_error() {
     PyErr_SetString(PyExc_IndexError, e.what());
   } catch (const NotImplementedError& e) {
     PyErr_SetString(PyExc_NotImplementedError, e.what());
-  } catch (const std::bad_alloc&) {
-    PyErr_NoMemory();
+  } catch (const std::bad_alloc& e) {
+    PyErr_SetString(PyExc_RuntimeError, e.what());  // as PyTorch: RuntimeError("std::bad_alloc")
   } catch (const std::exception& e) {
     PyErr_SetString(PyExc_RuntimeError, e.what());
   } catch (...) {
@@ -538,7 +559,14 @@ Device parse_device(const std::string& s) {
 
 Device device_from_py(PyObject* o) {
   if (PyUnicode_Check(o)) return parse_device(PyUnicode_AsUTF8(o));
-  if (PyLong_Check(o)) return Device{DeviceType::CUDA, static_cast<int8_t>(PyLong_AsLong(o))};
+  if (PyLong_Check(o)) {
+    int overflow = 0;
+    long long index = PyLong_AsLongLongAndOverflow(o, &overflow);
+    if (overflow) throw ValueError("Overflow when unpacking long long");
+    TG_CHECK(index >= 0, "Device index must not be negative");
+    TG_CHECK(index <= std::numeric_limits<int8_t>::max(), "Device index ", index, " is out of range");
+    return Device{DeviceType::CUDA, static_cast<int8_t>(index)};
+  }
   return py::cast<Device>(py::handle(o));
 }
 
@@ -551,37 +579,49 @@ PyObject* size_to_py(const DimVec& sizes) {
   return size;
 }
 
+// Element `pos` of a shape; `expected` begins the message for a non-integer. An element beyond int64
+// is a TypeError about the whole argument, as in PyTorch.
+static int64_t size_element(PyObject* p, size_t pos, const std::string& expected) {
+  // As PyTorch's parser, which looks at the first element to tell a shape: a bool there is refused, and
+  // further on counts as an int.
+  if (PyBool_Check(p) && pos > 0) return p == Py_True;
+  TG_CHECK_TYPE(!PyBool_Check(p), expected, ", but found element of type bool at pos 0");
+  std::optional<int64_t> v;
+  try {
+    v = int_from_py(p);
+  } catch (const ValueError&) {
+    throw TypeError(str_cat(expected, ": failed to unpack the object at pos ", pos + 1,
+                            " with error \"Overflow when unpacking long long\""));
+  }
+  if (!v) throw TypeError(str_cat(expected, ", but found element of type ", Py_TYPE(p)->tp_name, " at pos ", pos + 1));
+  return *v;
+}
+
 DimVec dims_from_py(py::handle o) {
   DimVec out;
   py::sequence seq = py::reinterpret_borrow<py::sequence>(o);
-  for (py::handle item : seq) {
-    PyObject* p = item.ptr();
-    if (PyBool_Check(p) || PyFloat_Check(p))
-      throw TypeError(str_cat("expected a sequence of integers but got an element of type ", Py_TYPE(p)->tp_name));
-    if (is_tensor(p)) {
-      out.push_back(unwrap(p).item().to_int());
-      continue;
-    }
-    long long v = PyLong_AsLongLong(p);
-    if (v == -1 && PyErr_Occurred()) throw py::error_already_set();
-    out.push_back(v);
-  }
+  for (py::handle item : seq) out.push_back(size_element(item.ptr(), out.size(), "expected a sequence of integers"));
   return out;
 }
 
+DimVec shape_arg(py::handle o, const char* fn, const char* name, int position) {
+  PyObject* p = o.ptr();
+  TG_CHECK_TYPE(PySequence_Check(p) && !PyUnicode_Check(p) && !PyBytes_Check(p) && !PyByteArray_Check(p) &&
+                !is_tensor(p), fn, "(): argument '", name, "' ", position ? str_cat("(position ", position, ") ") : "",
+                "must be tuple of ints, not ", Py_TYPE(p)->tp_name);
+  return dims_from_py(o);
+}
+
 DimVec sizes_from_args(const py::args& args, const char* fn) {
-  if (args.size() == 1 && !PyLong_Check(args[0].ptr()) && PySequence_Check(args[0].ptr()))
+  PyObject* first = args.size() == 1 ? args[0].ptr() : nullptr;
+  if (first && !PyLong_Check(first) && PySequence_Check(first) && !PyUnicode_Check(first) && !PyBytes_Check(first) &&
+      !PyByteArray_Check(first))
     return dims_from_py(args[0]);
+  TG_CHECK_TYPE(args.size() == 0 || !PyBool_Check(args[0].ptr()), fn,
+                "(): argument 'size' (position 1) must be tuple of ints, not bool");
   DimVec out;
-  for (py::handle a : args) {
-    PyObject* p = a.ptr();
-    if (PyBool_Check(p) || !(PyLong_Check(p) || is_tensor(p) || PyIndex_Check(p)))
-      throw TypeError(str_cat(fn, "(): argument 'size' must be tuple of ints, but found element of type ",
-                              Py_TYPE(p)->tp_name));
-    long long v = PyLong_AsLongLong(p);
-    if (v == -1 && PyErr_Occurred()) throw py::error_already_set();
-    out.push_back(v);
-  }
+  for (py::handle a : args)
+    out.push_back(size_element(a.ptr(), out.size(), str_cat(fn, "(): argument 'size' must be tuple of ints")));
   return out;
 }
 

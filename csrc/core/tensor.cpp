@@ -35,8 +35,18 @@ TensorImpl::~TensorImpl() {
   if (grad_fn) release_node(std::move(grad_fn));
 }
 
-int64_t Tensor::size(int64_t d) const { return impl_->sizes[wrap_dim(d, dim())]; }
-int64_t Tensor::stride(int64_t d) const { return impl_->strides[wrap_dim(d, dim())]; }
+// A 0-dim tensor has no size to read (wrap_dim would accept dims 0 and -1 for it).
+static void check_has_dims(int64_t d, int64_t ndim) {
+  if (ndim == 0) throw IndexError(str_cat("Dimension specified as ", d, " but tensor has no dimensions"));
+}
+int64_t Tensor::size(int64_t d) const {
+  check_has_dims(d, dim());
+  return impl_->sizes[wrap_dim(d, dim())];
+}
+int64_t Tensor::stride(int64_t d) const {
+  check_has_dims(d, dim());
+  return impl_->strides[wrap_dim(d, dim())];
+}
 
 bool Tensor::is_contiguous() const {
   if (numel() == 0) return true;
@@ -124,9 +134,11 @@ void check_size_nonnegative(const DimVec& sizes) {
 
 Tensor empty(const DimVec& sizes, ScalarType dtype, Device device) {
   check_size_nonnegative(sizes);
-  int64_t nbytes = itemsize(dtype);
+  // As ATen's computeStorageNbytesContiguous: the sizes' product (overflow is sticky), then the bytes.
+  int64_t count = 1, nbytes = 0;
   bool overflowed = false;
-  for (int64_t s : sizes) overflowed |= __builtin_mul_overflow(nbytes, s, &nbytes);
+  for (int64_t s : sizes) overflowed |= __builtin_mul_overflow(count, s, &count);
+  overflowed |= __builtin_mul_overflow(count, int64_t(itemsize(dtype)), &nbytes);
   if (overflowed) throw Error(str_cat("Storage size calculation overflowed with sizes=", shape_str(sizes)));
   auto impl = make_ref<TensorImpl>();
   impl->numel = numel_of(sizes);

@@ -16,6 +16,7 @@ T floor_mod(T a, T b) {
     return (r != 0 && ((r < 0) != (b < 0))) ? r + b : r;
   } else {
     if (b == 0) throw Error("ZeroDivisionError");
+    if (b == -1) return 0;  // a % -1 overflows for the lowest a
     T r = a % b;
     return (r != 0 && ((r < 0) != (b < 0))) ? r + b : r;
   }
@@ -24,9 +25,17 @@ T floor_mod(T a, T b) {
 template <typename T>
 T floor_div(T a, T b) {
   if constexpr (std::is_floating_point_v<T>) {
-    return std::floor(a / b);
+    // ATen's div_floor_floating: from fmod, so that -1.7 // inf is -1 and inf // 2 is nan, as in Python.
+    if (b == 0) return a / b;
+    T mod = std::fmod(a, b);
+    T div = (a - mod) / b;
+    if (mod != 0 && (b < 0) != (mod < 0)) div -= T(1);
+    if (div == 0) return std::copysign(T(0), a / b);
+    T floored = std::floor(div);
+    return div - floored > T(0.5) ? floored + T(1) : floored;
   } else {
     if (b == 0) throw Error("ZeroDivisionError");
+    if (b == -1) return static_cast<T>(0 - static_cast<std::make_unsigned_t<T>>(a));  // wraps for the lowest a
     T q = a / b;
     return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
   }
@@ -223,10 +232,12 @@ void CpuBackend::clamp(const Tensor& out, const Tensor& a, const Scalar* lo, con
     using Limits = std::numeric_limits<T>;
     T low = lo ? lo->to<T>() : (Limits::has_infinity ? -Limits::infinity() : Limits::lowest());
     T high = hi ? hi->to<T>() : (Limits::has_infinity ? Limits::infinity() : Limits::max());
+    bool nan_bound = false;  // a NaN bound makes every element NaN, as in PyTorch
+    if constexpr (std::is_floating_point_v<T>) nan_bound = std::isnan(low) || std::isnan(high);
     // PyTorch applies min first, then max: with min > max every element becomes max.
     unary_loop<T, T>(out, a, [=](T x) {
       if constexpr (std::is_floating_point_v<T>)
-        if (std::isnan(x)) return x;
+        if (std::isnan(x) || nan_bound) return nan_bound ? std::numeric_limits<T>::quiet_NaN() : x;
       T y = x < low ? low : x;
       return y > high ? high : y;
     });

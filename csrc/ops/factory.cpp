@@ -9,7 +9,14 @@
 
 namespace tg::ops {
 
+void check_fill_value(Scalar value, ScalarType dtype) {
+  double v = value.is_floating() ? value.to_double() : 0;
+  TG_CHECK(dtype != ScalarType::Int64 || (v >= -0x1p63 && v < 0x1p63),
+           "value cannot be converted to type int64_t without overflow");
+}
+
 Tensor full(const DimVec& sizes, Scalar value, ScalarType dtype, Device device) {
+  check_fill_value(value, dtype);
   Tensor t = empty(sizes, dtype, device);
   backend_for(device).fill(t, value);
   return t;
@@ -43,20 +50,34 @@ Tensor empty_like(const Tensor& t, ScalarType dtype, Device device) {
 static Tensor on_device(Tensor cpu, Device device) { return device.is_cpu() ? cpu : to_device(cpu, device); }
 
 Tensor arange(Scalar start, Scalar end, Scalar step, ScalarType dtype, Device device) {
+  if (dtype == ScalarType::Bool) throw NotImplementedError("\"arange_cpu\" not implemented for 'Bool'");
   double s = start.to_double(), e = end.to_double(), st = step.to_double();
   TG_CHECK(st != 0, "step must be nonzero");
+  // An integer dtype takes the step as an integer, which may be 0 (arange(0, 1, 0.5, dtype=int64)).
+  TG_CHECK_VALUE(is_floating(dtype) || static_cast<int64_t>(st) != 0, "step must be nonzero");
   TG_CHECK(std::isfinite(s) && std::isfinite(e), "unsupported range: ", s, " -> ", e);
   TG_CHECK((st > 0 && e >= s) || (st < 0 && e <= s), "upper bound and lower bound inconsistent with step sign");
-  int64_t n = is_floating(dtype) || start.is_floating() || end.is_floating() || step.is_floating()
-                  ? static_cast<int64_t>(std::ceil((e - s) / st))
-                  : (end.to_int() - start.to_int() + step.to_int() - (step.to_int() > 0 ? 1 : -1)) / step.to_int();
+  int64_t n;
+  if (is_floating(dtype) || start.is_floating() || end.is_floating() || step.is_floating()) {
+    double size = std::ceil((e - s) / st);
+    TG_CHECK(size <= double(std::numeric_limits<int64_t>::max()), "invalid size, possible overflow?");
+    n = static_cast<int64_t>(size);
+  } else {
+    // In 128 bits: the span of two int64 bounds does not fit in 64.
+    __int128 step_i = step.to_int();
+    __int128 size = (__int128(end.to_int()) - start.to_int() + step_i - (step_i > 0 ? 1 : -1)) / step_i;
+    TG_CHECK(size <= std::numeric_limits<int64_t>::max(), "invalid size, possible overflow?");
+    n = static_cast<int64_t>(size);
+  }
   Tensor t = empty(DimVec{std::max<int64_t>(n, 0)}, dtype);
   dispatch_all(dtype, [&](auto tag) {
     using T = typename decltype(tag)::type;
     T* p = t.data<T>();
     if constexpr (std::is_same_v<T, int64_t>) {
       if (!start.is_floating() && !step.is_floating()) {
-        for (int64_t i = 0; i < n; ++i) p[i] = start.to_int() + i * step.to_int();
+        // Unsigned, so that i * step may wrap on its way to a value in range.
+        uint64_t first = uint64_t(start.to_int()), stride = uint64_t(step.to_int());
+        for (int64_t i = 0; i < n; ++i) p[i] = static_cast<int64_t>(first + uint64_t(i) * stride);
         return;
       }
     }
@@ -80,6 +101,8 @@ Tensor arange(Scalar start, Scalar end, Scalar step, ScalarType dtype, Device de
 
 Tensor linspace(double start, double end, int64_t steps, ScalarType dtype, Device device) {
   TG_CHECK(steps >= 0, "number of steps must be non-negative");
+  if (steps >= 1) check_fill_value(Scalar(start), dtype);  // one step fills start alone
+  if (steps >= 2) check_fill_value(Scalar(end), dtype);
   Tensor t = empty(DimVec{steps}, dtype);
   // PyTorch fills the first half from start and the second half back from end, each value one fused
   // multiply-add in the output type (in double for integers), so that the values agree bit for bit.
@@ -87,7 +110,9 @@ Tensor linspace(double start, double end, int64_t steps, ScalarType dtype, Devic
   dispatch_all(dtype, [&](auto tag) {
     using T = typename decltype(tag)::type;
     if constexpr (std::is_same_v<T, bool>) {
-      throw NotImplementedError("\"linspace_cpu\" not implemented for 'Bool'");
+      // One step is a fill with start, and none is nothing: only more need the kernel, which has no bool.
+      if (steps > 1) throw NotImplementedError("\"linspace_cpu\" not implemented for 'Bool'");
+      if (steps == 1) *t.data<bool>() = start != 0;
     } else {
       using Step = std::conditional_t<std::is_integral_v<T>, double, T>;
       const T lo = static_cast<T>(start), hi = static_cast<T>(end);
@@ -118,6 +143,7 @@ Tensor eye(int64_t n, int64_t m, ScalarType dtype, Device device) {
 template <typename Fill>
 static Tensor& random_fill(Tensor& self, const char* op, Fill fill, Generator* generator = nullptr) {
   check_inplace(self);
+  if (self.numel() == 0) return self;  // nothing to draw, and no kernel to find for the dtype
   Tensor buf = self.device().is_cpu() && is_dense(self)
                    ? make_view(self, DimVec{self.numel()}, DimVec{1}, self.offset())
                    : empty(self.sizes(), self.dtype());
@@ -133,12 +159,18 @@ static Tensor& random_fill(Tensor& self, const char* op, Fill fill, Generator* g
 
 // The names PyTorch's CPU kernels report for integer and bool tensors.
 static void check_random_floating(const Tensor& t, const char* kernel) {
-  if (!is_floating(t.dtype()))
+  if (!is_floating(t.dtype()) && t.numel() > 0)  // an empty tensor runs no kernel, in PyTorch either
     throw NotImplementedError(str_cat("\"", kernel, "\" not implemented for '", scalar_type_word(t.dtype()), "'"));
 }
 
 Tensor& uniform_(Tensor& self, double from, double to) {
   check_random_floating(self, "check_uniform_bounds");
+  // ATen's check_uniform_bounds: both ends finite in the tensor's dtype (NaN is out of bounds too).
+  double limit = self.dtype() == ScalarType::Float32 ? double(std::numeric_limits<float>::max())
+                                                    : std::numeric_limits<double>::max();
+  const char* type = self.dtype() == ScalarType::Float32 ? "float" : "double";
+  TG_CHECK(from >= -limit && from <= limit, "from is out of bounds for ", type);
+  TG_CHECK(to >= -limit && to <= limit, "to is out of bounds for ", type);
   TG_CHECK(from <= to, "uniform_ expects to return a [from, to) range, but found from=", from, " > to=", to);
   return random_fill(self, "uniform_", [&](Generator& g, const Tensor& buf) {
     dispatch_floating(buf.dtype(), "uniform_", [&](auto tag) {
@@ -148,8 +180,8 @@ Tensor& uniform_(Tensor& self, double from, double to) {
 }
 
 Tensor& normal_(Tensor& self, double mean, double std) {
-  check_random_floating(self, "normal_kernel_cpu");
   TG_CHECK(std >= 0.0, "normal expects std >= 0.0, but found std ", std);
+  check_random_floating(self, "normal_kernel_cpu");
   return random_fill(self, "normal_", [&](Generator& g, const Tensor& buf) {
     dispatch_floating(buf.dtype(), "normal_", [&](auto tag) {
       g.normal(buf.data<typename decltype(tag)::type>(), buf.numel(), mean, std);
@@ -174,16 +206,25 @@ Tensor randint(int64_t low, int64_t high, const DimVec& sizes, ScalarType dtype,
   random_fill(t, "randint", [&](Generator& g, const Tensor& buf) {
     dispatch_all(buf.dtype(), [&](auto tag) {
       using T = typename decltype(tag)::type;
-      if constexpr (std::is_same_v<T, bool>) throw NotImplementedError("randint is not implemented for bool");
-      else g.random_from_to(buf.data<T>(), buf.numel(), low, high);
+      if constexpr (std::is_same_v<T, bool>) {
+        // As PyTorch: bounds a bool can hold; the draws are the integer ones, 0 or 1.
+        TG_CHECK(low >= 0 && low <= 1, "from is out of bounds for bool");
+        TG_CHECK(high - 1 >= 0 && high - 1 <= 1, "to - 1 is out of bounds for bool");
+        Tensor draws = empty(buf.sizes(), ScalarType::Int64);
+        g.random_from_to(draws.data<int64_t>(), draws.numel(), low, high);
+        backend_for(buf.device()).copy(buf, draws);
+      } else {
+        g.random_from_to(buf.data<T>(), buf.numel(), low, high);
+      }
     });
   }, generator);
   return t;
 }
 
 Tensor randperm(int64_t n, ScalarType dtype, Device device, Generator* generator) {
-  TG_CHECK(n >= 0, "n must be non-negative, got", n);
+  check_size_nonnegative(DimVec{n});
   Tensor idx = empty(DimVec{n}, ScalarType::Int64);
+  if (dtype == ScalarType::Bool) throw NotImplementedError("\"randperm\" not implemented for 'Bool'");
   random_fill(idx, "randperm", [&](Generator& g, const Tensor& buf) { g.randperm(buf.data<int64_t>(), n); },
               generator);
   return on_device(to_dtype(idx, dtype), device);
@@ -198,6 +239,7 @@ struct FillBackward : Node {
 
 static Tensor& fill_impl(Tensor& self, Scalar value, const char* node_name) {
   check_inplace_may_overlap(self);
+  check_fill_value(value, self.dtype());
   if (compute_requires_grad(self)) {
     return compute_inplace(self, [&](const Tensor& t) {
       Tensor out = full(t.sizes(), value, t.dtype(), t.device());

@@ -228,9 +228,9 @@ void scatter_into(const Tensor& self, int64_t dim, const Tensor& index, const Te
                   bool accumulate) {
   TG_CHECK(index.dtype() == ScalarType::Int64, "scatter(): Expected dtype int32/int64 for index");
   TG_CHECK(is_value || src.dtype() == self.dtype(), "scatter(): Expected self.dtype to be equal to src.dtype");
+  if (index.numel() == 0) return;  // as ATen, an empty index is not shape-checked
   TG_CHECK(index.dim() == self.dim(), "Index tensor must have the same number of dimensions as self tensor");
   TG_CHECK(is_value || index.dim() == src.dim(), "Index tensor must have the same number of dimensions as src tensor");
-  if (index.numel() == 0) return;
   bool fits = true;
   for (int64_t d = 0; d < index.dim(); ++d) {
     fits &= d == dim || index.sizes()[d] <= self.sizes()[d];
@@ -397,6 +397,7 @@ struct GatherBackward0 : Node {
 Tensor gather(const Tensor& a, int64_t dim_in, const Tensor& index) {
   int64_t dim = wrap_dim(dim_in, a.dim());
   TG_CHECK(index.dtype() == ScalarType::Int64, "gather(): Expected dtype int32/int64 for index");
+  if (index.numel() == 0) return empty(index.sizes(), a.dtype(), a.device());  // not shape-checked, as in ATen
   TG_CHECK(index.dim() == a.dim(), "Index tensor must have the same number of dimensions as input tensor");
   for (int64_t d = 0; d < a.dim(); ++d)
     TG_CHECK(d == dim || index.sizes()[d] <= a.sizes()[d], "Size does not match at dimension ", d,
@@ -498,7 +499,8 @@ struct MaskedFillBackward : Node {
   void release_saved() override { mask.reset(); }
 };
 
-static void check_masked_fill(const Tensor& mask, const Tensor& value) {
+static void check_masked_fill(const Tensor& self, const Tensor& mask, const Tensor& value) {
+  if (value.is_wrapped_number()) check_fill_value(value.item(), self.dtype());
   static const char* names[] = {"bool", "long int", "float", "double"};
   TG_CHECK(mask.dtype() == ScalarType::Bool, "masked_fill_ only supports boolean masks, but got mask with dtype ",
            names[static_cast<int>(mask.dtype())]);
@@ -517,7 +519,7 @@ static std::shared_ptr<MaskedFillBackward> masked_fill_node(const Tensor& self, 
 }
 
 Tensor masked_fill(const Tensor& a, const Tensor& mask, const Tensor& value) {
-  check_masked_fill(mask, value);
+  check_masked_fill(a, mask, value);
   DimVec shape = broadcast_shapes(mask.sizes(), a.sizes());
   Tensor out = empty(shape, a.dtype(), a.device());
   backend_for(a.device()).where(out, expand_view(mask, shape), expand_view(cast_for_compute(value, a.dtype()), shape),
@@ -527,7 +529,7 @@ Tensor masked_fill(const Tensor& a, const Tensor& mask, const Tensor& value) {
 }
 
 Tensor& masked_fill_(Tensor& self, const Tensor& mask, const Tensor& value) {
-  check_masked_fill(mask, value);
+  check_masked_fill(self, mask, value);
   DimVec shape = broadcast_shapes(mask.sizes(), self.sizes());
   TG_CHECK(shape == self.sizes(), "output with shape ", shape_str(self.sizes()), " doesn't match the broadcast shape ",
            shape_str(shape));

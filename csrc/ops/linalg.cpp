@@ -143,6 +143,7 @@ struct MvBackward0 : Node {
 };
 
 Tensor mv(const Tensor& a, const Tensor& v) {
+  TG_CHECK_INDEX(a.dim() > 0, "Dimension specified as 0 but tensor has no dimensions");  // as ATen reads size(0)
   TG_CHECK(a.dim() == 2 && v.dim() == 1, "vector + matrix @ vector expected, got 1, ", a.dim(), ", ", v.dim());
   TG_CHECK(a.sizes()[1] == v.sizes()[0], "size mismatch, got input (", a.sizes()[0], "), mat (", a.sizes()[0], "x",
            a.sizes()[1], "), vec (", v.sizes()[0], ")");

@@ -129,6 +129,8 @@ Tensor linear(const Tensor& input, const Tensor& weight, const Tensor& bias) {
   TG_CHECK(input.dim() >= 1 && weight.dim() >= 1, "both arguments to linear need to be at least 1D, but they are ",
            input.dim(), "D and ", weight.dim(), "D");
   if (input.dim() == 2 && weight.dim() == 2) return linear_2d(input, weight, bias);
+  // ATen's addmm path for a 2-D input with a bias wants weight.t() to be a matrix.
+  TG_CHECK(input.dim() != 2 || !bias.defined(), "mat2 must be a matrix, got ", weight.dim(), "-D tensor");
   // As ATen: a contiguous input with a bias runs flattened through the fused 2-D path; anything else
   // is matmul, plus the bias.
   if (bias.defined() && bias.dim() == 1 && weight.dim() == 2 && input.is_contiguous()) {
@@ -263,13 +265,16 @@ bool non_overlapping_and_dense(const Tensor& t) {
 }  // namespace
 
 Tensor dropout(const Tensor& input, double p, bool train, bool inplace) {
+  TG_CHECK(p >= 0 && p <= 1, "dropout probability has to be between 0 and 1, but got ", p);
   if (p == 0 || !train || input.numel() == 0) return input;
   Tensor& self = const_cast<Tensor&>(input);
   if (p == 1) {
     Tensor zero = zeros(DimVec{}, input.dtype(), input.device());
     return inplace ? mul_(self, zero) : mul(input, zero);
   }
-  check_floating(input, "bernoulli_scalar_cpu_");
+  // ATen scales by a float mask, which an integer or bool tensor cannot hold.
+  TG_CHECK(is_floating(input.dtype()), "result type Float can't be cast to the desired output type ",
+           scalar_type_word(input.dtype()));
   // ATen draws bernoulli_(1 - p) into empty_like(input), which keeps a dense input's strides, in
   // memory order; its default (non-MKL) CPU path takes one 53-bit uniform per element.
   Tensor buffer = empty(DimVec{input.numel()}, input.dtype());
@@ -483,15 +488,17 @@ Tensor normalize(const Tensor& x, const Tensor& mean, const Tensor& rstd, const 
 
 // ATen's CPU normalisation kernels: parameters of another dtype than the input are a "mixed type"
 // (allowed only for reduced-precision inputs with float32 parameters); else each must match the input.
-void check_parameter_dtypes(const Tensor& input, const Tensor& weight, const Tensor& bias) {
-  const Tensor& first = weight.defined() ? weight : bias;
-  if (first.defined() && first.dtype() != input.dtype()) {
-    for (const Tensor* p : {&weight, &bias})
+void check_parameter_dtypes(const Tensor& input, std::initializer_list<const Tensor*> params) {
+  const Tensor* first = nullptr;
+  for (const Tensor* p : params)
+    if (!first && p->defined()) first = p;
+  if (first && first->dtype() != input.dtype()) {
+    for (const Tensor* p : params)
       TG_CHECK(!p->defined() || p->dtype() == ScalarType::Float32,
                "mixed dtype (CPU): expect parameter to have scalar type of Float");
     throw Error("mixed dtype (CPU): all inputs must share same datatype.");
   }
-  for (const Tensor* p : {&weight, &bias})
+  for (const Tensor* p : params)
     TG_CHECK(!p->defined() || p->dtype() == input.dtype(), "expected scalar type ", scalar_type_word(input.dtype()),
              " but found ", scalar_type_word(p->dtype()));
 }
@@ -517,8 +524,8 @@ Tensor layer_norm(const Tensor& input, const DimVec& normalized_shape, const Ten
     throw Error(str_cat("Given normalized_shape=", shape_str(normalized_shape), ", expected input with shape ",
                         expected, "], but got input of size", shape_str(input.sizes())));
   }
+  check_parameter_dtypes(input, {&weight, &bias});  // before the input's own dtype, as in PyTorch
   check_floating(input, "LayerNormKernelImpl");
-  check_parameter_dtypes(input, weight, bias);
   DimVec dims = range_dims(input.dim() - k, input.dim());
   // Statistics keep the normalised dims as size 1, so that the create_graph formula broadcasts them.
   DimVec stat_shape = input.sizes();
@@ -550,18 +557,25 @@ Tensor layer_norm(const Tensor& input, const DimVec& normalized_shape, const Ten
 
 Tensor batch_norm(const Tensor& input, const Tensor& running_mean, const Tensor& running_var, const Tensor& weight,
                   const Tensor& bias, bool training, double momentum, double eps) {
-  TG_CHECK_INDEX(input.dim() >= 2, "Dimension out of range (expected to be in range of [-1, 0], but got 1)");
-  check_floating(input, "batch_norm_cpu");
-  int64_t channels = input.sizes()[1];
+  // In PyTorch's order (after eps, which tapegrad.nn.functional checks): the statistics eval mode needs, an
+  // empty batch (nothing to normalise), the statistics' pairing, their sizes (against 0 channels for a 1-D
+  // input), then the input's shape.
+  TG_CHECK(training || running_mean.defined(), "running_mean must be defined in evaluation mode");
+  TG_CHECK(training || running_var.defined(), "running_var must be defined in evaluation mode");
+  if (input.numel() == 0) return clone(input);
+  TG_CHECK_VALUE(running_mean.defined() == running_var.defined(),
+                 "running_mean and running_var must either both be None or neither be None");
+  int64_t channels = input.dim() > 1 ? input.sizes()[1] : 0;
   auto check_size = [&](const Tensor& t, const char* what) {
     TG_CHECK(!t.defined() || t.numel() == channels, what, " should contain ", channels, " elements not ", t.numel());
   };
   check_size(running_mean, "running_mean");
   check_size(running_var, "running_var");
+  TG_CHECK_INDEX(input.dim() >= 2, "Dimension out of range (expected to be in range of [-1, 0], but got 1)");
+  check_floating(input, "batch_norm_cpu");
+  check_parameter_dtypes(input, {&weight, &bias, &running_mean, &running_var});
   check_size(weight, "weight");
   check_size(bias, "bias");
-  TG_CHECK(training || running_mean.defined(), "running_mean must be defined in evaluation mode");
-  TG_CHECK(training || running_var.defined(), "running_var must be defined in evaluation mode");
   int64_t nd = input.dim();
   DimVec dims{0};
   for (int64_t d = 2; d < nd; ++d) dims.push_back(d);
@@ -701,8 +715,11 @@ namespace {
 Tensor pointwise_loss(PointwiseLoss op, const char* kernel, const char* node_name, const Tensor& input,
                       const Tensor& target, Reduction reduction, const Tensor& weight = Tensor(),
                       const Tensor& pos_weight = Tensor(), double beta = 1.0) {
-  // torch.nn.functional broadcasts input and target first, so a 0-dim target promotes like any tensor.
-  ScalarType dt = promote_types(input.dtype(), target.dtype());
+  // torch.nn.functional broadcasts input and target first, so a 0-dim target promotes like any tensor;
+  // ATen's binary_cross_entropy_with_logits builds its loss in place on (1 - target): the target's dtype.
+  ScalarType dt = op == PointwiseLoss::BceWithLogits && is_floating(target.dtype())
+                      ? target.dtype()
+                      : promote_types(input.dtype(), target.dtype());
   if (!is_floating(dt))
     throw NotImplementedError(str_cat("\"", kernel, "\" not implemented for '", scalar_type_word(dt), "'"));
   Device device = common_device(input, target);
@@ -751,9 +768,10 @@ Tensor mse_loss(const Tensor& input, const Tensor& target, Reduction reduction) 
 
 Tensor l1_loss(const Tensor& input, const Tensor& target, Reduction reduction) {
   // As in ATen: a composite, so its graph is SubBackward0 -> AbsBackward0 -> Mean/SumBackward0; the
-  // inputs promote as broadcast tensors (a 0-dim target too).
+  // inputs promote as broadcast tensors (a 0-dim target too), and a bool operand fails as in sub.
   ScalarType dt = promote_types(input.dtype(), target.dtype());
-  return reduce(abs(sub(to_dtype(input, dt), to_dtype(target, dt))), reduction);
+  auto promoted = [dt](const Tensor& t) { return t.dtype() == ScalarType::Bool ? t : to_dtype(t, dt); };
+  return reduce(abs(sub(promoted(input), promoted(target))), reduction);
 }
 
 Tensor smooth_l1_loss(const Tensor& input, const Tensor& target, Reduction reduction, double beta) {
@@ -775,6 +793,10 @@ Tensor binary_cross_entropy_with_logits(const Tensor& input, const Tensor& targe
                                         const Tensor& pos_weight, Reduction reduction) {
   check_not_differentiable(weight, "binary_cross_entropy_with_logits", "weight");
   check_not_differentiable(pos_weight, "binary_cross_entropy_with_logits", "pos_weight");
+  if (!is_floating(input.dtype()))  // ATen starts from log_sigmoid(input)
+    throw NotImplementedError(str_cat("\"log_sigmoid_cpu\" not implemented for '", scalar_type_word(input.dtype()), "'"));
+  TG_CHECK(is_floating(target.dtype()), "result type ", scalar_type_word(input.dtype()),  // it builds on 1 - target
+           " can't be cast to the desired output type ", scalar_type_word(target.dtype()));
   // weight and pos_weight broadcast against the input but never widen the loss (ATen multiplies in place).
   auto check_broadcast = [&](const Tensor& extra, bool extra_first) {
     if (!extra.defined()) return;
@@ -801,22 +823,31 @@ struct NllGeometry {
 
 // input (C), (N, C) or (N, C, d1, ...) and its target, seen as [N, C, D] and [N, D].
 NllGeometry nll_geometry(const Tensor& input, const Tensor& target) {
-  TG_CHECK(input.dim() >= 1, "input tensor should be 1D or 2D");
-  TG_CHECK(target.dtype() == ScalarType::Int64, "expected target dtype to be Long or Byte, but got ",
-           scalar_type_word(target.dtype()));
+  TG_CHECK_VALUE(input.dim() >= 1, "Expected 1 or more dimensions (got 0)");
+  // The batch sizes are compared before the target's dtype, as in PyTorch.
+  auto check_dtype = [&] {
+    TG_CHECK(target.dtype() == ScalarType::Int64, "expected target dtype to be Long or Byte, but got ",
+             scalar_type_word(target.dtype()));
+  };
   NllGeometry geo;
   if (input.dim() == 1) {
-    TG_CHECK(target.dim() == 0, "0D or 1D target tensor expected, multi-target not supported");
+    // As PyTorch, a 1-D target of one element stands for the 0-dim one (the loss is still 0-dim).
+    TG_CHECK_VALUE(target.dim() != 1 || target.sizes()[0] == 1,
+                   "For 1D input, 1D target must have size 1, but got target size: ", target.sizes()[0]);
+    check_dtype();
+    TG_CHECK(target.dim() <= 1, "0D or 1D target tensor expected, multi-target not supported");
     int64_t c = input.sizes()[0];
     geo.input = make_view(input, DimVec{1, c, 1}, DimVec{0, input.strides()[0], 0}, input.offset());
     geo.target = make_view(target, DimVec{1, 1}, DimVec{0, 0}, target.offset());
     return geo;
   }
   int64_t n = input.sizes()[0], c = input.sizes()[1];
-  if (target.dim() >= 1 || input.dim() > 2) {
-    int64_t tn = target.dim() >= 1 ? target.sizes()[0] : 1;
+  if (target.dim() >= 1 || input.dim() >= 2) {
+    // A 0-dim target holds no batch: PyTorch reports its batch_size as 0 beside a 2-D input.
+    int64_t tn = target.dim() >= 1 ? target.sizes()[0] : (input.dim() == 2 ? 0 : 1);
     TG_CHECK_VALUE(n == tn, "Expected input batch_size (", n, ") to match target batch_size (", tn, ").");
   }
+  check_dtype();
   if (input.dim() == 2) {
     TG_CHECK(target.dim() == 1, "1D target tensor expected, multi-target not supported");
     geo.input = make_view(input, DimVec{n, c, 1}, DimVec{input.strides()[0], input.strides()[1], 0}, input.offset());
@@ -920,8 +951,9 @@ Tensor nll_loss(const Tensor& input, const Tensor& target, const Tensor& weight,
 
 Tensor cross_entropy(const Tensor& input, const Tensor& target, const Tensor& weight, Reduction reduction,
                      int64_t ignore_index, double label_smoothing) {
-  TG_CHECK(label_smoothing >= 0.0 && label_smoothing <= 1.0,
-           "label_smoothing must be between 0.0 and 1.0. Got: ", label_smoothing);
+  // As ATen: only a smoothing above 1 is refused; one of 0 or below (or NaN) smooths nothing.
+  TG_CHECK(!(label_smoothing > 1.0), "label_smoothing must be between 0.0 and 1.0. Got: ", label_smoothing);
+  if (!(label_smoothing > 0.0)) label_smoothing = 0.0;
   int64_t class_dim = input.dim() == 1 ? 0 : 1;
   if (input.sizes() == target.sizes()) {
     // Class probabilities.

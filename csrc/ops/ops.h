@@ -72,6 +72,8 @@ Tensor& relu_(Tensor& self);
 
 // ---- creation and copies: factory.cpp ----
 Tensor zeros(const DimVec& sizes, ScalarType dtype, Device device = Device());
+// A floating value written to an int64 tensor must fit (NaN, inf and 1e30 do not), as in PyTorch.
+void check_fill_value(Scalar value, ScalarType dtype);
 Tensor ones(const DimVec& sizes, ScalarType dtype, Device device = Device());
 Tensor full(const DimVec& sizes, Scalar value, ScalarType dtype, Device device = Device());
 Tensor zeros_like(const Tensor& t);

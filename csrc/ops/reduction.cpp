@@ -147,14 +147,18 @@ Tensor sum(const Tensor& a, const DimVec& dims, bool keepdim, std::optional<Scal
 
 Tensor sum(const Tensor& a, std::optional<ScalarType> dtype) { return sum_impl(a, all_dims(a), false, dtype, 0); }
 
-static Tensor mean_impl(const Tensor& a, const DimVec& dims, bool keepdim, std::optional<ScalarType> dtype,
-                        int variant) {
+// Checked before the dims, as in PyTorch.
+static void check_mean_dtype(const Tensor& a, std::optional<ScalarType> dtype) {
   if (dtype)
     TG_CHECK(is_floating(*dtype), "mean(): could not infer output dtype. Optional dtype must be either a floating "
              "point or complex dtype. Got: ", scalar_type_word(*dtype));
   else
     TG_CHECK(is_floating(a.dtype()), "mean(): could not infer output dtype. Input dtype must be either a floating "
              "point or complex dtype. Got: ", scalar_type_word(a.dtype()));
+}
+
+static Tensor mean_impl(const Tensor& a, const DimVec& dims, bool keepdim, std::optional<ScalarType> dtype,
+                        int variant) {
   ScalarType dt = dtype.value_or(a.dtype());
   int64_t count = reduced_count(a.sizes(), dims);
   Tensor out = reduce_kernel(ReduceOp::Sum, cast_for_compute(a, dt), dims, keepdim, dt);
@@ -170,10 +174,14 @@ static Tensor mean_impl(const Tensor& a, const DimVec& dims, bool keepdim, std::
 }
 
 Tensor mean(const Tensor& a, const DimVec& dims, bool keepdim, std::optional<ScalarType> dtype) {
+  check_mean_dtype(a, dtype);
   return mean_impl(a, reduction_dims(dims, a.dim()), keepdim, dtype, 1);
 }
 
-Tensor mean(const Tensor& a, std::optional<ScalarType> dtype) { return mean_impl(a, all_dims(a), false, dtype, 0); }
+Tensor mean(const Tensor& a, std::optional<ScalarType> dtype) {
+  check_mean_dtype(a, dtype);
+  return mean_impl(a, all_dims(a), false, dtype, 0);
+}
 
 Tensor sum_to_size(const Tensor& a, const DimVec& sizes) {
   if (sizes.empty()) return sum(a);  // as ATen's sum_to: a new tensor even when `a` is 0-dim

@@ -266,10 +266,12 @@ Tensor squeeze(const Tensor& a, int64_t dim) {
 }
 
 Tensor squeeze(const Tensor& a, const DimVec& dims) {
-  std::vector<bool> drop(a.dim(), false);
+  std::vector<bool> drop(a.dim(), false), seen(std::max<int64_t>(a.dim(), 1), false);
   for (int64_t d : dims) {
     int64_t w = wrap_dim(d, a.dim());
-    drop[w] = a.dim() > 0 && a.sizes()[w] == 1;
+    TG_CHECK(!seen[w], "dim ", w, " appears multiple times in the list of dims");
+    seen[w] = true;
+    if (a.dim() > 0) drop[w] = a.sizes()[w] == 1;
   }
   DimVec sizes, strides;
   for (int64_t d = 0; d < a.dim(); ++d)
@@ -360,7 +362,7 @@ Tensor slice(const Tensor& a, int64_t dim, std::optional<int64_t> start_in, std:
 }
 
 Tensor narrow(const Tensor& a, int64_t dim, int64_t start, int64_t length) {
-  TG_CHECK_INDEX(a.dim() > 0, "narrow() cannot be applied to a 0-dim tensor.");
+  TG_CHECK(a.dim() > 0, "narrow() cannot be applied to a 0-dim tensor.");
   int64_t d = wrap_dim(dim, a.dim());
   int64_t size = a.sizes()[d];
   if (start < 0) start += size;
@@ -373,6 +375,7 @@ Tensor narrow(const Tensor& a, int64_t dim, int64_t start, int64_t length) {
 
 Tensor as_strided(const Tensor& a, const DimVec& sizes, const DimVec& strides, int64_t offset) {
   TG_CHECK(sizes.size() == strides.size(), "mismatch in length of strides and shape");
+  TG_CHECK(offset >= 0, "Tensor: invalid storage offset ", offset);
   int64_t last = offset;
   for (size_t i = 0; i < sizes.size(); ++i) {
     TG_CHECK(sizes[i] >= 0 && strides[i] >= 0, "as_strided: negative sizes and strides are not supported");
@@ -571,9 +574,9 @@ static TensorList split_pieces(const Tensor& a, int64_t d, const std::vector<int
 
 TensorList split(const Tensor& a, int64_t split_size, int64_t dim) {
   TG_CHECK(a.dim() > 0, "split expects at least a 1-dimensional tensor");
+  TG_CHECK(split_size >= 0, "split expects split_size be non-negative, but got split_size=", split_size);
   int64_t d = wrap_dim(dim, a.dim());
   int64_t size = a.sizes()[d];
-  TG_CHECK(split_size >= 0, "split expects split_size be non-negative, but got split_size=", split_size);
   TG_CHECK(split_size > 0 || size == 0, "split_size can only be 0 if dimension size is 0, but got dimension size of ",
            size);
   std::vector<int64_t> lengths;

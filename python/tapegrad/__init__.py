@@ -51,4 +51,13 @@ def is_tensor(obj):
 
 
 def numel(input):
+    if not isinstance(input, Tensor):
+        raise TypeError(f"numel(): argument 'input' (position 1) must be Tensor, not {type(input).__name__}")
     return input.numel()
+
+
+def manual_seed(seed):
+    """Seeds the default generator and returns it, as torch.manual_seed (which reads the seed with int())."""
+    import builtins  # this module's `int` is the dtype
+
+    return default_generator.manual_seed(builtins.int(seed))

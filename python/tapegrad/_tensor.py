@@ -48,7 +48,7 @@ def _iter(self):
 
 
 def _backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
-    if create_graph or inputs is not None:
+    if create_graph is not False or inputs is not None or not (retain_graph is None or isinstance(retain_graph, bool)):
         from .autograd import backward
 
         return backward(self, gradient, retain_graph, create_graph, inputs)
@@ -83,11 +83,15 @@ _LEGACY_TYPE_NAMES = {"float32": "FloatTensor", "float64": "DoubleTensor", "int6
 def _type(self, dtype=None):
     if dtype is None:
         return "torch." + _LEGACY_TYPE_NAMES[str(self.dtype).replace("torch.", "")]
+    if isinstance(dtype, bytes):
+        dtype = dtype.decode()
     if isinstance(dtype, str):
         by_name = {f"torch.{legacy}": name for name, legacy in _LEGACY_TYPE_NAMES.items()}
         if dtype not in by_name:
             raise ValueError(f"invalid type: '{dtype}'")
         dtype = getattr(_C, by_name[dtype])
+    elif not isinstance(dtype, (_C.dtype, type)):
+        raise TypeError("dtype must be a type, str, or dtype object")
     return self.to(dtype)
 
 

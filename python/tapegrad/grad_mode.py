@@ -60,7 +60,6 @@ class _GradModeContext:
 
     def __exit__(self, *exc):
         _C._set_grad_enabled(self._prev)
-        return False
 
     def __call__(self, fn):
         return _decorate(self.clone, fn)

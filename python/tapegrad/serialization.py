@@ -104,13 +104,17 @@ def _corruption_reported_as(name):
 @contextlib.contextmanager
 def _open(f, mode):
     """A path opened for the duration of a with-block, or a file object used as is."""
-    if isinstance(f, (str, bytes, os.PathLike)):
+    if isinstance(f, (str, os.PathLike)):
         with open(f, mode) as stream:
             yield stream
     elif hasattr(f, "write" if "w" in mode else "read"):
         yield f
-    else:
-        raise TypeError(f"expected a path or a binary file object, got {type(f).__name__}")
+    elif "w" in mode:
+        raise TypeError(f"expected 'f' to be string, path, or a file-like object with a 'write' attribute, got "
+                        f"{type(f).__name__}")
+    else:  # torch.load's error and words, for a non-file
+        raise AttributeError(f"'{type(f).__name__}' object has no attribute 'seek'. You can only tapegrad.load from "
+                             "a path or a file that is seekable.")
 
 
 def _bytes_of(array):
@@ -219,6 +223,8 @@ def _read_tensor(archive, index, record):
 def _place(tensor, record, map_location):
     """The loaded tensor on the device map_location picks, with its requires_grad and Parameter type."""
     location = record["device"]
+    if not (map_location is None or callable(map_location) or isinstance(map_location, (str, dict, tapegrad.device))):
+        raise TypeError(f"'{type(map_location).__name__}' object is not callable")  # torch calls what it cannot read
     if callable(map_location):
         moved = map_location(tensor, location)
         tensor = tensor if moved is None else moved

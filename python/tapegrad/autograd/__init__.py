@@ -23,19 +23,41 @@ _CREATE_GRAPH_WARNING = (
     "the cycle and avoid the leak.")
 
 
+def _flag(value):
+    """retain_graph and create_graph as torch's engine reads them: an integer from 0 to 255, by __index__."""
+    import operator
+
+    number = operator.index(value)  # TypeError: 'str' object cannot be interpreted as an integer
+    if number < 0:
+        raise OverflowError("unsigned byte integer is less than minimum")
+    if number > 255:
+        raise OverflowError("unsigned byte integer is greater than maximum")
+    return bool(number)
+
+
 def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, inputs=None):
     inputs = _as_tuple(inputs)
     if inputs is not None and len(inputs) == 0:
         raise RuntimeError("`inputs` argument to `backward()` cannot be empty.")
-    if retain_graph is None:
-        retain_graph = create_graph
+    create_graph = _flag(create_graph)
+    retain_graph = create_graph if retain_graph is None else _flag(retain_graph)
+    tensors = _as_tuple(tensors)
+    grad_tensors = (grad_tensors,) if isinstance(grad_tensors, (str, bytes)) else _as_tuple(grad_tensors)
+    for g in grad_tensors or ():
+        if g is not None and not isinstance(g, _C.Tensor):
+            raise TypeError(f"gradients can be either Tensors or None, but got {type(g).__name__}")
+    if grad_tensors is not None:  # torch pairs them with zip: extra gradients are dropped, missing ones an error
+        if len(grad_tensors) < len(tensors):
+            raise RuntimeError(f"got {len(tensors)} tensors and {len(grad_tensors)} gradients")
+        grad_tensors = grad_tensors[:len(tensors)]
     if create_graph:
         warnings.warn(_CREATE_GRAPH_WARNING, UserWarning, stacklevel=2)
-    _C._backward(_as_tuple(tensors), _as_tuple(grad_tensors), retain_graph, create_graph, inputs)
+    _C._backward(tensors, grad_tensors, retain_graph, create_graph, inputs)
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=False):
-    if retain_graph is None:
-        retain_graph = create_graph
+    create_graph = _flag(create_graph)
+    allow_unused = False if allow_unused is None else _flag(allow_unused)
+    retain_graph = create_graph if retain_graph is None else _flag(retain_graph)
     return _C._grad(_as_tuple(outputs), _as_tuple(inputs), _as_tuple(grad_outputs), retain_graph, create_graph,
                     allow_unused)

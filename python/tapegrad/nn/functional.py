@@ -36,11 +36,18 @@ def _legacy_reduction(size_average, reduce):
 
 # ---- activations ----
 
+def _check_tensor(fn, input):
+    if not isinstance(input, _C.Tensor):  # the TypeError torch's argument parser raises
+        raise TypeError(f"{fn}(): argument 'input' (position 1) must be Tensor, not {type(input).__name__}")
+
+
 def relu(input, inplace=False):
+    _check_tensor("relu", input)
     return input.relu_() if inplace else input.relu()
 
 
 def relu_(input):
+    _check_tensor("relu_", input)
     return input.relu_()
 
 
@@ -81,7 +88,7 @@ def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
 def dropout(input, p=0.5, training=True, inplace=False):
     if p < 0.0 or p > 1.0:
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
-    return _nn.dropout(input, p, training, inplace)
+    return _nn.dropout(input, p, training, bool(inplace))  # torch tests inplace for truth
 
 
 # ---- layers ----
@@ -116,8 +123,6 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, sca
 
 
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
-    if isinstance(normalized_shape, int):
-        normalized_shape = (normalized_shape,)
     return _nn.layer_norm(input, normalized_shape, weight, bias, eps)
 
 
@@ -130,6 +135,10 @@ def _verify_batch_size(size):
 
 
 def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1, eps=1e-5):
+    if training and eps <= 0.0:
+        raise ValueError(f"batch_norm eps must be positive during training, but got {eps}")
+    if eps < 0.0:
+        raise ValueError(f"batch_norm eps must be non-negative, but got {eps}")
     if training:
         _verify_batch_size(input.size())
     return _nn.batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps)

@@ -34,10 +34,11 @@ def _check_flags(cls_name, foreach, fused, differentiable, capturable=False):
         raise NotImplementedError(f"tapegrad's {cls_name} does not support capturable=True (CUDA graphs)")
 
 
-def _check_lr(lr):
+def _check_lr(lr, nan_ok=False):
+    """torch's checks: SGD's (lr < 0) lets a NaN lr through, the other optimizers' (not 0 <= lr) do not."""
     if isinstance(lr, Tensor) and lr.numel() != 1:
         raise ValueError("Tensor lr must be 1-element")
-    if not 0.0 <= lr:
+    if lr < 0.0 if nan_ok else not 0.0 <= lr:
         raise ValueError(f"Invalid learning rate: {lr}")
 
 

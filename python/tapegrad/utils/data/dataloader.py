@@ -132,6 +132,8 @@ class _DataLoaderIter:
     """One pass over a DataLoader."""
 
     def __init__(self, loader):
+        if loader.timeout != 0:  # torch's single-process iterator, which this is, asserts the same
+            raise AssertionError("_SingleProcessDataLoaderIter requires timeout == 0")
         self._loader = loader
         self._collate_fn = loader.collate_fn
         self._batches = None if loader._iterable else iter(
