@@ -50,6 +50,11 @@ class Draw:
         return tuple(self.data.draw(st.permutations(range(n))))
 
 
+def grad_fn_name(t):
+    # torch names its C++-defined nodes with their namespace ("torch::autograd::CopySlices").
+    return None if t.grad_fn is None else t.grad_fn.name().rsplit("::", 1)[-1]
+
+
 def attempt(fn, *args):
     """(result, None) or (None, exception): runs fn and catches what it raises."""
     try:

@@ -11,7 +11,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import tapegrad
-from fuzzkit import CALLS, Draw, assert_same_outcome_kind, assert_tensors_match, attempt, fuzz_settings
+from fuzzkit import (CALLS, Draw, assert_same_outcome_kind, assert_tensors_match, attempt, fuzz_settings,
+                     grad_fn_name)
 
 MAX_NUMEL = 512  # larger intermediate results are dropped, which keeps expand chains small
 
@@ -93,10 +94,6 @@ class Graph:
         self.ref.append(ref)
         self.truth.append(truth if truth is not None else ref.detach().double())
         return len(self.ref) - 1
-
-
-def grad_fn_name(t):
-    return None if t.grad_fn is None else t.grad_fn.name().rsplit("::", 1)[-1]
 
 
 # ---- shapes ----

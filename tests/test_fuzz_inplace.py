@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 import tapegrad
 from fuzzkit import (CALLS, Draw, assert_results_match, assert_same_outcome_kind, assert_tensors_match, attempt,
-                     fuzz_settings)
+                     fuzz_settings, grad_fn_name)
 
 # Phrases that name what went wrong; where torch's message has one, tapegrad's must have it too.
 KEY_PHRASES = [
@@ -95,10 +95,6 @@ class Program:
             ref_fn, ref_exc = attempt(lambda: grad_fn_name(ref))
             assert_same_outcome_kind(ours_exc, ref_exc, f"{what}: grad_fn")
             assert ours_fn == ref_fn, f"{what}: grad_fn {ours_fn} vs {ref_fn}"
-
-
-def grad_fn_name(t):
-    return None if t.grad_fn is None else t.grad_fn.name().rsplit("::", 1)[-1]
 
 
 def assert_same_key_phrase(ours, ref, what):

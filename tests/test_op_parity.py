@@ -6,6 +6,7 @@ import pytest
 import torch
 
 import tapegrad
+from fuzzkit import grad_fn_name
 from optables import collect
 
 CASES = collect()
@@ -65,11 +66,6 @@ def assert_same_values(o, r, tol):
         np.testing.assert_allclose(to_numpy(o), to_numpy(r), **tol)
     else:
         np.testing.assert_array_equal(to_numpy(o), to_numpy(r))
-
-
-def grad_fn_name(t):
-    # torch names its C++-defined nodes with their namespace ("torch::autograd::CopySlices").
-    return None if t.grad_fn is None else t.grad_fn.name().rsplit("::", 1)[-1]
 
 
 def check_case(case, dtype, noncontig):

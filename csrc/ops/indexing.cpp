@@ -226,9 +226,9 @@ void with_dim_error(int64_t dim, F&& f) {
 // Writes src (or a value, as a 0-dim tensor) into self along dim at index; no autograd.
 void scatter_into(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src, bool is_value,
                   bool accumulate) {
+  if (index.numel() == 0) return;  // as ATen, an empty index is not checked at all
   TG_CHECK(index.dtype() == ScalarType::Int64, "scatter(): Expected dtype int32/int64 for index");
   TG_CHECK(is_value || src.dtype() == self.dtype(), "scatter(): Expected self.dtype to be equal to src.dtype");
-  if (index.numel() == 0) return;  // as ATen, an empty index is not shape-checked
   TG_CHECK(index.dim() == self.dim(), "Index tensor must have the same number of dimensions as self tensor");
   TG_CHECK(is_value || index.dim() == src.dim(), "Index tensor must have the same number of dimensions as src tensor");
   bool fits = true;
@@ -396,8 +396,8 @@ struct GatherBackward0 : Node {
 
 Tensor gather(const Tensor& a, int64_t dim_in, const Tensor& index) {
   int64_t dim = wrap_dim(dim_in, a.dim());
+  if (index.numel() == 0) return empty(index.sizes(), a.dtype(), a.device());  // not checked at all, as in ATen
   TG_CHECK(index.dtype() == ScalarType::Int64, "gather(): Expected dtype int32/int64 for index");
-  if (index.numel() == 0) return empty(index.sizes(), a.dtype(), a.device());  // not shape-checked, as in ATen
   TG_CHECK(index.dim() == a.dim(), "Index tensor must have the same number of dimensions as input tensor");
   for (int64_t d = 0; d < a.dim(); ++d)
     TG_CHECK(d == dim || index.sizes()[d] <= a.sizes()[d], "Size does not match at dimension ", d,

@@ -557,12 +557,12 @@ Tensor layer_norm(const Tensor& input, const DimVec& normalized_shape, const Ten
 
 Tensor batch_norm(const Tensor& input, const Tensor& running_mean, const Tensor& running_var, const Tensor& weight,
                   const Tensor& bias, bool training, double momentum, double eps) {
-  // In PyTorch's order (after eps, which tapegrad.nn.functional checks): the statistics eval mode needs, an
-  // empty batch (nothing to normalise), the statistics' pairing, their sizes (against 0 channels for a 1-D
+  // In PyTorch's order (after eps, which tapegrad.nn.functional checks): an empty batch (nothing to
+  // normalise), the statistics eval mode needs, their pairing, their sizes (against 0 channels for a 1-D
   // input), then the input's shape.
+  if (input.numel() == 0) return clone(input);
   TG_CHECK(training || running_mean.defined(), "running_mean must be defined in evaluation mode");
   TG_CHECK(training || running_var.defined(), "running_var must be defined in evaluation mode");
-  if (input.numel() == 0) return clone(input);
   TG_CHECK_VALUE(running_mean.defined() == running_var.defined(),
                  "running_mean and running_var must either both be None or neither be None");
   int64_t channels = input.dim() > 1 ? input.sizes()[1] : 0;
