@@ -1,6 +1,6 @@
 """The threaded fast paths: kernels above the grain size split across the pool, against torch.
 
-Sizes straddle the grain (131072 elements for elementwise work, 16384-element chunks for long
+Sizes straddle the grain (32768 elements for elementwise work, 16384-element chunks for long
 reductions), and every case runs on 1, 2 and 3 threads with identical results.
 """
 import multiprocessing
@@ -12,7 +12,7 @@ import torch
 
 import tapegrad
 
-GRAIN = 131072
+GRAIN = 32768
 THREAD_COUNTS = [1, 2, 3]
 
 
@@ -59,6 +59,14 @@ def test_unary_large(threads, layout, dtype, op):
     a, ta = pair((600, 500), dtype)
     view = LAYOUTS[layout]
     close(getattr(view(a), op)(), getattr(view(ta), op)())
+
+
+@pytest.mark.parametrize("n", [GRAIN, GRAIN + 1, 2 * GRAIN - 1, 2 * GRAIN + 1, 3 * GRAIN + 7])
+def test_sizes_around_the_grain(threads, n):
+    a, ta = pair((n, 2), seed=4)
+    close(a[:, 0].exp(), ta[:, 0].exp())
+    close(a[:, 0] * a[:, 1], ta[:, 0] * ta[:, 1])
+    close(a.flatten()[:n].tanh(), ta.flatten()[:n].tanh())
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64", "int64"])

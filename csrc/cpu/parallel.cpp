@@ -32,6 +32,10 @@ void pause_cpu() {
 // once, while an idle pool still leaves the cores to OpenBLAS's own threads within microseconds.
 constexpr int kSpinRounds = 2000;
 
+// A job is published as one atomic word: its generation, how many of its pieces are claimed, and how many
+// there are. Claiming a piece is a compare-and-swap on that word, so a worker that wakes late finds the
+// job fully claimed and goes back to waiting: the caller never waits for a worker to wake, only for the
+// pieces workers have actually taken.
 class ThreadPool {
  public:
   explicit ThreadPool(int threads) {
@@ -41,29 +45,28 @@ class ThreadPool {
   ~ThreadPool() {
     {
       std::lock_guard<std::mutex> lock(sleep_mutex_);
-      stopping_ = true;
-      generation_.fetch_add(1);
+      stopping_.store(true);
+      state_.fetch_add(kGeneration);
     }
     wake_.notify_all();
     for (auto& w : workers_) w.join();
   }
 
-  // Runs fn over [0, n) in `pieces` chunks, the caller taking a share. One caller at a time.
-  // Every worker checks in and out of every job, so none can still be reading this job (whose
-  // closure lives on the caller's stack) after run returns, and none can miss the next one.
+  // Runs fn over [0, n) in `pieces` chunks (at most 65535), the caller taking whichever no worker claims.
+  // The job (whose closure lives on the caller's stack) is only read by claimants of its pieces, and run
+  // returns after every claimed piece is done, so no worker can read it afterwards.
   void run(int64_t n, int64_t pieces, detail::RangeFn fn) {
-    job_ = Job{fn, n, pieces};
-    next_piece_.store(0);
-    checked_out_.store(0);
+    job_ = Job{fn, n};
+    done_.store(0, std::memory_order_relaxed);
     error_ = nullptr;
+    const uint64_t generation = (state_.load(std::memory_order_relaxed) & ~kCountMask) + kGeneration;
     {
       std::lock_guard<std::mutex> lock(sleep_mutex_);
-      generation_.fetch_add(1);
+      state_.store(generation | static_cast<uint64_t>(pieces), std::memory_order_release);
     }
     wake_.notify_all();
     take_pieces();
-    const int64_t workers = static_cast<int64_t>(workers_.size());
-    for (int spins = 0; checked_out_.load(std::memory_order_acquire) != workers; ++spins) {
+    for (int spins = 0; done_.load(std::memory_order_acquire) != pieces; ++spins) {
       if (spins < kSpinRounds) pause_cpu();
       else std::this_thread::yield();
     }
@@ -76,47 +79,51 @@ class ThreadPool {
   struct Job {
     detail::RangeFn fn;
     int64_t n;
-    int64_t pieces;
   };
+  // state_ = generation << 32 | claimed << 16 | pieces.
+  static constexpr uint64_t kGeneration = uint64_t(1) << 32;
+  static constexpr uint64_t kClaimed = uint64_t(1) << 16;
+  static constexpr uint64_t kCountMask = kGeneration - 1;
 
-  void take_pieces() {
-    const Job job = job_;
-    for (int64_t piece; (piece = next_piece_.fetch_add(1)) < job.pieces;) {
-      int64_t begin = job.n * piece / job.pieces, end = job.n * (piece + 1) / job.pieces;
+  // Claims and runs pieces of the current job until none is left; returns the state it last saw.
+  uint64_t take_pieces() {
+    uint64_t state = state_.load(std::memory_order_acquire);
+    while (true) {
+      const int64_t pieces = static_cast<int64_t>(state & 0xffff);
+      const int64_t piece = static_cast<int64_t>((state >> 16) & 0xffff);
+      if (piece >= pieces) return state;
+      if (!state_.compare_exchange_weak(state, state + kClaimed, std::memory_order_acquire)) continue;
+      const Job& job = job_;
       try {
-        job.fn.call(job.fn.object, begin, end);
+        job.fn.call(job.fn.object, job.n * piece / pieces, job.n * (piece + 1) / pieces);
       } catch (...) {
         std::lock_guard<std::mutex> lock(error_mutex_);
         if (!error_) error_ = std::current_exception();
       }
+      done_.fetch_add(1, std::memory_order_release);
+      state = state_.load(std::memory_order_acquire);
     }
   }
 
   void work() {
     inside_parallel_region = true;
-    uint64_t seen = 0;  // the generation at construction, even if a job was posted before this thread ran
-    while (true) {
+    while (!stopping_.load()) {
+      const uint64_t seen = take_pieces();
       int spins = 0;
-      while (generation_.load(std::memory_order_acquire) == seen && spins++ < kSpinRounds) pause_cpu();
-      if (generation_.load(std::memory_order_acquire) == seen) {
-        std::unique_lock<std::mutex> lock(sleep_mutex_);
-        wake_.wait(lock, [&] { return generation_.load() != seen; });
-      }
-      seen = generation_.load();
-      if (stopping_) return;
-      take_pieces();
-      checked_out_.fetch_add(1, std::memory_order_release);
+      while (state_.load(std::memory_order_acquire) == seen && spins++ < kSpinRounds) pause_cpu();
+      std::unique_lock<std::mutex> lock(sleep_mutex_);
+      wake_.wait(lock, [&] { return state_.load() != seen; });
     }
   }
 
   std::vector<std::thread> workers_;
   std::mutex sleep_mutex_, error_mutex_;
   std::condition_variable wake_;
-  std::atomic<uint64_t> generation_{0};
-  std::atomic<int64_t> next_piece_{0}, checked_out_{0};
+  std::atomic<uint64_t> state_{0};
+  std::atomic<int64_t> done_{0};
+  std::atomic<bool> stopping_{false};
   Job job_{};
   std::exception_ptr error_;
-  bool stopping_ = false;
 };
 
 // OMP_NUM_THREADS is honoured as PyTorch does; otherwise one thread per online core.
@@ -178,7 +185,7 @@ void parallel_run(int64_t n, int64_t grain, RangeFn fn) {
   struct LeaveRegion {
     ~LeaveRegion() { inside_parallel_region = false; }
   } leave;
-  pool->run(n, std::min<int64_t>(pool->threads(), n / grain), fn);
+  pool->run(n, std::min<int64_t>({pool->threads(), (n + grain - 1) / grain, 0xffff}), fn);
 }
 
 }  // namespace detail

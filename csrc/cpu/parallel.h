@@ -7,10 +7,9 @@
 
 namespace tg::cpu {
 
-// Elementwise work below this many elements stays on the caller. PyTorch uses 32768, but waking a
-// sleeping worker took up to ~100 us on a busy 2-core machine (bench: add 64K went 5 us -> 128 us),
-// while one thread's vector loop covers 128K elements in a few tens of microseconds.
-constexpr int64_t kElementwiseGrain = 131072;
+// Elementwise work below this many elements stays on the caller, as in PyTorch. A worker that is asleep
+// costs the caller only the wake-up call: the caller runs every piece no worker has claimed yet.
+constexpr int64_t kElementwiseGrain = 32768;
 
 int num_threads();
 // n >= 1; also sets OpenBLAS's thread count so GEMM and the other kernels agree.
@@ -41,11 +40,12 @@ struct RangeFn {
 void parallel_run(int64_t n, int64_t grain, RangeFn fn);
 }  // namespace detail
 
-// Calls fn(begin, end) over disjoint pieces covering [0, n); pieces are at least `grain` long.
+// Calls fn(begin, end) over disjoint pieces covering [0, n): inline up to `grain` elements, above it one
+// piece per thread or per `grain` elements, whichever is fewer (PyTorch's rule).
 // Exceptions thrown by fn reach the caller (the first one wins).
 template <typename F>
 void parallel_for(int64_t n, int64_t grain, F&& fn) {
-  if (n < 2 * grain || num_threads() == 1) {
+  if (n <= grain || num_threads() == 1) {
     if (n > 0) fn(int64_t(0), n);
     return;
   }
