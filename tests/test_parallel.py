@@ -214,3 +214,23 @@ def test_pool_works_in_forked_child():
     child.join(timeout=60)
     assert child.exitcode == 0
     assert queue.get(timeout=5) == 2.0 * 8 * GRAIN
+
+
+WHERE_CASES = {
+    "contiguous": lambda c, x, y: (c, x, y),
+    "scalar_if_true": lambda c, x, y: (c, x[:1, :1], y),
+    "scalar_if_false": lambda c, x, y: (c, x, y[:1, :1]),
+    "row_condition": lambda c, x, y: (c[:1], x, y),
+    "transposed": lambda c, x, y: (c.t(), x.t(), y.t()),
+}
+
+
+@pytest.mark.parametrize("shape", [(7, 9), (400, 300)], ids=str)
+@pytest.mark.parametrize("case", WHERE_CASES)
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int64", "bool"])
+def test_where_random_mask(threads, dtype, case, shape):
+    cond, tcond = pair(shape, "bool", seed=5)
+    x, tx = pair(shape, dtype, seed=6)
+    y, ty = pair(shape, dtype, seed=7)
+    args, targs = WHERE_CASES[case](cond, x, y), WHERE_CASES[case](tcond, tx, ty)
+    close(tapegrad.where(*args), torch.where(*targs))

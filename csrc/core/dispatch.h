@@ -29,6 +29,8 @@ struct PointwiseLossArgs {
 };
 // Activations without a UnaryOp of their own; `param` is leaky_relu's negative slope.
 enum class ActivationOp : uint8_t { Gelu, GeluTanh, LeakyRelu, Erf };
+// Unary ops whose gradient is read off their output y: relu (threshold_backward), tanh, sigmoid.
+enum class OutputGradOp : uint8_t { Relu, Tanh, Sigmoid };
 
 // Geometry of an advanced-indexing kernel. The data operand (src or dst) and the other operand arrive
 // with the iteration shape, the data operand with stride 0 on the dims the indices pick from; indices[k]
@@ -110,6 +112,8 @@ struct Backend {
   // grad_in = grad_out * op'(in).
   virtual void activation_backward(ActivationOp op, const Tensor& grad_in, const Tensor& grad_out, const Tensor& in,
                                    double param) = 0;
+  // grad_in = grad_out * op'(x), from the op's output y = op(x); grad_out arrives expanded to y's shape.
+  virtual void output_grad(OutputGradOp op, const Tensor& grad_in, const Tensor& grad_out, const Tensor& out) = 0;
 };
 
 Backend& backend_for(Device device);

@@ -39,6 +39,7 @@ struct CpuBackend final : Backend {
   void activation(ActivationOp op, const Tensor& out, const Tensor& in, double param) override;
   void activation_backward(ActivationOp op, const Tensor& grad_in, const Tensor& grad_out, const Tensor& in,
                            double param) override;
+  void output_grad(OutputGradOp op, const Tensor& grad_in, const Tensor& grad_out, const Tensor& out) override;
 };
 
 }  // namespace tg::cpu

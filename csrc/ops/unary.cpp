@@ -1,5 +1,6 @@
 // Unary elementwise ops: forward and backward side by side.
 #include "autograd/node.h"
+#include "core/grad_mode.h"
 #include "ops/elementwise_util.h"
 #include "ops/ops.h"
 
@@ -52,6 +53,15 @@ Tensor unary_op(UnaryOp op, const Tensor& a, bool float_math, const char* node_n
   return out;
 }
 
+// relu, tanh and sigmoid's gradients from their output: one fused kernel, or, while a graph is being
+// recorded (double backward), the formula in tapegrad ops.
+Tensor output_grad(OutputGradOp op, const Tensor& g, const Tensor& y, UnaryBackward::Formula differentiable) {
+  if (GradMode::is_enabled()) return differentiable(g, y);
+  Tensor grad_in = empty(y.sizes(), y.dtype(), y.device());
+  backend_for(y.device()).output_grad(op, grad_in, expand_view(cast_for_compute(g, y.dtype()), y.sizes()), y);
+  return grad_in;
+}
+
 }  // namespace
 
 // One line per op: forward kernel, whether it computes in floating point, and d(out)/d(in).
@@ -98,18 +108,26 @@ Tensor cos(const Tensor& a) {
                   [](const Tensor& g, const Tensor& x) { return mul(g, neg(sin(x))); });
 }
 Tensor tanh(const Tensor& a) {
-  return unary_op(UnaryOp::Tanh, a, true, "TanhBackward0", Saves::Output,
-                  [](const Tensor& g, const Tensor& y) { return mul(g, sub(num(1.0), mul(y, y))); });
+  return unary_op(UnaryOp::Tanh, a, true, "TanhBackward0", Saves::Output, [](const Tensor& g, const Tensor& y) {
+    return output_grad(OutputGradOp::Tanh, g, y,
+                       [](const Tensor& g, const Tensor& y) { return mul(g, sub(num(1.0), mul(y, y))); });
+  });
 }
 Tensor sigmoid(const Tensor& a) {
-  return unary_op(UnaryOp::Sigmoid, a, true, "SigmoidBackward0", Saves::Output,
-                  [](const Tensor& g, const Tensor& y) { return mul(g, mul(y, sub(num(1.0), y))); });
+  return unary_op(UnaryOp::Sigmoid, a, true, "SigmoidBackward0", Saves::Output, [](const Tensor& g, const Tensor& y) {
+    return output_grad(OutputGradOp::Sigmoid, g, y,
+                       [](const Tensor& g, const Tensor& y) { return mul(mul(g, sub(num(1.0), y)), y); });
+  });
 }
 Tensor relu(const Tensor& a) {
   check_relu(a);
-  return unary_op(UnaryOp::Relu, a, false, "ReluBackward0", Saves::Output,
-                  // PyTorch's threshold_backward: a selection, so nan flows where y is nan, not where y <= 0.
-                  [](const Tensor& g, const Tensor& y) { return where(le(y, num(0.0)), num(0.0), g); });
+  return unary_op(UnaryOp::Relu, a, false, "ReluBackward0", Saves::Output, [](const Tensor& g, const Tensor& y) {
+    // PyTorch's threshold_backward: a selection, so nan flows where y is nan, not where y <= 0. Its zeros
+    // depend on y (as threshold_backward's do) so that a double backward through relu reaches x.
+    return output_grad(OutputGradOp::Relu, g, y, [](const Tensor& g, const Tensor& y) {
+      return where(le(y, num(0.0)), mul(abs(y), num(0.0)), g);
+    });
+  });
 }
 Tensor square(const Tensor& a) {
   // square is pow(a, 2): a bool tensor promotes to int64 with the integer exponent.
