@@ -2,6 +2,7 @@
 #include "cpu/cpu_backend.h"
 #include <optional>
 #include "cpu/loops.h"
+#include "cpu/sgemm.h"
 
 namespace tg::cpu {
 
@@ -67,6 +68,14 @@ void CpuBackend::bmm(const Tensor& out, const Tensor& a, const Tensor& b) {
       if constexpr (std::is_same_v<T, bool>) throw NotImplementedError("\"addmm\" not implemented for 'Bool'");
       else naive_matmul<T>(out, a, b);
     });
+    return;
+  }
+  if (a.dtype() == ScalarType::Float32 && sgemm_preferred(M, N, K)) {
+    // The packing routines read any strides, so no operand needs a copy.
+    auto as = a.strides(), bs = b.strides();
+    for (int64_t i = 0; i < B; ++i)
+      sgemm(M, N, K, {a.data<float>() + i * as[0], as[1], as[2]}, {b.data<float>() + i * bs[0], bs[1], bs[2]},
+            out.data<float>() + i * M * N, N);
     return;
   }
   dispatch_floating(a.dtype(), "bmm", [&](auto tag) {

@@ -1,0 +1,178 @@
+#include "cpu/sgemm.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include "cpu/parallel.h"
+#include "cpu/simd.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
+namespace tg::cpu {
+
+#if defined(__x86_64__)
+
+namespace {
+
+#define TG_AVX512 __attribute__((target("avx512f,avx512dq,avx512bw,avx512vl,avx2,fma")))
+
+// Micro-tile: kMr rows of C by kNr columns (two zmm), 2 * kMr accumulators of the 32 registers.
+constexpr int kMr = 12;
+constexpr int kNr = 32;
+// Cache blocking (BLIS): a kKc x kNr sliver of B stays in L1 while the kMc x kKc block of A streams
+// from L2, and the kKc x kNc panel of B sits in L3.
+constexpr int64_t kKc = 256;
+constexpr int64_t kMc = kMr * 24;
+constexpr int64_t kNc = kNr * 128;
+
+// A grow-only 64-byte aligned scratch buffer per thread, kept between calls.
+class PackBuffer {
+ public:
+  ~PackBuffer() { std::free(data_); }
+  float* get(int64_t floats) {
+    if (floats > capacity_) {
+      std::free(data_);
+      size_t bytes = (static_cast<size_t>(floats) * sizeof(float) + 63) / 64 * 64;
+      data_ = static_cast<float*>(std::aligned_alloc(64, bytes));
+      if (!data_) throw std::bad_alloc();
+      capacity_ = floats;
+    }
+    return data_;
+  }
+
+ private:
+  float* data_ = nullptr;
+  int64_t capacity_ = 0;
+};
+
+thread_local PackBuffer packed_a_buffer, packed_b_buffer;
+
+// A's rows [0, mc) x columns [0, kc) as slivers of kMr rows, each k-major (kMr values per k), zero-padded.
+TG_AVX512 void pack_a(const StridedMatrix& a, int64_t mc, int64_t kc, float* dst) {
+  for (int64_t i0 = 0; i0 < mc; i0 += kMr, dst += kMr * kc) {
+    int64_t rows = std::min<int64_t>(kMr, mc - i0);
+    const float* src = a.data + i0 * a.row_stride;
+    for (int64_t p = 0; p < kc; ++p) {
+      float* out = dst + p * kMr;
+      for (int64_t r = 0; r < rows; ++r) out[r] = src[r * a.row_stride + p * a.col_stride];
+      for (int64_t r = rows; r < kMr; ++r) out[r] = 0.0f;
+    }
+  }
+}
+
+// B's rows [0, kc) x columns [0, nc) as slivers of kNr columns, each k-major (kNr values per k), zero-padded.
+TG_AVX512 void pack_b(const StridedMatrix& b, int64_t kc, int64_t nc, float* dst) {
+  for (int64_t j0 = 0; j0 < nc; j0 += kNr, dst += kNr * kc) {
+    int64_t cols = std::min<int64_t>(kNr, nc - j0);
+    const float* src = b.data + j0 * b.col_stride;
+    if (b.col_stride == 1) {
+      __mmask16 lo = _cvtu32_mask16((1u << std::min<int64_t>(cols, 16)) - 1);
+      __mmask16 hi = _cvtu32_mask16(cols > 16 ? (1u << (cols - 16)) - 1 : 0);
+      for (int64_t p = 0; p < kc; ++p) {
+        const float* row = src + p * b.row_stride;
+        _mm512_store_ps(dst + p * kNr, _mm512_maskz_loadu_ps(lo, row));
+        _mm512_store_ps(dst + p * kNr + 16, _mm512_maskz_loadu_ps(hi, row + 16));
+      }
+    } else {
+      for (int64_t j = 0; j < kNr; ++j)
+        for (int64_t p = 0; p < kc; ++p)
+          dst[p * kNr + j] = j < cols ? src[p * b.row_stride + j * b.col_stride] : 0.0f;
+    }
+  }
+}
+
+// c[mr, nr] (+)= a_sliver @ b_sliver over kc: the first k block writes C, later ones add to it.
+TG_AVX512 void micro_kernel(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, int mr, int nr,
+                            bool accumulate) {
+  __m512 acc[kMr][2];
+#pragma GCC unroll 12
+  for (int r = 0; r < kMr; ++r) {
+    acc[r][0] = _mm512_setzero_ps();
+    acc[r][1] = _mm512_setzero_ps();
+    _mm_prefetch(reinterpret_cast<const char*>(c + r * ldc), _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(c + r * ldc + 16), _MM_HINT_T0);
+  }
+#pragma GCC unroll 4
+  for (int64_t p = 0; p < kc; ++p) {
+    __m512 b0 = _mm512_load_ps(b + p * kNr);
+    __m512 b1 = _mm512_load_ps(b + p * kNr + 16);
+#pragma GCC unroll 12
+    for (int r = 0; r < kMr; ++r) {
+      __m512 av = _mm512_set1_ps(a[p * kMr + r]);
+      acc[r][0] = _mm512_fmadd_ps(av, b0, acc[r][0]);
+      acc[r][1] = _mm512_fmadd_ps(av, b1, acc[r][1]);
+    }
+  }
+  __mmask16 lo = _cvtu32_mask16((1u << std::min(nr, 16)) - 1);
+  __mmask16 hi = _cvtu32_mask16(nr > 16 ? (1u << (nr - 16)) - 1 : 0);
+#pragma GCC unroll 12
+  for (int r = 0; r < kMr; ++r) {
+    if (r >= mr) break;
+    float* row = c + r * ldc;
+    __m512 v0 = acc[r][0], v1 = acc[r][1];
+    if (accumulate) {
+      v0 = _mm512_add_ps(v0, _mm512_maskz_loadu_ps(lo, row));
+      v1 = _mm512_add_ps(v1, _mm512_maskz_loadu_ps(hi, row + 16));
+    }
+    _mm512_mask_storeu_ps(row, lo, v0);
+    _mm512_mask_storeu_ps(row + 16, hi, v1);
+  }
+}
+
+// The product for C's rows [0, m) and columns [0, n), on this thread.
+TG_AVX512 void sgemm_block(int64_t m, int64_t n, int64_t k, StridedMatrix a, StridedMatrix b, float* c, int64_t ldc) {
+  int64_t kc_max = std::min(k, kKc);
+  float* packed_a = packed_a_buffer.get((std::min(m, kMc) + kMr) * kc_max);
+  float* packed_b = packed_b_buffer.get((std::min(n, kNc) + kNr) * kc_max);
+  for (int64_t jc = 0; jc < n; jc += kNc) {
+    int64_t nc = std::min(kNc, n - jc);
+    for (int64_t pc = 0; pc < k; pc += kKc) {
+      int64_t kc = std::min(kKc, k - pc);
+      pack_b({b.data + pc * b.row_stride + jc * b.col_stride, b.row_stride, b.col_stride}, kc, nc, packed_b);
+      for (int64_t ic = 0; ic < m; ic += kMc) {
+        int64_t mc = std::min(kMc, m - ic);
+        pack_a({a.data + ic * a.row_stride + pc * a.col_stride, a.row_stride, a.col_stride}, mc, kc, packed_a);
+        for (int64_t jr = 0; jr < nc; jr += kNr) {
+          const float* b_sliver = packed_b + jr * kc;
+          for (int64_t ir = 0; ir < mc; ir += kMr) {
+            micro_kernel(kc, packed_a + ir * kc, b_sliver, c + (ic + ir) * ldc + jc + jr, ldc,
+                         static_cast<int>(std::min<int64_t>(kMr, mc - ir)),
+                         static_cast<int>(std::min<int64_t>(kNr, nc - jr)), pc > 0);
+          }
+        }
+      }
+    }
+  }
+}
+
+}  // namespace
+
+bool sgemm_preferred(int64_t m, int64_t n, int64_t k) {
+  return vec::simd_level() == vec::SimdLevel::Avx512 && m * n * k >= 128 * 128 * 128 && n >= kNr;
+}
+
+void sgemm(int64_t m, int64_t n, int64_t k, StridedMatrix a, StridedMatrix b, float* c, int64_t ldc) {
+  CallerLockRelease unlocked;  // the products sgemm is preferred for are long enough to let Python run
+  // Threads take whole micro-tiles of the longer side of C; each packs its own share of that operand.
+  bool split_rows = m >= n;
+  int64_t unit = split_rows ? kMr : kNr;
+  int64_t units = ((split_rows ? m : n) + unit - 1) / unit;
+  parallel_for(units, 1, [&](int64_t begin, int64_t end) {
+    int64_t lo = begin * unit, hi = std::min(end * unit, split_rows ? m : n);
+    if (split_rows)
+      sgemm_block(hi - lo, n, k, {a.data + lo * a.row_stride, a.row_stride, a.col_stride}, b, c + lo * ldc, ldc);
+    else
+      sgemm_block(m, hi - lo, k, a, {b.data + lo * b.col_stride, b.row_stride, b.col_stride}, c + lo, ldc);
+  });
+}
+
+#else
+
+bool sgemm_preferred(int64_t, int64_t, int64_t) { return false; }
+void sgemm(int64_t, int64_t, int64_t, StridedMatrix, StridedMatrix, float*, int64_t) {}
+
+#endif
+
+}  // namespace tg::cpu
