@@ -49,15 +49,69 @@ class PackBuffer {
 
 thread_local PackBuffer packed_a_buffer, packed_b_buffer;
 
+// Lanes [0, count) set, for count in [0, 16].
+TG_AVX512 inline __mmask16 first_lanes(int64_t count) {
+  return _cvtu32_mask16(count >= 16 ? 0xffffu : (1u << std::max<int64_t>(count, 0)) - 1);
+}
+
+// rows[i] lane j <-> rows[j] lane i: 32-bit, then 64-bit interleaves within 128-bit lanes, then 128-bit
+// lane shuffles.
+TG_AVX512 inline void transpose16x16(__m512 rows[16]) {
+  __m512 pairs[16], quads[16];
+  for (int i = 0; i < 16; i += 2) {
+    pairs[i] = _mm512_unpacklo_ps(rows[i], rows[i + 1]);
+    pairs[i + 1] = _mm512_unpackhi_ps(rows[i], rows[i + 1]);
+  }
+  for (int i = 0; i < 16; i += 4) {
+    __m512d lo = _mm512_castps_pd(pairs[i]), hi = _mm512_castps_pd(pairs[i + 1]);
+    __m512d lo2 = _mm512_castps_pd(pairs[i + 2]), hi2 = _mm512_castps_pd(pairs[i + 3]);
+    quads[i] = _mm512_castpd_ps(_mm512_unpacklo_pd(lo, lo2));
+    quads[i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(lo, lo2));
+    quads[i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(hi, hi2));
+    quads[i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(hi, hi2));
+  }
+  // quads[4 * g + q] holds columns q, q + 4, q + 8, q + 12 (one per 128-bit lane) of rows 4g..4g+3.
+  for (int q = 0; q < 4; ++q) {
+    __m512 even01 = _mm512_shuffle_f32x4(quads[q], quads[4 + q], 0x88);
+    __m512 even23 = _mm512_shuffle_f32x4(quads[8 + q], quads[12 + q], 0x88);
+    __m512 odd01 = _mm512_shuffle_f32x4(quads[q], quads[4 + q], 0xdd);
+    __m512 odd23 = _mm512_shuffle_f32x4(quads[8 + q], quads[12 + q], 0xdd);
+    rows[q] = _mm512_shuffle_f32x4(even01, even23, 0x88);
+    rows[q + 8] = _mm512_shuffle_f32x4(even01, even23, 0xdd);
+    rows[q + 4] = _mm512_shuffle_f32x4(odd01, odd23, 0x88);
+    rows[q + 12] = _mm512_shuffle_f32x4(odd01, odd23, 0xdd);
+  }
+}
+
+// dst[p * width + j] = src[j * stride + p] for j < count (zero for count <= j < 16), p < kc, and the
+// `lanes` first values of each dst row: 16 x 16 blocks transposed in registers.
+TG_AVX512 void pack_transposed(const float* src, int64_t stride, int64_t count, int64_t kc, float* dst, int64_t width,
+                               __mmask16 lanes) {
+  for (int64_t p0 = 0; p0 < kc; p0 += 16) {
+    __mmask16 valid = first_lanes(kc - p0);
+    __m512 block[16];
+    for (int j = 0; j < 16; ++j)
+      block[j] = j < count ? _mm512_maskz_loadu_ps(valid, src + j * stride + p0) : _mm512_setzero_ps();
+    transpose16x16(block);
+    for (int64_t q = 0; q < std::min<int64_t>(16, kc - p0); ++q)
+      _mm512_mask_storeu_ps(dst + (p0 + q) * width, lanes, block[q]);
+  }
+}
+
 // A's rows [0, mc) x columns [0, kc) as slivers of kMr rows, each k-major (kMr values per k), zero-padded.
 TG_AVX512 void pack_a(const StridedMatrix& a, int64_t mc, int64_t kc, float* dst) {
+  const __mmask16 sliver = first_lanes(kMr);
   for (int64_t i0 = 0; i0 < mc; i0 += kMr, dst += kMr * kc) {
     int64_t rows = std::min<int64_t>(kMr, mc - i0);
     const float* src = a.data + i0 * a.row_stride;
-    for (int64_t p = 0; p < kc; ++p) {
-      float* out = dst + p * kMr;
-      for (int64_t r = 0; r < rows; ++r) out[r] = src[r * a.row_stride + p * a.col_stride];
-      for (int64_t r = rows; r < kMr; ++r) out[r] = 0.0f;
+    if (a.col_stride == 1) {
+      pack_transposed(src, a.row_stride, rows, kc, dst, kMr, sliver);
+    } else if (a.row_stride == 1) {
+      for (int64_t p = 0; p < kc; ++p)
+        _mm512_mask_storeu_ps(dst + p * kMr, sliver, _mm512_maskz_loadu_ps(first_lanes(rows), src + p * a.col_stride));
+    } else {
+      for (int64_t p = 0; p < kc; ++p)
+        for (int64_t r = 0; r < kMr; ++r) dst[p * kMr + r] = r < rows ? src[r * a.row_stride + p * a.col_stride] : 0.0f;
     }
   }
 }
@@ -68,17 +122,18 @@ TG_AVX512 void pack_b(const StridedMatrix& b, int64_t kc, int64_t nc, float* dst
     int64_t cols = std::min<int64_t>(kNr, nc - j0);
     const float* src = b.data + j0 * b.col_stride;
     if (b.col_stride == 1) {
-      __mmask16 lo = _cvtu32_mask16((1u << std::min<int64_t>(cols, 16)) - 1);
-      __mmask16 hi = _cvtu32_mask16(cols > 16 ? (1u << (cols - 16)) - 1 : 0);
+      __mmask16 lo = first_lanes(cols), hi = first_lanes(cols - 16);
       for (int64_t p = 0; p < kc; ++p) {
         const float* row = src + p * b.row_stride;
         _mm512_store_ps(dst + p * kNr, _mm512_maskz_loadu_ps(lo, row));
         _mm512_store_ps(dst + p * kNr + 16, _mm512_maskz_loadu_ps(hi, row + 16));
       }
+    } else if (b.row_stride == 1) {
+      for (int64_t half = 0; half < kNr; half += 16)
+        pack_transposed(src + half * b.col_stride, b.col_stride, cols - half, kc, dst + half, kNr, first_lanes(16));
     } else {
-      for (int64_t j = 0; j < kNr; ++j)
-        for (int64_t p = 0; p < kc; ++p)
-          dst[p * kNr + j] = j < cols ? src[p * b.row_stride + j * b.col_stride] : 0.0f;
+      for (int64_t p = 0; p < kc; ++p)
+        for (int64_t j = 0; j < kNr; ++j) dst[p * kNr + j] = j < cols ? src[p * b.row_stride + j * b.col_stride] : 0.0f;
     }
   }
 }
@@ -105,8 +160,7 @@ TG_AVX512 void micro_kernel(int64_t kc, const float* a, const float* b, float* c
       acc[r][1] = _mm512_fmadd_ps(av, b1, acc[r][1]);
     }
   }
-  __mmask16 lo = _cvtu32_mask16((1u << std::min(nr, 16)) - 1);
-  __mmask16 hi = _cvtu32_mask16(nr > 16 ? (1u << (nr - 16)) - 1 : 0);
+  __mmask16 lo = first_lanes(nr), hi = first_lanes(nr - 16);
 #pragma GCC unroll 12
   for (int r = 0; r < kMr; ++r) {
     if (r >= mr) break;
