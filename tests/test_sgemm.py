@@ -1,8 +1,8 @@
 """float32 matrix products against torch's float64 product, through the public API.
 
 On AVX-512 CPUs tapegrad computes float32 products itself (csrc/cpu/sgemm.cpp: 12x32 micro-tiles, k in
-blocks of 256, rows in blocks of 288, columns in panels of 4096); elsewhere, and for small products,
-OpenBLAS does. The shapes straddle those block sizes, and every case runs on 1, 2 and 3 threads.
+blocks of 256, rows in blocks of 288, columns in panels of 4096); elsewhere, and for products with a side
+under 32, OpenBLAS does. The shapes straddle those block sizes, and every case runs on 1, 2 and 3 threads.
 """
 import numpy as np
 import pytest
@@ -15,16 +15,18 @@ THREAD_COUNTS = [1, 2, 3]
 EPS32 = float(np.finfo(np.float32).eps)
 
 # (m, n, k): edges one below, at and above the micro-tile (12 x 32), the k block (256), the row block
-# (288) and the column panel (4096), plus tall, wide and skinny products.
+# (288) and the column panel (4096), products with a side under 32 (left to OpenBLAS), tall, wide and
+# skinny products, and the MLP benchmark's layers.
 SHAPES = [
-    (1, 1, 1), (3, 5, 7), (64, 64, 64), (128, 128, 128), (129, 127, 130),
-    (11, 1024, 300), (12, 1024, 300), (13, 1024, 300),
-    (400, 31, 300), (400, 32, 300), (400, 33, 300), (400, 63, 300), (400, 65, 300),
-    (200, 200, 255), (200, 200, 256), (200, 200, 257), (150, 160, 513), (100, 96, 1),
+    (1, 1, 1), (3, 5, 7), (11, 1024, 300), (31, 300, 300), (300, 31, 300), (300, 300, 31), (100, 96, 1),
+    (32, 32, 32), (64, 64, 64), (129, 127, 130),
+    (35, 1024, 300), (36, 1024, 300), (37, 1024, 300),
+    (400, 33, 300), (400, 63, 300), (400, 64, 300), (400, 65, 300), (400, 95, 300),
+    (200, 200, 255), (200, 200, 256), (200, 200, 257), (150, 160, 513), (300, 100, 33),
     (287, 96, 200), (288, 96, 200), (289, 96, 200), (577, 64, 100),
-    (24, 4095, 40), (24, 4096, 40), (24, 4097, 40), (40, 8200, 24),
-    (1, 2048, 1024), (2048, 1, 1024), (2000, 40, 30), (40, 2000, 30), (500, 500, 8),
-    (512, 10, 1024), (256, 1024, 784), (64, 256, 784),
+    (40, 4095, 40), (40, 4096, 40), (40, 4097, 40), (40, 8200, 32),
+    (1, 2048, 1024), (2048, 1, 1024), (2000, 40, 30), (2000, 40, 32), (40, 2000, 64), (500, 500, 8),
+    (512, 10, 1024), (256, 1024, 784), (64, 256, 784), (256, 784, 64),
 ]
 
 # How each operand is laid out in memory; the product is the same.

@@ -26,6 +26,8 @@ constexpr int kNr = 32;
 constexpr int64_t kKc = 256;
 constexpr int64_t kMc = kMr * 24;
 constexpr int64_t kNc = kNr * 128;
+// A thread's share is at least this many flops (about a microsecond), or the pool's hand-off dominates.
+constexpr int64_t kMinFlopsPerThread = int64_t(1) << 18;
 
 // A grow-only 64-byte aligned scratch buffer per thread, kept between calls.
 class PackBuffer {
@@ -203,8 +205,10 @@ TG_AVX512 void sgemm_block(int64_t m, int64_t n, int64_t k, StridedMatrix a, Str
 
 }  // namespace
 
+// OpenBLAS (even as AVX2 kernels) wins where a side is shorter than 32: lanes of our 12 x 32 tiles go
+// unused, packing is paid for few flops, and short k leaves the time in C's stores.
 bool sgemm_preferred(int64_t m, int64_t n, int64_t k) {
-  return vec::simd_level() == vec::SimdLevel::Avx512 && m * n * k >= 128 * 128 * 128 && n >= kNr;
+  return vec::simd_level() == vec::SimdLevel::Avx512 && std::min({m, n, k}) >= 32;
 }
 
 void sgemm(int64_t m, int64_t n, int64_t k, StridedMatrix a, StridedMatrix b, float* c, int64_t ldc) {
@@ -213,7 +217,8 @@ void sgemm(int64_t m, int64_t n, int64_t k, StridedMatrix a, StridedMatrix b, fl
   bool split_rows = m >= n;
   int64_t unit = split_rows ? kMr : kNr;
   int64_t units = ((split_rows ? m : n) + unit - 1) / unit;
-  parallel_for(units, 1, [&](int64_t begin, int64_t end) {
+  int64_t flops_per_unit = 2 * unit * (split_rows ? n : m) * k;
+  parallel_for(units, (kMinFlopsPerThread + flops_per_unit - 1) / flops_per_unit, [&](int64_t begin, int64_t end) {
     int64_t lo = begin * unit, hi = std::min(end * unit, split_rows ? m : n);
     if (split_rows)
       sgemm_block(hi - lo, n, k, {a.data + lo * a.row_stride, a.row_stride, a.col_stride}, b, c + lo * ldc, ldc);

@@ -13,8 +13,8 @@ struct StridedMatrix {
 };
 
 // Whether sgemm should compute an m x n x k product on this CPU: it needs AVX-512 (as lowered by
-// TAPEGRAD_CPU_CAPABILITY), and below some size OpenBLAS is faster. Depends on the shape only, so a
-// product's result never depends on the thread count.
+// TAPEGRAD_CPU_CAPABILITY), and OpenBLAS is faster where a side is short. Depends on the shape only, so
+// a product's result never depends on the thread count.
 bool sgemm_preferred(int64_t m, int64_t n, int64_t k);
 
 // c[m, n] (row stride ldc) = a[m, k] @ b[k, n], over tapegrad's thread pool. m, n, k >= 1. Each element's
