@@ -1,8 +1,9 @@
 """float32 matrix products against torch's float64 product, through the public API.
 
 On AVX-512 CPUs tapegrad computes float32 products itself (csrc/cpu/sgemm.cpp: 12x32 micro-tiles, k in
-blocks of 256, rows in blocks of 288, columns in panels of 4096); elsewhere, and for products with a side
-under 32, OpenBLAS does. The shapes straddle those block sizes, and every case runs on 1, 2 and 3 threads.
+blocks of 256, rows in blocks of 288, columns in panels of 4096); elsewhere, and for products with under
+4 rows or 16 columns, OpenBLAS does. The shapes straddle those sizes, and every case runs on 1, 2 and 3
+threads.
 """
 import numpy as np
 import pytest
@@ -15,10 +16,11 @@ THREAD_COUNTS = [1, 2, 3]
 EPS32 = float(np.finfo(np.float32).eps)
 
 # (m, n, k): edges one below, at and above the micro-tile (12 x 32), the k block (256), the row block
-# (288) and the column panel (4096), products with a side under 32 (left to OpenBLAS), tall, wide and
-# skinny products, and the MLP benchmark's layers.
+# (288) and the column panel (4096), either side of the shapes left to OpenBLAS (under 4 rows or 16
+# columns), tall, wide and skinny products, and the MLP benchmark's layers.
 SHAPES = [
-    (1, 1, 1), (3, 5, 7), (11, 1024, 300), (31, 300, 300), (300, 31, 300), (300, 300, 31), (100, 96, 1),
+    (1, 1, 1), (3, 5, 7), (3, 300, 300), (4, 300, 300), (300, 15, 300), (300, 16, 300), (40, 17, 1),
+    (11, 1024, 300), (31, 300, 300), (300, 31, 300), (300, 300, 31), (100, 96, 1),
     (32, 32, 32), (64, 64, 64), (129, 127, 130),
     (35, 1024, 300), (36, 1024, 300), (37, 1024, 300),
     (400, 33, 300), (400, 63, 300), (400, 64, 300), (400, 65, 300), (400, 95, 300),

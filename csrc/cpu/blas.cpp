@@ -70,6 +70,9 @@ void CpuBackend::bmm(const Tensor& out, const Tensor& a, const Tensor& b) {
     });
     return;
   }
+  // Beyond tiny products, other Python threads run while the GEMM works.
+  std::optional<CallerLockRelease> unlocked;
+  if (B * M * N * K >= kGilFreeGemmWork) unlocked.emplace();
   if (a.dtype() == ScalarType::Float32 && sgemm_preferred(M, N, K)) {
     // The packing routines read any strides, so no operand needs a copy.
     auto as = a.strides(), bs = b.strides();
@@ -94,9 +97,6 @@ void CpuBackend::bmm(const Tensor& out, const Tensor& a, const Tensor& b) {
       copy(cb, b);
       blas_layout(K, N, cb.strides()[1], cb.strides()[2], tb, ldb);
     }
-    // Beyond tiny products, other Python threads run while BLAS works.
-    std::optional<CallerLockRelease> unlocked;
-    if (B * M * N * K >= kGilFreeGemmWork) unlocked.emplace();
     for (int64_t i = 0; i < B; ++i) {
       gemm<T>(ta, tb, M, N, K, ca.data<T>() + i * ca.strides()[0], lda, cb.data<T>() + i * cb.strides()[0], ldb,
               out.data<T>() + i * M * N, N);

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 #include <cstdlib>
-#include <cstring>
+#include <new>
 #include "cpu/parallel.h"
 #include "cpu/simd.h"
 
@@ -205,14 +205,13 @@ TG_AVX512 void sgemm_block(int64_t m, int64_t n, int64_t k, StridedMatrix a, Str
 
 }  // namespace
 
-// OpenBLAS (even as AVX2 kernels) wins where a side is shorter than 32: lanes of our 12 x 32 tiles go
-// unused, packing is paid for few flops, and short k leaves the time in C's stores.
+// Measured against OpenBLAS's AVX2 kernels: this GEMM wins from 4 rows and 16 columns of C, at any k;
+// below, most lanes of its 12 x 32 tiles would go unused (OpenBLAS does 1 x n and m x 10 better).
 bool sgemm_preferred(int64_t m, int64_t n, int64_t k) {
-  return vec::simd_level() == vec::SimdLevel::Avx512 && std::min({m, n, k}) >= 32;
+  return vec::simd_level() == vec::SimdLevel::Avx512 && m >= 4 && n >= 16;
 }
 
 void sgemm(int64_t m, int64_t n, int64_t k, StridedMatrix a, StridedMatrix b, float* c, int64_t ldc) {
-  CallerLockRelease unlocked;  // the products sgemm is preferred for are long enough to let Python run
   // Threads take whole micro-tiles of the longer side of C; each packs its own share of that operand.
   bool split_rows = m >= n;
   int64_t unit = split_rows ? kMr : kNr;
