@@ -26,7 +26,8 @@ constexpr int kNr = 32;
 constexpr int64_t kKc = 256;
 constexpr int64_t kMc = kMr * 24;
 constexpr int64_t kNc = kNr * 128;
-// A thread's share is at least this many flops (about a microsecond), or the pool's hand-off dominates.
+// Products of about this many flops (a microsecond) stay on the calling thread: the pool's hand-off
+// would cost more than the second thread saves.
 constexpr int64_t kMinFlopsPerThread = int64_t(1) << 18;
 
 // A grow-only 64-byte aligned scratch buffer per thread, kept between calls.
