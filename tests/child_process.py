@@ -6,9 +6,10 @@ import subprocess
 import sys
 
 
-def run_python(code, timeout=600):
-    """Runs `code` with this process's import path and returns its stdout; a failed run fails the test."""
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+def run_python(code, timeout=600, env=None):
+    """Runs `code` with this process's import path (and `env` added to the environment) and returns its
+    stdout; a failed run fails the test."""
+    env = dict(os.environ, **(env or {}), PYTHONPATH=os.pathsep.join(sys.path))
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=timeout)
     assert result.returncode == 0, result.stderr[-2000:]
     return result.stdout

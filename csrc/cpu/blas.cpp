@@ -2,6 +2,7 @@
 #include "cpu/cpu_backend.h"
 #include <optional>
 #include "cpu/loops.h"
+#include "cpu/sgemm.h"
 
 namespace tg::cpu {
 
@@ -69,6 +70,17 @@ void CpuBackend::bmm(const Tensor& out, const Tensor& a, const Tensor& b) {
     });
     return;
   }
+  // Beyond tiny products, other Python threads run while the GEMM works.
+  std::optional<CallerLockRelease> unlocked;
+  if (B * M * N * K >= kGilFreeGemmWork) unlocked.emplace();
+  if (a.dtype() == ScalarType::Float32 && sgemm_preferred(M, N, K)) {
+    // The packing routines read any strides, so no operand needs a copy.
+    auto as = a.strides(), bs = b.strides();
+    for (int64_t i = 0; i < B; ++i)
+      sgemm(M, N, K, {a.data<float>() + i * as[0], as[1], as[2]}, {b.data<float>() + i * bs[0], bs[1], bs[2]},
+            out.data<float>() + i * M * N, N);
+    return;
+  }
   dispatch_floating(a.dtype(), "bmm", [&](auto tag) {
     using T = typename decltype(tag)::type;
     // Operands BLAS cannot read in place (e.g. expanded) are made contiguous once.
@@ -85,9 +97,6 @@ void CpuBackend::bmm(const Tensor& out, const Tensor& a, const Tensor& b) {
       copy(cb, b);
       blas_layout(K, N, cb.strides()[1], cb.strides()[2], tb, ldb);
     }
-    // Beyond tiny products, other Python threads run while BLAS works.
-    std::optional<CallerLockRelease> unlocked;
-    if (B * M * N * K >= kGilFreeGemmWork) unlocked.emplace();
     for (int64_t i = 0; i < B; ++i) {
       gemm<T>(ta, tb, M, N, K, ca.data<T>() + i * ca.strides()[0], lda, cb.data<T>() + i * cb.strides()[0], ldb,
               out.data<T>() + i * M * N, N);
