@@ -97,7 +97,9 @@ def test_worker_exception_reaches_caller(threads):
 REDUCTION_SHAPES = [
     ((256, 3000), 1),       # rows, each reduced contiguously
     ((3000, 64), 0),        # columns
-    ((3000, 700), 0),       # columns wider than one block of accumulators
+    ((3000, 700), 0),       # columns in several row chunks, combined in order
+    ((300, 4500), 0),       # columns wider than one block of accumulators
+    ((3, 701, 50), 1),      # a middle dim in several row chunks per outer index
     ((8, 900, 40), 1),      # a middle dim
     ((5, 6, 7, 800), (1, 2)),  # adjacent middle dims
     ((4, 5, 6), (0, 2)),    # non-adjacent dims: the strided path
@@ -142,6 +144,24 @@ def test_max_min_propagate_nan_in_fast_path(threads, shape, dim):
     ta.view(-1)[flat_index] = float("nan")
     close(a.amax(dim), ta.amax(dim))
     close(a.amin(dim), ta.amin(dim))
+
+
+@pytest.mark.parametrize("shape,dim", REDUCTION_SHAPES)
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_reductions_do_not_depend_on_thread_count(shape, dim, dtype):
+    a, _ = pair(shape, dtype, seed=12)
+    a.view(-1)[a.numel() // 3] = float("nan")
+    before = tapegrad.get_num_threads()
+    try:
+        for op in ["sum", "mean", "amax", "amin"]:
+            results = []
+            for n in THREAD_COUNTS:
+                tapegrad.set_num_threads(n)
+                results.append(getattr(a, op)(dim).numpy())
+            for other in results[1:]:
+                np.testing.assert_array_equal(other, results[0])
+    finally:
+        tapegrad.set_num_threads(before)
 
 
 def test_full_sum_is_accurate_and_thread_count_independent():

@@ -49,21 +49,22 @@ class ThreadPool {
   }
 
   // Runs fn over [0, n) in `pieces` chunks, the caller taking a share. One caller at a time.
-  // Every worker checks in and out of every job, so none can still be reading this job (whose
-  // closure lives on the caller's stack) after run returns, and none can miss the next one.
+  // Pieces are claimed from one word holding the job's number, so a worker that wakes late claims
+  // nothing from a finished job, and the caller waits only for pieces already claimed: a worker the
+  // scheduler has not run yet costs nothing, the caller does its share.
   void run(int64_t n, int64_t pieces, detail::RangeFn fn) {
-    job_ = Job{fn, n, pieces};
-    next_piece_.store(0);
-    checked_out_.store(0);
+    Job job{fn, n, pieces};
+    job_.store(&job, std::memory_order_relaxed);
+    done_.store(0, std::memory_order_relaxed);
     error_ = nullptr;
+    claims_.store(pack(++jobs_posted_, pieces, 0), std::memory_order_release);
     {
       std::lock_guard<std::mutex> lock(sleep_mutex_);
       generation_.fetch_add(1);
     }
     wake_.notify_all();
     take_pieces();
-    const int64_t workers = static_cast<int64_t>(workers_.size());
-    for (int spins = 0; checked_out_.load(std::memory_order_acquire) != workers; ++spins) {
+    for (int spins = 0; done_.load(std::memory_order_acquire) != pieces; ++spins) {
       if (spins < kSpinRounds) pause_cpu();
       else std::this_thread::yield();
     }
@@ -79,9 +80,18 @@ class ThreadPool {
     int64_t pieces;
   };
 
+  // The claim word: job number (32 bits), piece count (16), next piece (16). pieces <= threads.
+  static uint64_t pack(uint64_t job, int64_t pieces, int64_t next) {
+    return (job << 32) | (uint64_t(pieces) << 16) | uint64_t(next);
+  }
+
   void take_pieces() {
-    const Job job = job_;
-    for (int64_t piece; (piece = next_piece_.fetch_add(1)) < job.pieces;) {
+    uint64_t word = claims_.load(std::memory_order_acquire);
+    while (int64_t(word & 0xffff) < int64_t((word >> 16) & 0xffff)) {
+      if (!claims_.compare_exchange_weak(word, word + 1, std::memory_order_acq_rel)) continue;
+      // The claim keeps the caller waiting, so its job (on the caller's stack) is alive.
+      const Job& job = *job_.load(std::memory_order_relaxed);
+      const int64_t piece = int64_t(word & 0xffff);
       int64_t begin = job.n * piece / job.pieces, end = job.n * (piece + 1) / job.pieces;
       try {
         job.fn.call(job.fn.object, begin, end);
@@ -89,6 +99,8 @@ class ThreadPool {
         std::lock_guard<std::mutex> lock(error_mutex_);
         if (!error_) error_ = std::current_exception();
       }
+      done_.fetch_add(1, std::memory_order_acq_rel);
+      word = claims_.load(std::memory_order_acquire);
     }
   }
 
@@ -105,16 +117,16 @@ class ThreadPool {
       seen = generation_.load();
       if (stopping_) return;
       take_pieces();
-      checked_out_.fetch_add(1, std::memory_order_release);
     }
   }
 
   std::vector<std::thread> workers_;
   std::mutex sleep_mutex_, error_mutex_;
   std::condition_variable wake_;
-  std::atomic<uint64_t> generation_{0};
-  std::atomic<int64_t> next_piece_{0}, checked_out_{0};
-  Job job_{};
+  std::atomic<uint64_t> generation_{0}, claims_{0};
+  std::atomic<int64_t> done_{0};
+  std::atomic<const Job*> job_{nullptr};
+  uint64_t jobs_posted_ = 0;  // the caller's count, the claim word's job number
   std::exception_ptr error_;
   bool stopping_ = false;
 };
@@ -178,7 +190,7 @@ void parallel_run(int64_t n, int64_t grain, RangeFn fn) {
   struct LeaveRegion {
     ~LeaveRegion() { inside_parallel_region = false; }
   } leave;
-  pool->run(n, std::min<int64_t>(pool->threads(), n / grain), fn);
+  pool->run(n, std::min<int64_t>({pool->threads(), n / grain, 0xffff}), fn);
 }
 
 }  // namespace detail
