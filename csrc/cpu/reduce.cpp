@@ -418,19 +418,70 @@ void CpuBackend::arg_reduce(ArgReduceOp op, const Tensor& values, const Tensor& 
 
 namespace {
 
-// max over a row (NaN ignored, as std::max does) with 64 independent lanes, so that the comparisons do not
-// wait on each other.
+// max over a row (NaN ignored, as std::max does) with four vectors of lanes, so that the comparisons do
+// not wait on each other; the last vector is read again for the row's tail, which max does not mind.
 template <typename T>
 TG_ALWAYS_INLINE T row_max(const T* x, int64_t n) {
-  constexpr int kLanes = 64;
-  T acc[kLanes];
-  for (T& a : acc) a = -std::numeric_limits<T>::infinity();
+  constexpr int64_t kLanes = 64 / sizeof(T);
+  typedef T V __attribute__((vector_size(64)));
+  T m = -std::numeric_limits<T>::infinity();
+  if (n < kLanes) {
+    for (int64_t i = 0; i < n; ++i) m = std::max(m, x[i]);
+    return m;
+  }
+  V acc[4], v;
+  __builtin_memcpy(&acc[0], x, sizeof(V));
+  acc[1] = acc[2] = acc[3] = acc[0];
   int64_t i = 0;
-  for (; i + kLanes <= n; i += kLanes)
-    for (int k = 0; k < kLanes; ++k) acc[k] = acc[k] < x[i + k] ? x[i + k] : acc[k];
-  for (; i < n; ++i) acc[0] = std::max(acc[0], x[i]);
-  for (int k = 1; k < kLanes; ++k) acc[0] = std::max(acc[0], acc[k]);
-  return acc[0];
+  for (; i + 4 * kLanes <= n; i += 4 * kLanes)
+    for (int k = 0; k < 4; ++k) {
+      __builtin_memcpy(&v, x + i + k * kLanes, sizeof(V));
+      acc[k] = acc[k] < v ? v : acc[k];
+    }
+  for (; i + kLanes <= n; i += kLanes) {
+    __builtin_memcpy(&v, x + i, sizeof(V));
+    acc[0] = acc[0] < v ? v : acc[0];
+  }
+  __builtin_memcpy(&v, x + n - kLanes, sizeof(V));
+  acc[1] = acc[1] < v ? v : acc[1];
+  acc[0] = acc[0] < acc[1] ? acc[1] : acc[0];
+  acc[2] = acc[2] < acc[3] ? acc[3] : acc[2];
+  acc[0] = acc[0] < acc[2] ? acc[2] : acc[0];
+  for (int64_t j = 0; j < kLanes; ++j) m = std::max(m, acc[0][j]);
+  return m;
+}
+
+// Sum in double of a contiguous row: eight elements at a time widened into four vector accumulators; the
+// row's last eight elements are read again with those already added masked out.
+template <typename T>
+TG_ALWAYS_INLINE double row_sum_double(const T* x, int64_t n) {
+  typedef double D __attribute__((vector_size(64)));
+  typedef T H __attribute__((vector_size(8 * sizeof(T))));
+  typedef int64_t Lanes __attribute__((vector_size(64)));
+  D acc[4] = {};
+  H h;
+  int64_t i = 0;
+  for (; i + 32 <= n; i += 32)
+    for (int k = 0; k < 4; ++k) {
+      __builtin_memcpy(&h, x + i + 8 * k, sizeof(H));
+      acc[k] += __builtin_convertvector(h, D);
+    }
+  if (n >= 8) {
+    for (; i + 8 <= n; i += 8) {
+      __builtin_memcpy(&h, x + i, sizeof(H));
+      acc[0] += __builtin_convertvector(h, D);
+    }
+    if (i < n) {
+      __builtin_memcpy(&h, x + n - 8, sizeof(H));
+      const Lanes lane = {0, 1, 2, 3, 4, 5, 6, 7};
+      acc[1] += lane >= i - (n - 8) ? __builtin_convertvector(h, D) : D{};
+      i = n;
+    }
+  }
+  const D s = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+  double total = ((s[0] + s[4]) + (s[2] + s[6])) + ((s[1] + s[5]) + (s[3] + s[7]));
+  for (; i < n; ++i) total += x[i];
+  return total;
 }
 
 // softmax or log_softmax of one contiguous row, y may be x, in the caller's ISA (inside vec::simd_call).
@@ -440,9 +491,6 @@ TG_ALWAYS_INLINE void softmax_row(const T* x, T* y, int64_t len, bool log) {
   // An infinite maximum is subtracted as is: the row becomes nan, as in PyTorch.
   const T max_v = row_max(x, len);
   auto shifted_exp = [max_v](T v) TG_INLINE_LAMBDA { return vec::exp(v - max_v); };
-  auto sum = [](const T* e, int64_t n) TG_INLINE_LAMBDA {
-    return vec::row_sum(n, [e](int64_t k) TG_INLINE_LAMBDA { return double(e[k]); });
-  };
   if (log) {
     // y may be x, which the last pass still needs, so the exponentials go through a small buffer.
     constexpr int64_t kChunk = 256;
@@ -451,16 +499,40 @@ TG_ALWAYS_INLINE void softmax_row(const T* x, T* y, int64_t len, bool log) {
     for (int64_t start = 0; start < len; start += kChunk) {
       int64_t n = std::min(kChunk, len - start);
       vec::map_inline(x + start, chunk, n, shifted_exp);
-      total += sum(chunk, n);
+      total += row_sum_double(chunk, n);
     }
     const T log_total = static_cast<T>(std::log(total));
     vec::map_inline(x, y, len, [=](T v) TG_INLINE_LAMBDA { return v - max_v - log_total; });
   } else {
     vec::map_inline(x, y, len, shifted_exp);
-    const double inv_total = 1.0 / sum(y, len);
+    const double inv_total = 1.0 / row_sum_double(y, len);
     vec::map_inline(y, y, len, [=](T v) TG_INLINE_LAMBDA { return static_cast<T>(v * inv_total); });
   }
 }
+
+// One row of softmax's (or log_softmax's) backward in double; kUnit: every stride is 1, so the loops
+// vectorise.
+template <bool kUnit, typename T>
+TG_ALWAYS_INLINE void softmax_backward_row(T* gi, const T* go, const T* y, int64_t len, int64_t gi_s, int64_t go_s,
+                                           int64_t o_s, bool log) {
+  if constexpr (kUnit) gi_s = go_s = o_s = 1;
+  if (log) {
+    // d/dx log_softmax: g - exp(y) * sum(g)
+    const double total = kUnit ? row_sum_double(go, len)
+                               : vec::row_sum(len, [=](int64_t k) TG_INLINE_LAMBDA { return double(go[k * go_s]); });
+    for (int64_t k = 0; k < len; ++k)
+      gi[k * gi_s] = static_cast<T>(go[k * go_s] - double(vec::exp(y[k * o_s])) * total);
+  } else {
+    // d/dx softmax: y * (g - sum(g * y))
+    const double dot =
+        vec::row_sum(len, [=](int64_t k) TG_INLINE_LAMBDA { return double(go[k * go_s]) * y[k * o_s]; });
+    for (int64_t k = 0; k < len; ++k) gi[k * gi_s] = static_cast<T>(y[k * o_s] * (go[k * go_s] - dot));
+  }
+}
+
+// Softmax rows split by rows: an exponential and a few passes make an element about eight times an
+// elementwise op's work, so pieces are an eighth of the elementwise grain.
+int64_t softmax_grain(int64_t row_length) { return std::max<int64_t>(1, row_grain(row_length) / 8); }
 
 }  // namespace
 
@@ -472,7 +544,7 @@ void CpuBackend::softmax(const Tensor& out, const Tensor& in, int64_t dim, bool 
   Tensor out_rows = row_starts(out, dim);
   dispatch_floating(in.dtype(), "softmax", [&](auto tag) {
     using T = typename decltype(tag)::type;
-    parallel_for_each_run<2>(in_rows.sizes(), operands_of<2>({&out_rows, &in_rows}), row_grain(len),
+    parallel_for_each_run<2>(in_rows.sizes(), operands_of<2>({&out_rows, &in_rows}), softmax_grain(len),
                              [&](auto p, auto s, int64_t n) {
       // Rows along a strided dim are gathered into a contiguous buffer and scattered back.
       const bool contiguous = in_stride == 1 && out_stride == 1;
@@ -501,23 +573,15 @@ void CpuBackend::softmax_backward(const Tensor& grad_in, const Tensor& grad_out,
   Tensor gi_rows = row_starts(grad_in, dim), go_rows = row_starts(grad_out, dim), o_rows = row_starts(out, dim);
   dispatch_floating(out.dtype(), "softmax_backward", [&](auto tag) {
     using T = typename decltype(tag)::type;
-    parallel_for_each_run<3>(o_rows.sizes(), operands_of<3>({&gi_rows, &go_rows, &o_rows}), row_grain(len), [&](auto p, auto s, int64_t n) {
+    parallel_for_each_run<3>(o_rows.sizes(), operands_of<3>({&gi_rows, &go_rows, &o_rows}), softmax_grain(len),
+                             [&](auto p, auto s, int64_t n) {
       vec::simd_call([&]() TG_INLINE_LAMBDA {
         for (int64_t i = 0; i < n; ++i) {
           T* gi = reinterpret_cast<T*>(p[0]) + i * s[0];
           const T* go = reinterpret_cast<const T*>(p[1]) + i * s[1];
           const T* y = reinterpret_cast<const T*>(p[2]) + i * s[2];
-          if (log) {
-            // d/dx log_softmax: g - exp(y) * sum(g)
-            const double total = vec::row_sum(len, [=](int64_t k) TG_INLINE_LAMBDA { return double(go[k * go_s]); });
-            for (int64_t k = 0; k < len; ++k)
-              gi[k * gi_s] = static_cast<T>(go[k * go_s] - double(vec::exp(y[k * o_s])) * total);
-          } else {
-            // d/dx softmax: y * (g - sum(g * y))
-            const double dot =
-                vec::row_sum(len, [=](int64_t k) TG_INLINE_LAMBDA { return double(go[k * go_s]) * y[k * o_s]; });
-            for (int64_t k = 0; k < len; ++k) gi[k * gi_s] = static_cast<T>(y[k * o_s] * (go[k * go_s] - dot));
-          }
+          if (gi_s == 1 && go_s == 1 && o_s == 1) softmax_backward_row<true>(gi, go, y, len, 1, 1, 1, log);
+          else softmax_backward_row<false>(gi, go, y, len, gi_s, go_s, o_s, log);
         }
       });
     });
