@@ -451,39 +451,6 @@ TG_ALWAYS_INLINE T row_max(const T* x, int64_t n) {
   return m;
 }
 
-// Sum in double of a contiguous row: eight elements at a time widened into four vector accumulators; the
-// row's last eight elements are read again with those already added masked out.
-template <typename T>
-TG_ALWAYS_INLINE double row_sum_double(const T* x, int64_t n) {
-  typedef double D __attribute__((vector_size(64)));
-  typedef T H __attribute__((vector_size(8 * sizeof(T))));
-  typedef int64_t Lanes __attribute__((vector_size(64)));
-  D acc[4] = {};
-  H h;
-  int64_t i = 0;
-  for (; i + 32 <= n; i += 32)
-    for (int k = 0; k < 4; ++k) {
-      __builtin_memcpy(&h, x + i + 8 * k, sizeof(H));
-      acc[k] += __builtin_convertvector(h, D);
-    }
-  if (n >= 8) {
-    for (; i + 8 <= n; i += 8) {
-      __builtin_memcpy(&h, x + i, sizeof(H));
-      acc[0] += __builtin_convertvector(h, D);
-    }
-    if (i < n) {
-      __builtin_memcpy(&h, x + n - 8, sizeof(H));
-      const Lanes lane = {0, 1, 2, 3, 4, 5, 6, 7};
-      acc[1] += lane >= i - (n - 8) ? __builtin_convertvector(h, D) : D{};
-      i = n;
-    }
-  }
-  const D s = (acc[0] + acc[1]) + (acc[2] + acc[3]);
-  double total = ((s[0] + s[4]) + (s[2] + s[6])) + ((s[1] + s[5]) + (s[3] + s[7]));
-  for (; i < n; ++i) total += x[i];
-  return total;
-}
-
 // softmax or log_softmax of one contiguous row, y may be x, in the caller's ISA (inside vec::simd_call).
 // The exponentials are summed in double.
 template <typename T>
@@ -491,6 +458,9 @@ TG_ALWAYS_INLINE void softmax_row(const T* x, T* y, int64_t len, bool log) {
   // An infinite maximum is subtracted as is: the row becomes nan, as in PyTorch.
   const T max_v = row_max(x, len);
   auto shifted_exp = [max_v](T v) TG_INLINE_LAMBDA { return vec::exp(v - max_v); };
+  auto sum = [](const T* e, int64_t n) TG_INLINE_LAMBDA {
+    return vec::row_sum(n, [e](int64_t k) TG_INLINE_LAMBDA { return double(e[k]); });
+  };
   if (log) {
     // y may be x, which the last pass still needs, so the exponentials go through a small buffer.
     constexpr int64_t kChunk = 256;
@@ -499,13 +469,13 @@ TG_ALWAYS_INLINE void softmax_row(const T* x, T* y, int64_t len, bool log) {
     for (int64_t start = 0; start < len; start += kChunk) {
       int64_t n = std::min(kChunk, len - start);
       vec::map_inline(x + start, chunk, n, shifted_exp);
-      total += row_sum_double(chunk, n);
+      total += sum(chunk, n);
     }
     const T log_total = static_cast<T>(std::log(total));
     vec::map_inline(x, y, len, [=](T v) TG_INLINE_LAMBDA { return v - max_v - log_total; });
   } else {
     vec::map_inline(x, y, len, shifted_exp);
-    const double inv_total = 1.0 / row_sum_double(y, len);
+    const double inv_total = 1.0 / sum(y, len);
     vec::map_inline(y, y, len, [=](T v) TG_INLINE_LAMBDA { return static_cast<T>(v * inv_total); });
   }
 }
@@ -518,10 +488,17 @@ TG_ALWAYS_INLINE void softmax_backward_row(T* gi, const T* go, const T* y, int64
   if constexpr (kUnit) gi_s = go_s = o_s = 1;
   if (log) {
     // d/dx log_softmax: g - exp(y) * sum(g)
-    const double total = kUnit ? row_sum_double(go, len)
-                               : vec::row_sum(len, [=](int64_t k) TG_INLINE_LAMBDA { return double(go[k * go_s]); });
-    for (int64_t k = 0; k < len; ++k)
-      gi[k * gi_s] = static_cast<T>(go[k * go_s] - double(vec::exp(y[k * o_s])) * total);
+    const double total = vec::row_sum(len, [=](int64_t k) TG_INLINE_LAMBDA { return double(go[k * go_s]); });
+    // The exponentials go through a small buffer: a loop mixing exp in T with the double update does not
+    // vectorise.
+    constexpr int64_t kChunk = 256;
+    T e[kChunk];
+    for (int64_t start = 0; start < len; start += kChunk) {
+      const int64_t n = std::min(kChunk, len - start);
+      for (int64_t k = 0; k < n; ++k) e[k] = vec::exp(y[(start + k) * o_s]);
+      for (int64_t k = 0; k < n; ++k)
+        gi[(start + k) * gi_s] = static_cast<T>(go[(start + k) * go_s] - double(e[k]) * total);
+    }
   } else {
     // d/dx softmax: y * (g - sum(g * y))
     const double dot =
