@@ -1,7 +1,8 @@
 """The threaded fast paths: kernels above the grain size split across the pool, against torch.
 
-Sizes straddle the grain (131072 elements for elementwise work, 16384-element chunks for long
-reductions), and every case runs on 1, 2 and 3 threads with identical results.
+Sizes straddle the grains (131072 elements for elementwise work, 32768 for reductions, 16384 for softmax
+rows; 16384-element chunks for long rows, 256-row chunks for columns), and every case runs on 1, 2 and 3
+threads with identical results.
 """
 import multiprocessing
 import os
@@ -236,6 +237,32 @@ def test_softmax_rows_of_every_tail_length(op, dtype, layout, dim, length):
     for other in results[1:]:
         np.testing.assert_array_equal(other[0], results[0][0])
         np.testing.assert_array_equal(other[1], results[0][1])
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("reduction", ["none", "sum", "mean"])
+@pytest.mark.parametrize("fused,smoothing", [(True, 0.0), (True, 0.1), (False, 0.0)],
+                         ids=["cross_entropy", "cross_entropy_smoothed", "log_softmax_nll"])
+def test_cross_entropy_large_with_weight_and_ignore_index(threads, dtype, reduction, fused, smoothing):
+    rng = np.random.default_rng(15)
+    logits = rng.uniform(-8, 8, size=(300, 1000)).astype(dtype)
+    target = rng.integers(0, 1000, size=300)
+    target[::7] = 3  # ignored
+    weight = rng.uniform(0.5, 2.0, size=1000).astype(dtype)
+    grads = []
+    for lib in (tapegrad, torch):
+        F = lib.nn.functional
+        x = lib.tensor(logits).requires_grad_(True)
+        t, w = lib.tensor(target), lib.tensor(weight)
+        if fused:
+            loss = F.cross_entropy(x, t, weight=w, ignore_index=3, reduction=reduction, label_smoothing=smoothing)
+        else:
+            loss = F.nll_loss(F.log_softmax(x, 1), t, weight=w, ignore_index=3, reduction=reduction)
+        loss.sum().backward()
+        grads.append((loss.detach().numpy(), x.grad.numpy()))
+    rtol = 1e-5 if dtype == "float32" else 1e-12
+    np.testing.assert_allclose(grads[0][0], grads[1][0], rtol=rtol, atol=rtol)
+    np.testing.assert_allclose(grads[0][1], grads[1][1], rtol=rtol, atol=rtol)
 
 
 def test_argmax_many_rows(threads):
