@@ -80,7 +80,7 @@ class ThreadPool {
     int64_t pieces;
   };
 
-  // The claim word: job number (32 bits), piece count (16), next piece (16). pieces <= threads.
+  // The claim word: job number (32 bits), piece count (16), next piece (16).
   static uint64_t pack(uint64_t job, int64_t pieces, int64_t next) {
     return (job << 32) | (uint64_t(pieces) << 16) | uint64_t(next);
   }
@@ -190,7 +190,9 @@ void parallel_run(int64_t n, int64_t grain, RangeFn fn) {
   struct LeaveRegion {
     ~LeaveRegion() { inside_parallel_region = false; }
   } leave;
-  pool->run(n, std::min<int64_t>({pool->threads(), n / grain, 0xffff}), fn);
+  // Up to four pieces per thread, claimed in turn: a worker that starts late or is preempted holds up
+  // at most one piece while the others take the rest.
+  pool->run(n, std::min<int64_t>({4 * pool->threads(), n / grain, 0xffff}), fn);
 }
 
 }  // namespace detail

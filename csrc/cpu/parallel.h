@@ -1,7 +1,7 @@
 #pragma once
 // One process-wide thread pool for CPU kernels. Work below a grain size runs inline on the caller, so
-// small ops pay one comparison; above it the range is cut into one chunk per thread and, when the caller
-// holds Python's GIL, the GIL is released for the duration.
+// small ops pay one comparison; above it the range is cut into up to four pieces per thread and, when
+// the caller holds Python's GIL, the GIL is released for the duration.
 #include <cstdint>
 #include <utility>
 
