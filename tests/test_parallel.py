@@ -1,7 +1,8 @@
 """The threaded fast paths: kernels above the grain size split across the pool, against torch.
 
-Sizes straddle the grain (32768 elements for elementwise work, 16384-element chunks for long
-reductions), and every case runs on 1, 2 and 3 threads with identical results.
+Sizes straddle the grains (32768 elements for elementwise work and reductions, 16384 for softmax rows;
+16384-element chunks for long rows, 256-row chunks for columns), and every case runs on 1, 2 and 3
+threads with identical results.
 """
 import multiprocessing
 import os
@@ -105,7 +106,9 @@ def test_worker_exception_reaches_caller(threads):
 REDUCTION_SHAPES = [
     ((256, 3000), 1),       # rows, each reduced contiguously
     ((3000, 64), 0),        # columns
-    ((3000, 700), 0),       # columns wider than one block of accumulators
+    ((3000, 700), 0),       # columns in several row chunks, combined in order
+    ((300, 4500), 0),       # columns wider than one block of accumulators
+    ((3, 701, 50), 1),      # a middle dim in several row chunks per outer index
     ((8, 900, 40), 1),      # a middle dim
     ((5, 6, 7, 800), (1, 2)),  # adjacent middle dims
     ((4, 5, 6), (0, 2)),    # non-adjacent dims: the strided path
@@ -152,6 +155,24 @@ def test_max_min_propagate_nan_in_fast_path(threads, shape, dim):
     close(a.amin(dim), ta.amin(dim))
 
 
+@pytest.mark.parametrize("shape,dim", REDUCTION_SHAPES)
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_reductions_do_not_depend_on_thread_count(shape, dim, dtype):
+    a, _ = pair(shape, dtype, seed=12)
+    a.view(-1)[a.numel() // 3] = float("nan")
+    before = tapegrad.get_num_threads()
+    try:
+        for op in ["sum", "mean", "amax", "amin"]:
+            results = []
+            for n in THREAD_COUNTS:
+                tapegrad.set_num_threads(n)
+                results.append(getattr(a, op)(dim).numpy())
+            for other in results[1:]:
+                np.testing.assert_array_equal(other, results[0])
+    finally:
+        tapegrad.set_num_threads(before)
+
+
 def test_full_sum_is_accurate_and_thread_count_independent():
     a, ta = pair((1_000_003,), "float32", seed=8)
     results = []
@@ -178,6 +199,78 @@ def test_softmax_many_rows_with_backward(threads, op, dim):
     out.backward(g)
     tout.backward(tg)
     close(a.grad, ta.grad)
+
+
+SOFTMAX_LAYOUTS = {
+    "contiguous": lambda t: t,
+    "transposed": lambda t: t.t().contiguous().t(),
+    "sliced": lambda t: t[:, 1:-1],
+}
+
+
+@pytest.mark.parametrize("op", ["softmax", "log_softmax"])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("layout", SOFTMAX_LAYOUTS)
+@pytest.mark.parametrize("dim", [1, -1, 0])
+@pytest.mark.parametrize("length", [3, 9, 17, 18, 33, 67, 1000])
+def test_softmax_rows_of_every_tail_length(op, dtype, layout, dim, length):
+    """Row lengths around the vector widths (the max and sum read a row's tail again), rows of NaN and
+    infinities, forward and backward against torch, and the same bits on 1, 2 and 3 threads."""
+    rows = max(300, 40_000 // length)  # enough rows to split across threads
+    shape = (rows, length + 2) if dim != 0 else (length + 2, rows)
+    data = np.random.default_rng(13).uniform(-20, 20, size=shape).astype(dtype)
+    line = (lambda k: data[k]) if dim != 0 else (lambda k: data[:, k])
+    line(0)[length // 2] = np.nan
+    line(1)[:] = -np.inf
+    line(2)[length // 3] = np.inf
+    line(3)[:] = 5.0
+    grad = np.random.default_rng(14).standard_normal(shape).astype(dtype)
+    ta = SOFTMAX_LAYOUTS[layout](torch.tensor(data)).requires_grad_(True)
+    tout = getattr(ta, op)(dim)
+    tout.backward(torch.tensor(grad)[tuple(slice(0, n) for n in tout.shape)])
+    results = []
+    before = tapegrad.get_num_threads()
+    try:
+        for n in THREAD_COUNTS:
+            tapegrad.set_num_threads(n)
+            a = SOFTMAX_LAYOUTS[layout](tapegrad.tensor(data)).requires_grad_(True)
+            out = getattr(a, op)(dim)
+            out.backward(tapegrad.tensor(grad)[tuple(slice(0, n) for n in out.shape)])
+            results.append((out.detach().numpy(), a.grad.numpy()))
+    finally:
+        tapegrad.set_num_threads(before)
+    rtol = 1e-5 if dtype == "float32" else 1e-12
+    np.testing.assert_allclose(results[0][0], tout.detach().numpy(), rtol=rtol, atol=rtol)
+    np.testing.assert_allclose(results[0][1], ta.grad.numpy(), rtol=rtol, atol=rtol * 10)
+    for other in results[1:]:
+        np.testing.assert_array_equal(other[0], results[0][0])
+        np.testing.assert_array_equal(other[1], results[0][1])
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("reduction", ["none", "sum", "mean"])
+@pytest.mark.parametrize("fused,smoothing", [(True, 0.0), (True, 0.1), (False, 0.0)],
+                         ids=["cross_entropy", "cross_entropy_smoothed", "log_softmax_nll"])
+def test_cross_entropy_large_with_weight_and_ignore_index(threads, dtype, reduction, fused, smoothing):
+    rng = np.random.default_rng(15)
+    logits = rng.uniform(-8, 8, size=(300, 1000)).astype(dtype)
+    target = rng.integers(0, 1000, size=300)
+    target[::7] = 3  # ignored
+    weight = rng.uniform(0.5, 2.0, size=1000).astype(dtype)
+    grads = []
+    for lib in (tapegrad, torch):
+        F = lib.nn.functional
+        x = lib.tensor(logits).requires_grad_(True)
+        t, w = lib.tensor(target), lib.tensor(weight)
+        if fused:
+            loss = F.cross_entropy(x, t, weight=w, ignore_index=3, reduction=reduction, label_smoothing=smoothing)
+        else:
+            loss = F.nll_loss(F.log_softmax(x, 1), t, weight=w, ignore_index=3, reduction=reduction)
+        loss.sum().backward()
+        grads.append((loss.detach().numpy(), x.grad.numpy()))
+    rtol = 1e-5 if dtype == "float32" else 1e-12
+    np.testing.assert_allclose(grads[0][0], grads[1][0], rtol=rtol, atol=rtol)
+    np.testing.assert_allclose(grads[0][1], grads[1][1], rtol=rtol, atol=rtol)
 
 
 def test_argmax_many_rows(threads):

@@ -305,7 +305,7 @@ void CpuBackend::fill(const Tensor& dst, Scalar value) {
     parallel_for_each_run<1>(dst.sizes(), operands_of<1>({&dst}), [&](auto p, auto s, int64_t n) {
       T* o = reinterpret_cast<T*>(p[0]);
       if (s[0] == 1) {
-        for (int64_t i = 0; i < n; ++i) o[i] = v;
+        vec::simd_for(n, [=](int64_t i) TG_INLINE_LAMBDA { o[i] = v; });
       } else {
         for (int64_t i = 0; i < n; ++i) o[i * s[0]] = v;
       }

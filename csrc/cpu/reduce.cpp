@@ -90,78 +90,132 @@ TG_ALWAYS_INLINE void store_with_nans(T* dst, V m, Mask nan, int64_t lanes) {
 template <typename T>
 constexpr bool kVectorMaxMin = std::is_arithmetic_v<T> && !std::is_same_v<T, bool>;
 
+// Floating sums of a contiguous run in double. Four vector accumulators hide the add latency; float lanes
+// add at most 30 steps and the four are then combined pairwise before widening, so a float partial goes
+// through at most 31 roundings.
+template <typename T>
+TG_ALWAYS_INLINE double sum_run_floating(const T* x, int64_t n) {
+  constexpr int64_t kLanes = 64 / sizeof(T), kStep = 4 * kLanes;
+  typedef T V __attribute__((vector_size(64)));
+  typedef double D __attribute__((vector_size(64)));
+  // Vectors go through memory-typed locals: no function here takes or returns one (their ABI differs
+  // between the ISA levels this is compiled for).
+  V acc[4], v;
+  D wide = {};
+  int64_t i = 0;
+  if constexpr (std::is_same_v<T, float>) {
+    while (n - i >= kStep) {
+      const int64_t steps = std::min<int64_t>(30, (n - i) / kStep);
+      __builtin_memcpy(acc, x + i, sizeof(acc));
+      for (int64_t s = 1; s < steps; ++s)
+        for (int k = 0; k < 4; ++k) {
+          __builtin_memcpy(&v, x + i + s * kStep + k * kLanes, sizeof(V));
+          acc[k] += v;
+        }
+      i += steps * kStep;
+      v = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+      wide += __builtin_convertvector(__builtin_shufflevector(v, v, 0, 1, 2, 3, 4, 5, 6, 7), D) +
+              __builtin_convertvector(__builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15), D);
+    }
+    for (; i + kLanes <= n; i += kLanes) {
+      __builtin_memcpy(&v, x + i, sizeof(V));
+      wide += __builtin_convertvector(__builtin_shufflevector(v, v, 0, 1, 2, 3, 4, 5, 6, 7), D) +
+              __builtin_convertvector(__builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15), D);
+    }
+  } else {
+    if (n >= kStep) {
+      __builtin_memcpy(acc, x, sizeof(acc));
+      for (i = kStep; i + kStep <= n; i += kStep)
+        for (int k = 0; k < 4; ++k) {
+          __builtin_memcpy(&v, x + i + k * kLanes, sizeof(V));
+          acc[k] += v;
+        }
+      wide = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+    }
+    for (; i + kLanes <= n; i += kLanes) {
+      __builtin_memcpy(&v, x + i, sizeof(V));
+      wide += v;
+    }
+  }
+  double total = ((wide[0] + wide[4]) + (wide[2] + wide[6])) + ((wide[1] + wide[5]) + (wide[3] + wide[7]));
+  for (; i < n; ++i) total += x[i];
+  return total;
+}
+
 // Reduces a contiguous run with independent lanes, so the loop vectorises despite FP ordering.
 template <typename A, ReduceOp Op, typename T>
 TG_ALWAYS_INLINE A reduce_run_inline(const T* x, int64_t n) {
-  constexpr int64_t kLanes = 16;
-  A acc = static_cast<A>(x[0]);
-  int64_t i = 1;
-  if (n >= 2 * kLanes) {
-    A lanes[kLanes];
-    for (int64_t j = 0; j < kLanes; ++j) lanes[j] = static_cast<A>(x[j]);
-    i = kLanes;
-    if constexpr ((Op == ReduceOp::Max || Op == ReduceOp::Min) && kVectorMaxMin<T>) {
-      typedef T V __attribute__((vector_size(kLanes * sizeof(T))));
-      V m, v;
-      __builtin_memcpy(&m, x, sizeof(V));
-      auto nan = m != m;
-      for (; i + kLanes <= n; i += kLanes) {
-        __builtin_memcpy(&v, x + i, sizeof(V));
-        m = max_min_step<Op>(m, v, nan);
+  if constexpr (Op == ReduceOp::Sum && std::is_floating_point_v<T>) {
+    return sum_run_floating(x, n);
+  } else {
+    constexpr int64_t kLanes = 16;
+    A acc = static_cast<A>(x[0]);
+    int64_t i = 1;
+    if (n >= 2 * kLanes) {
+      A lanes[kLanes];
+      for (int64_t j = 0; j < kLanes; ++j) lanes[j] = static_cast<A>(x[j]);
+      i = kLanes;
+      if constexpr ((Op == ReduceOp::Max || Op == ReduceOp::Min) && kVectorMaxMin<T>) {
+        typedef T V __attribute__((vector_size(kLanes * sizeof(T))));
+        V m, v;
+        __builtin_memcpy(&m, x, sizeof(V));
+        auto nan = m != m;
+        for (; i + kLanes <= n; i += kLanes) {
+          __builtin_memcpy(&v, x + i, sizeof(V));
+          m = max_min_step<Op>(m, v, nan);
+        }
+        store_with_nans(lanes, m, nan, kLanes);
       }
-      store_with_nans(lanes, m, nan, kLanes);
-    } else if constexpr (Op == ReduceOp::Sum && std::is_same_v<T, float>) {
-      // Float sums add 32 steps per lane in float before widening: full-width vector adds, and the
-      // rounding of a 32-term float sum is far below what the double accumulation keeps.
-      constexpr int64_t kBlock = 32 * kLanes;
-      for (; i + kBlock <= n; i += kBlock) {
-        float part[kLanes];
-        for (int64_t j = 0; j < kLanes; ++j) part[j] = x[i + j];
-        for (int64_t k = kLanes; k < kBlock; k += kLanes)
-          for (int64_t j = 0; j < kLanes; ++j) part[j] += x[i + k + j];
-        for (int64_t j = 0; j < kLanes; ++j) lanes[j] += part[j];
-      }
+      for (; i + kLanes <= n; i += kLanes)
+        for (int64_t j = 0; j < kLanes; ++j) lanes[j] = combine<A>(Op, lanes[j], static_cast<A>(x[i + j]));
+      acc = lanes[0];
+      for (int64_t j = 1; j < kLanes; ++j) acc = combine<A>(Op, acc, lanes[j]);
     }
-    for (; i + kLanes <= n; i += kLanes)
-      for (int64_t j = 0; j < kLanes; ++j) lanes[j] = combine<A>(Op, lanes[j], static_cast<A>(x[i + j]));
-    acc = lanes[0];
-    for (int64_t j = 1; j < kLanes; ++j) acc = combine<A>(Op, acc, lanes[j]);
+    for (; i < n; ++i) acc = combine<A>(Op, acc, static_cast<A>(x[i]));
+    return acc;
   }
-  for (; i < n; ++i) acc = combine<A>(Op, acc, static_cast<A>(x[i]));
-  return acc;
 }
 
-// Columns reduced together: their accumulators stay in L1 while rows stream past.
-constexpr int64_t kColumnBlock = 512;
+// Column reductions work on units of up to kColumnWidth columns by kColumnRows rows: a unit of full
+// rows reads memory as one stream, and its accumulators stay in L1.
+constexpr int64_t kColumnWidth = 4096;
+constexpr int64_t kColumnRows = 256;
 
-// acc[j] = x[0, j] (op) x[1, j] (op) ... over `len` rows `inner` apart.
+// acc[j] = x[0, j] (op) x[1, j] (op) ... over `rows` rows `inner` apart. Sums and max/min take rows four at
+// a time, so that each pass over the accumulators consumes four rows; float sums add in double.
 template <typename A, ReduceOp Op, typename T>
-TG_ALWAYS_INLINE void reduce_columns_inline(A* acc, const T* x, int64_t len, int64_t inner, int64_t width) {
+TG_ALWAYS_INLINE void reduce_columns_inline(A* acc, const T* x, int64_t rows, int64_t inner, int64_t width) {
   for (int64_t j = 0; j < width; ++j) acc[j] = static_cast<A>(x[j]);
-  int64_t j0 = 0;
-  if constexpr ((Op == ReduceOp::Max || Op == ReduceOp::Min) && kVectorMaxMin<T>) {
-    constexpr int64_t kLanes = 64 / sizeof(T);
-    typedef T V __attribute__((vector_size(kLanes * sizeof(T))));
-    constexpr int64_t kMaxVectors = kColumnBlock / kLanes;
-    const int64_t vectors = width / kLanes;
-    // Rows outer, vectors inner: each row's block is read once, contiguously.
-    V m[kMaxVectors], v;
-    decltype(v != v) nan[kMaxVectors];
-    for (int64_t c = 0; c < vectors; ++c) {
-      __builtin_memcpy(&m[c], acc + c * kLanes, sizeof(V));
-      nan[c] = m[c] != m[c];
-    }
-    for (int64_t r = 1; r < len; ++r)
-      for (int64_t c = 0; c < vectors; ++c) {
-        __builtin_memcpy(&v, x + r * inner + c * kLanes, sizeof(V));
-        m[c] = max_min_step<Op>(m[c], v, nan[c]);
+  int64_t r = 1;
+  for (; r + 4 <= rows; r += 4) {
+    const T *a = x + r * inner, *b = a + inner, *c = b + inner, *d = c + inner;
+    if constexpr (Op == ReduceOp::Sum && std::is_floating_point_v<T>) {
+      for (int64_t j = 0; j < width; ++j) acc[j] += (A(a[j]) + A(b[j])) + (A(c[j]) + A(d[j]));
+    } else if constexpr ((Op == ReduceOp::Max || Op == ReduceOp::Min) && kVectorMaxMin<T>) {
+      constexpr int64_t kLanes = 64 / sizeof(T);
+      typedef T V __attribute__((vector_size(64)));
+      int64_t j = 0;
+      for (; j + kLanes <= width; j += kLanes) {
+        V m;
+        __builtin_memcpy(&m, acc + j, sizeof(V));
+        auto nan = m != m;
+        for (const T* row : {a, b, c, d}) {
+          V v;
+          __builtin_memcpy(&v, row + j, sizeof(V));
+          m = max_min_step<Op>(m, v, nan);
+        }
+        m = nan ? m + std::numeric_limits<T>::quiet_NaN() : m;  // a NaN lane stays NaN
+        __builtin_memcpy(acc + j, &m, sizeof(V));
       }
-    for (int64_t c = 0; c < vectors; ++c) store_with_nans(acc + c * kLanes, m[c], nan[c], kLanes);
-    j0 = vectors * kLanes;
+      for (; j < width; ++j)
+        acc[j] = combine<A>(Op, combine<A>(Op, combine<A>(Op, combine<A>(Op, acc[j], a[j]), b[j]), c[j]), d[j]);
+    } else {
+      break;
+    }
   }
-  for (int64_t r = 1; r < len; ++r) {
+  for (; r < rows; ++r) {
     const T* xr = x + r * inner;
-    for (int64_t j = j0; j < width; ++j) acc[j] = combine<A>(Op, acc[j], static_cast<A>(xr[j]));
+    for (int64_t j = 0; j < width; ++j) acc[j] = combine<A>(Op, acc[j], static_cast<A>(xr[j]));
   }
 }
 
@@ -172,19 +226,33 @@ A reduce_run(const T* x, int64_t n) {
 }
 
 template <typename A, ReduceOp Op, typename T>
-void reduce_columns(A* acc, const T* x, int64_t len, int64_t inner, int64_t width) {
-  vec::simd_call([&]() TG_INLINE_LAMBDA { reduce_columns_inline<A, Op>(acc, x, len, inner, width); });
+void reduce_columns(A* acc, const T* x, int64_t rows, int64_t inner, int64_t width) {
+  vec::simd_call([&]() TG_INLINE_LAMBDA { reduce_columns_inline<A, Op>(acc, x, rows, inner, width); });
 }
 
 // Work is cut into pieces whose bounds do not depend on the thread count, so results are the same
 // bit for bit whatever set_num_threads says.
 constexpr int64_t kReduceChunk = 16384;
 
+// Reductions split across the pool above this many elements: PyTorch's grain. A reduction's pieces
+// are much longer than the pool's hand-off, which the back-to-back kernels of a step find spinning.
+constexpr int64_t kReduceGrain = 32768;
+
+// A row reduced in kReduceChunk pieces combined in order, as the few-long-rows path below computes it.
+template <typename A, ReduceOp Op, typename T>
+A reduce_row(const T* row, int64_t len) {
+  if (len < 2 * kReduceChunk) return reduce_run<A, Op>(row, len);
+  A acc = reduce_run<A, Op>(row, kReduceChunk);
+  for (int64_t start = kReduceChunk; start < len; start += kReduceChunk)
+    acc = combine<A>(Op, acc, reduce_run<A, Op>(row + start, std::min(kReduceChunk, len - start)));
+  return acc;
+}
+
 template <typename T, ReduceOp Op>
 void reduce_outer_len_inner(T* out, const T* in, int64_t outer, int64_t len, int64_t inner) {
   using A = FastAcc<T, Op>;
   if (inner == 1 && outer < num_threads() && len >= 2 * kReduceChunk) {
-    // Few long rows: partial results per chunk, combined in chunk order.
+    // Few long rows: the chunks of each row split across the pool.
     int64_t chunks = (len + kReduceChunk - 1) / kReduceChunk;
     std::vector<A> partial(chunks);
     for (int64_t o = 0; o < outer; ++o) {
@@ -198,24 +266,41 @@ void reduce_outer_len_inner(T* out, const T* in, int64_t outer, int64_t len, int
       out[o] = static_cast<T>(acc);
     }
   } else if (inner == 1) {
-    parallel_for(outer, std::max<int64_t>(1, kElementwiseGrain / len), [&](int64_t begin, int64_t end) {
-      for (int64_t o = begin; o < end; ++o) out[o] = static_cast<T>(reduce_run<A, Op>(in + o * len, len));
+    parallel_for(outer, std::max<int64_t>(1, kReduceGrain / len), [&](int64_t begin, int64_t end) {
+      for (int64_t o = begin; o < end; ++o) out[o] = static_cast<T>(reduce_row<A, Op>(in + o * len, len));
     });
   } else {
-    // Column sums: a block of accumulators walks down the reduced dim, reading rows contiguously.
-    int64_t blocks = (inner + kColumnBlock - 1) / kColumnBlock;
-    int64_t grain = std::max<int64_t>(1, kElementwiseGrain / (len * std::min(inner, kColumnBlock)));
-    parallel_for(outer * blocks, grain, [&](int64_t begin, int64_t end) {
-      A acc[kColumnBlock];
+    // Columns: units of rows by columns, each reduced on its own; with several row chunks the units'
+    // results are combined in chunk order.
+    const int64_t blocks = (inner + kColumnWidth - 1) / kColumnWidth;
+    const int64_t chunks = (len + kColumnRows - 1) / kColumnRows;
+    const int64_t width = std::min(inner, kColumnWidth), rows = std::min(len, kColumnRows);
+    std::vector<A> partial(chunks > 1 ? outer * chunks * inner : 0);
+    parallel_for(outer * chunks * blocks, std::max<int64_t>(1, kReduceGrain / (rows * width)),
+                 [&](int64_t begin, int64_t end) {
+      A acc[kColumnWidth];
       for (int64_t unit = begin; unit < end; ++unit) {
-        int64_t o = unit / blocks, j0 = (unit % blocks) * kColumnBlock;
-        int64_t width = std::min(kColumnBlock, inner - j0);
-        const T* x = in + o * len * inner + j0;
-        reduce_columns<A, Op>(acc, x, len, inner, width);
-        T* dst = out + o * inner + j0;
-        for (int64_t j = 0; j < width; ++j) dst[j] = static_cast<T>(acc[j]);
+        const int64_t o = unit / (chunks * blocks), c = unit / blocks % chunks, j0 = unit % blocks * kColumnWidth;
+        const int64_t w = std::min(kColumnWidth, inner - j0), r0 = c * kColumnRows;
+        reduce_columns<A, Op>(acc, in + (o * len + r0) * inner + j0, std::min(kColumnRows, len - r0), inner, w);
+        if (chunks > 1) {
+          std::copy(acc, acc + w, partial.begin() + (o * chunks + c) * inner + j0);
+        } else {
+          T* dst = out + o * inner + j0;
+          for (int64_t j = 0; j < w; ++j) dst[j] = static_cast<T>(acc[j]);
+        }
       }
     });
+    if (chunks > 1) {
+      for (int64_t o = 0; o < outer; ++o) {
+        const A* first = partial.data() + o * chunks * inner;
+        vec::simd_for(inner, [&](int64_t j) TG_INLINE_LAMBDA {
+          A total = first[j];
+          for (int64_t c = 1; c < chunks; ++c) total = combine<A>(Op, total, first[c * inner + j]);
+          out[o * inner + j] = static_cast<T>(total);
+        });
+      }
+    }
   }
 }
 
@@ -333,19 +418,37 @@ void CpuBackend::arg_reduce(ArgReduceOp op, const Tensor& values, const Tensor& 
 
 namespace {
 
-// max over a row (NaN ignored, as std::max does) with 64 independent lanes, so that the comparisons do not
-// wait on each other.
+// max over a row (NaN ignored, as std::max does) with four vectors of lanes, so that the comparisons do
+// not wait on each other; the last vector is read again for the row's tail, which max does not mind.
 template <typename T>
 TG_ALWAYS_INLINE T row_max(const T* x, int64_t n) {
-  constexpr int kLanes = 64;
-  T acc[kLanes];
-  for (T& a : acc) a = -std::numeric_limits<T>::infinity();
+  constexpr int64_t kLanes = 64 / sizeof(T);
+  typedef T V __attribute__((vector_size(64)));
+  T m = -std::numeric_limits<T>::infinity();
+  if (n < kLanes) {
+    for (int64_t i = 0; i < n; ++i) m = std::max(m, x[i]);
+    return m;
+  }
+  V acc[4], v;
+  __builtin_memcpy(&acc[0], x, sizeof(V));
+  acc[1] = acc[2] = acc[3] = acc[0];
   int64_t i = 0;
-  for (; i + kLanes <= n; i += kLanes)
-    for (int k = 0; k < kLanes; ++k) acc[k] = acc[k] < x[i + k] ? x[i + k] : acc[k];
-  for (; i < n; ++i) acc[0] = std::max(acc[0], x[i]);
-  for (int k = 1; k < kLanes; ++k) acc[0] = std::max(acc[0], acc[k]);
-  return acc[0];
+  for (; i + 4 * kLanes <= n; i += 4 * kLanes)
+    for (int k = 0; k < 4; ++k) {
+      __builtin_memcpy(&v, x + i + k * kLanes, sizeof(V));
+      acc[k] = acc[k] < v ? v : acc[k];
+    }
+  for (; i + kLanes <= n; i += kLanes) {
+    __builtin_memcpy(&v, x + i, sizeof(V));
+    acc[0] = acc[0] < v ? v : acc[0];
+  }
+  __builtin_memcpy(&v, x + n - kLanes, sizeof(V));
+  acc[1] = acc[1] < v ? v : acc[1];
+  acc[0] = acc[0] < acc[1] ? acc[1] : acc[0];
+  acc[2] = acc[2] < acc[3] ? acc[3] : acc[2];
+  acc[0] = acc[0] < acc[2] ? acc[2] : acc[0];
+  for (int64_t j = 0; j < kLanes; ++j) m = std::max(m, acc[0][j]);
+  return m;
 }
 
 // softmax or log_softmax of one contiguous row, y may be x, in the caller's ISA (inside vec::simd_call).
@@ -377,6 +480,38 @@ TG_ALWAYS_INLINE void softmax_row(const T* x, T* y, int64_t len, bool log) {
   }
 }
 
+// One row of softmax's (or log_softmax's) backward in double; kUnit: every stride is 1, so the loops
+// vectorise.
+template <bool kUnit, typename T>
+TG_ALWAYS_INLINE void softmax_backward_row(T* gi, const T* go, const T* y, int64_t len, int64_t gi_s, int64_t go_s,
+                                           int64_t o_s, bool log) {
+  if constexpr (kUnit) gi_s = go_s = o_s = 1;
+  if (log) {
+    // d/dx log_softmax: g - exp(y) * sum(g)
+    const double total = vec::row_sum(len, [=](int64_t k) TG_INLINE_LAMBDA { return double(go[k * go_s]); });
+    // The exponentials go through a small buffer: a loop mixing exp in T with the double update does not
+    // vectorise.
+    constexpr int64_t kChunk = 256;
+    T e[kChunk];
+    for (int64_t start = 0; start < len; start += kChunk) {
+      const int64_t n = std::min(kChunk, len - start);
+      for (int64_t k = 0; k < n; ++k) e[k] = vec::exp(y[(start + k) * o_s]);
+      for (int64_t k = 0; k < n; ++k)
+        gi[(start + k) * gi_s] = static_cast<T>(go[(start + k) * go_s] - double(e[k]) * total);
+    }
+  } else {
+    // d/dx softmax: y * (g - sum(g * y))
+    const double dot =
+        vec::row_sum(len, [=](int64_t k) TG_INLINE_LAMBDA { return double(go[k * go_s]) * y[k * o_s]; });
+    for (int64_t k = 0; k < len; ++k) gi[k * gi_s] = static_cast<T>(y[k * o_s] * (go[k * go_s] - dot));
+  }
+}
+
+// Softmax rows split by rows from 16K elements: an exponential and a few passes make an element several
+// times an elementwise op's work.
+constexpr int64_t kSoftmaxGrain = 16384;
+int64_t softmax_grain(int64_t row_length) { return std::max<int64_t>(1, kSoftmaxGrain / std::max<int64_t>(row_length, 1)); }
+
 }  // namespace
 
 void CpuBackend::softmax(const Tensor& out, const Tensor& in, int64_t dim, bool log) {
@@ -387,7 +522,7 @@ void CpuBackend::softmax(const Tensor& out, const Tensor& in, int64_t dim, bool 
   Tensor out_rows = row_starts(out, dim);
   dispatch_floating(in.dtype(), "softmax", [&](auto tag) {
     using T = typename decltype(tag)::type;
-    parallel_for_each_run<2>(in_rows.sizes(), operands_of<2>({&out_rows, &in_rows}), row_grain(len),
+    parallel_for_each_run<2>(in_rows.sizes(), operands_of<2>({&out_rows, &in_rows}), softmax_grain(len),
                              [&](auto p, auto s, int64_t n) {
       // Rows along a strided dim are gathered into a contiguous buffer and scattered back.
       const bool contiguous = in_stride == 1 && out_stride == 1;
@@ -416,23 +551,15 @@ void CpuBackend::softmax_backward(const Tensor& grad_in, const Tensor& grad_out,
   Tensor gi_rows = row_starts(grad_in, dim), go_rows = row_starts(grad_out, dim), o_rows = row_starts(out, dim);
   dispatch_floating(out.dtype(), "softmax_backward", [&](auto tag) {
     using T = typename decltype(tag)::type;
-    parallel_for_each_run<3>(o_rows.sizes(), operands_of<3>({&gi_rows, &go_rows, &o_rows}), row_grain(len), [&](auto p, auto s, int64_t n) {
+    parallel_for_each_run<3>(o_rows.sizes(), operands_of<3>({&gi_rows, &go_rows, &o_rows}), softmax_grain(len),
+                             [&](auto p, auto s, int64_t n) {
       vec::simd_call([&]() TG_INLINE_LAMBDA {
         for (int64_t i = 0; i < n; ++i) {
           T* gi = reinterpret_cast<T*>(p[0]) + i * s[0];
           const T* go = reinterpret_cast<const T*>(p[1]) + i * s[1];
           const T* y = reinterpret_cast<const T*>(p[2]) + i * s[2];
-          if (log) {
-            // d/dx log_softmax: g - exp(y) * sum(g)
-            const double total = vec::row_sum(len, [=](int64_t k) TG_INLINE_LAMBDA { return double(go[k * go_s]); });
-            for (int64_t k = 0; k < len; ++k)
-              gi[k * gi_s] = static_cast<T>(go[k * go_s] - double(vec::exp(y[k * o_s])) * total);
-          } else {
-            // d/dx softmax: y * (g - sum(g * y))
-            const double dot =
-                vec::row_sum(len, [=](int64_t k) TG_INLINE_LAMBDA { return double(go[k * go_s]) * y[k * o_s]; });
-            for (int64_t k = 0; k < len; ++k) gi[k * gi_s] = static_cast<T>(y[k * o_s] * (go[k * go_s] - dot));
-          }
+          if (gi_s == 1 && go_s == 1 && o_s == 1) softmax_backward_row<true>(gi, go, y, len, 1, 1, 1, log);
+          else softmax_backward_row<false>(gi, go, y, len, gi_s, go_s, o_s, log);
         }
       });
     });

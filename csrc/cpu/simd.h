@@ -72,7 +72,8 @@ void map(const T* a, const T* b, T* y, int64_t n, F f) {
 }
 
 // Sums of f(i) over a row with 32 independent double accumulators: a single running sum would stall
-// on the latency of each add, and this order is still deterministic.
+// on the latency of each add, and this order is still deterministic. A row's tail is its last 32
+// elements again with those already added masked out, rather than a serial loop.
 template <typename F>
 TG_ALWAYS_INLINE double row_sum(int64_t n, F f) {
   constexpr int kLanes = 32;
@@ -80,6 +81,11 @@ TG_ALWAYS_INLINE double row_sum(int64_t n, F f) {
   int64_t i = 0;
   for (; i + kLanes <= n; i += kLanes)
     for (int k = 0; k < kLanes; ++k) acc[k] += f(i + k);
+  if (i < n && n >= kLanes) {
+    const int64_t start = n - kLanes, skip = i - start;
+    for (int k = 0; k < kLanes; ++k) acc[k] += k >= skip ? f(start + k) : 0.0;
+    i = n;
+  }
   for (; i < n; ++i) acc[0] += f(i);
   for (int width = kLanes / 2; width > 0; width /= 2)
     for (int k = 0; k < width; ++k) acc[k] += acc[k + width];
