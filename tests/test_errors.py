@@ -211,6 +211,27 @@ SAME_MESSAGE = [
     "a = lib.ones(2)\ndel a.data",
     "a = lib.ones(2, requires_grad=True)\na.data = lib.ones(2, dtype=lib.int64)",
     "lib.set_grad_enabled('yes')",
+    # ---- rearranging, scanning and sorting ----
+    "lib.tril(lib.ones(3))",
+    "lib.ones(3).triu_()",
+    "lib.ones(3, 4).cumsum(2)",
+    "lib.ones(3, 4).flip(2)",
+    "lib.ones(3, 4).flip(0, -2)",
+    "lib.ones(3, 4).roll((1, 2), (0,))",
+    "lib.ones(3, 4).roll((1, 2))",
+    "lib.ones(3, 4).roll(1, 5)",
+    "lib.ones(3, 4).repeat(2)",
+    "lib.ones(3, 4).repeat(-1, 1)",
+    "lib.ones(3, 4).repeat_interleave(-1)",
+    "lib.ones(3, 4).topk(5)",
+    "lib.ones(3, 4).topk(-1)",
+    "lib.ones(3, 4).topk(1, dim=3)",
+    "lib.ones(3, 4).sort(dim=2)",
+    "lib.outer(lib.ones(2, 2), lib.ones(2))",
+    "lib.outer(lib.ones(2), lib.ones(2, 2))",
+    "lib.diag(lib.ones(2, 2, 2))",
+    "lib.ones(2).register_hook(lambda g: g)",
+    "a = lib.ones(2, requires_grad=True)\na.register_hook(lambda g: 1.0)\n(a * 2).sum().backward()",
 ]
 
 

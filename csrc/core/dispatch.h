@@ -68,6 +68,12 @@ struct Backend {
   // Values and int64 indices of the max/min along one dim (out shapes keep that dim as 1).
   virtual void arg_reduce(ArgReduceOp op, const Tensor& values, const Tensor& indices,
                           const Tensor& in, int64_t dim) = 0;
+  // Along `dim` of a contiguous `in`: out (contiguous, in's dtype) = the running sum.
+  virtual void cumsum(const Tensor& out, const Tensor& in, int64_t dim) = 0;
+  // The k first elements of each row along `dim` of a contiguous `in` once sorted (NaN above every number, ties
+  // in their original order) into contiguous values and int64 indices whose `dim` has size k.
+  virtual void sort(const Tensor& values, const Tensor& indices, const Tensor& in, int64_t dim, int64_t k,
+                    bool descending) = 0;
   virtual void softmax(const Tensor& out, const Tensor& in, int64_t dim, bool log) = 0;
   // grad_in = backward of (log_)softmax given its output and the incoming gradient.
   virtual void softmax_backward(const Tensor& grad_in, const Tensor& grad_out,

@@ -4,7 +4,7 @@
 namespace tg::cpu {
 
 // The CPU backend. Its methods are spread over this folder by kernel family:
-// elementwise.cpp, reduce.cpp, blas.cpp, index.cpp, nn.cpp.
+// elementwise.cpp, reduce.cpp, sort.cpp, blas.cpp, index.cpp, nn.cpp.
 struct CpuBackend final : Backend {
   void binary(BinaryOp op, const Tensor& out, const Tensor& a, const Tensor& b) override;
   void unary(UnaryOp op, const Tensor& out, const Tensor& a) override;
@@ -15,6 +15,9 @@ struct CpuBackend final : Backend {
   void reduce(ReduceOp op, const Tensor& out, const Tensor& in, const DimVec& dims) override;
   void arg_reduce(ArgReduceOp op, const Tensor& values, const Tensor& indices, const Tensor& in,
                   int64_t dim) override;
+  void cumsum(const Tensor& out, const Tensor& in, int64_t dim) override;
+  void sort(const Tensor& values, const Tensor& indices, const Tensor& in, int64_t dim, int64_t k,
+            bool descending) override;
   void softmax(const Tensor& out, const Tensor& in, int64_t dim, bool log) override;
   void softmax_backward(const Tensor& grad_in, const Tensor& grad_out, const Tensor& out, int64_t dim,
                         bool log) override;
