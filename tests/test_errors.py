@@ -293,3 +293,22 @@ def test_failed_backward_keeps_graph_for_retry():
         y.backward(tapegrad.ones(2))
     y.backward()
     assert a.grad.tolist() == [2.0, 2.0, 2.0]
+
+
+# ---- activations ----
+
+ACTIVATION_ERRORS = [
+    "lib.nn.functional.silu(lib.ones(2, dtype=lib.int64))",
+    "lib.nn.functional.elu(lib.ones(2, dtype=lib.int64))",
+    "lib.nn.functional.softplus(lib.ones(2, dtype=lib.int64))",
+    "lib.nn.functional.logsigmoid(lib.ones(2, dtype=lib.int64))",
+    "lib.nn.functional.mish(lib.ones(2, dtype=lib.int64))",
+    "lib.nn.functional.hardtanh(lib.ones(2), 2.0, 1.0)",
+    "lib.nn.Hardtanh(1.0, 1.0)",
+    "lib.nn.functional.elu(lib.ones(2, requires_grad=True), inplace=True)",
+]
+
+
+@pytest.mark.parametrize("code", ACTIVATION_ERRORS)
+def test_activation_errors(code):
+    check_same_error(code)

@@ -1,5 +1,6 @@
 // tapegrad._C._nn: the ops behind tapegrad.nn.functional. The Python layer handles legacy
 // arguments (size_average, reduce) and calls these with plain values.
+#include "autograd/node.h"
 #include "bindings/python.h"
 #include "ops/nn.h"
 #include "ops/ops.h"
@@ -35,6 +36,13 @@ void warn_if_broadcasting(const Tensor& input, const Tensor& target) {
   if (PyErr_WarnEx(PyExc_UserWarning, msg.c_str(), 2) < 0) throw py::error_already_set();
 }
 
+// self.op_() for an op without an in-place kernel; returns self.
+py::object write_back(py::object self, const std::function<Tensor(const Tensor&)>& op) {
+  Tensor t = unwrap(self.ptr());
+  compute_inplace(t, op);
+  return self;
+}
+
 }  // namespace
 
 void bind_nn(py::module_& m) {
@@ -57,6 +65,23 @@ void bind_nn(py::module_& m) {
     ops::leaky_relu_(t, negative_slope);
     return self;
   }, py::arg("input"), py::arg("negative_slope") = 0.01);
+  nn.def("silu", &ops::silu, py::arg("input"));
+  nn.def("elu", &ops::elu, py::arg("input"), py::arg("alpha") = 1.0);
+  nn.def("softplus", &ops::softplus, py::arg("input"), py::arg("beta") = 1.0, py::arg("threshold") = 20.0);
+  nn.def("hardtanh", &ops::hardtanh, py::arg("input"), py::arg("min_val") = -1.0, py::arg("max_val") = 1.0);
+  nn.def("logsigmoid", &ops::logsigmoid, py::arg("input"));
+  nn.def("mish", &ops::mish, py::arg("input"));
+  // In place: computed out of place and written back, recording the out-of-place op's node.
+  nn.def("silu_", [](py::object self) { return write_back(self, [](const Tensor& x) { return ops::silu(x); }); },
+         py::arg("input"));
+  nn.def("elu_", [](py::object self, double alpha) {
+    return write_back(self, [alpha](const Tensor& x) { return ops::elu(x, alpha); });
+  }, py::arg("input"), py::arg("alpha") = 1.0);
+  nn.def("hardtanh_", [](py::object self, double min_val, double max_val) {
+    return write_back(self, [=](const Tensor& x) { return ops::hardtanh(x, min_val, max_val); });
+  }, py::arg("input"), py::arg("min_val") = -1.0, py::arg("max_val") = 1.0);
+  nn.def("mish_", [](py::object self) { return write_back(self, [](const Tensor& x) { return ops::mish(x); }); },
+         py::arg("input"));
   nn.def("dropout", [](py::object input, double p, bool train, bool inplace) -> py::object {
     Tensor t = py::cast<Tensor>(input);
     Tensor out = ops::dropout(t, p, train, inplace);

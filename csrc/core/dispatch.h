@@ -27,8 +27,9 @@ struct PointwiseLossArgs {
   Tensor pos_weight;  // optional, expanded to the input's shape (bce_with_logits)
   double beta = 1.0;  // smooth_l1
 };
-// Activations without a UnaryOp of their own; `param` is leaky_relu's negative slope.
-enum class ActivationOp : uint8_t { Gelu, GeluTanh, LeakyRelu, Erf };
+// Activations without a UnaryOp of their own. Their parameters (param, param2): leaky_relu's negative slope,
+// elu's alpha, softplus's beta and threshold, hardtanh's min and max; the others take none.
+enum class ActivationOp : uint8_t { Gelu, GeluTanh, LeakyRelu, Erf, Silu, Elu, Softplus, Hardtanh, LogSigmoid, Mish };
 // Unary ops whose gradient is read off their output y: relu (threshold_backward), tanh, sigmoid.
 enum class OutputGradOp : uint8_t { Relu, Tanh, Sigmoid };
 
@@ -114,10 +115,10 @@ struct Backend {
   virtual void layer_norm_backward(const Tensor& grad_in, const Tensor& grad_weight, const Tensor& grad_bias,
                                    const Tensor& grad_out, const Tensor& in, const Tensor& mean, const Tensor& rstd,
                                    const Tensor& weight) = 0;
-  virtual void activation(ActivationOp op, const Tensor& out, const Tensor& in, double param) = 0;
+  virtual void activation(ActivationOp op, const Tensor& out, const Tensor& in, double param, double param2) = 0;
   // grad_in = grad_out * op'(in).
   virtual void activation_backward(ActivationOp op, const Tensor& grad_in, const Tensor& grad_out, const Tensor& in,
-                                   double param) = 0;
+                                   double param, double param2) = 0;
   // grad_in = grad_out * op'(x), from the op's output y = op(x); grad_out arrives expanded to y's shape.
   virtual void output_grad(OutputGradOp op, const Tensor& grad_in, const Tensor& grad_out, const Tensor& out) = 0;
 };

@@ -39,9 +39,9 @@ struct CpuBackend final : Backend {
   void layer_norm_backward(const Tensor& grad_in, const Tensor& grad_weight, const Tensor& grad_bias,
                            const Tensor& grad_out, const Tensor& in, const Tensor& mean, const Tensor& rstd,
                            const Tensor& weight) override;
-  void activation(ActivationOp op, const Tensor& out, const Tensor& in, double param) override;
+  void activation(ActivationOp op, const Tensor& out, const Tensor& in, double param, double param2) override;
   void activation_backward(ActivationOp op, const Tensor& grad_in, const Tensor& grad_out, const Tensor& in,
-                           double param) override;
+                           double param, double param2) override;
   void output_grad(OutputGradOp op, const Tensor& grad_in, const Tensor& grad_out, const Tensor& out) override;
 };
 

@@ -15,6 +15,13 @@ Tensor gelu(const Tensor& input, bool tanh_approximation);
 Tensor erf(const Tensor& input);
 Tensor leaky_relu(const Tensor& input, double negative_slope);
 Tensor& leaky_relu_(Tensor& self, double negative_slope);
+Tensor silu(const Tensor& input);
+Tensor elu(const Tensor& input, double alpha);
+// x where x * beta > threshold (for stability), else log(1 + exp(beta * x)) / beta.
+Tensor softplus(const Tensor& input, double beta, double threshold);
+Tensor hardtanh(const Tensor& input, double min_val, double max_val);
+Tensor logsigmoid(const Tensor& input);
+Tensor mish(const Tensor& input);
 // Zeroes elements with probability p and scales the rest by 1/(1-p), drawing the mask
 // from the default generator exactly as PyTorch's CPU dropout does.
 Tensor dropout(const Tensor& input, double p, bool train, bool inplace);

@@ -7,7 +7,8 @@ from .._C import _nn
 from ..grad_mode import no_grad
 
 __all__ = [
-    "linear", "relu", "relu_", "leaky_relu", "leaky_relu_", "sigmoid", "tanh", "gelu", "softmax", "log_softmax",
+    "linear", "relu", "relu_", "leaky_relu", "leaky_relu_", "sigmoid", "tanh", "gelu", "silu", "elu", "softplus",
+    "relu6", "hardtanh", "logsigmoid", "mish", "softmax", "log_softmax",
     "softmin", "dropout", "one_hot", "embedding", "layer_norm", "batch_norm", "mse_loss", "l1_loss",
     "smooth_l1_loss", "cross_entropy", "nll_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits",
 ]
@@ -57,6 +58,30 @@ def leaky_relu(input, negative_slope=0.01, inplace=False):
 
 def leaky_relu_(input, negative_slope=0.01):
     return _nn.leaky_relu_(input, negative_slope)
+
+
+def silu(input, inplace=False):
+    return _nn.silu_(input) if inplace else _nn.silu(input)
+
+
+def elu(input, alpha=1.0, inplace=False):
+    return _nn.elu_(input, alpha) if inplace else _nn.elu(input, alpha)
+
+
+softplus = _nn.softplus
+logsigmoid = _nn.logsigmoid
+
+
+def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
+    return _nn.hardtanh_(input, min_val, max_val) if inplace else _nn.hardtanh(input, min_val, max_val)
+
+
+def relu6(input, inplace=False):
+    return hardtanh(input, 0.0, 6.0, inplace)
+
+
+def mish(input, inplace=False):
+    return _nn.mish_(input) if inplace else _nn.mish(input)
 
 
 def _get_softmax_dim(name, ndim, stacklevel):

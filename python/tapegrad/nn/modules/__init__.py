@@ -1,4 +1,7 @@
-from .activation import GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Softmin, Tanh
+from .activation import (
+    ELU, GELU, Hardtanh, LeakyReLU, LogSigmoid, LogSoftmax, Mish, ReLU, ReLU6, Sigmoid, SiLU, Softmax, Softmin,
+    Softplus, Tanh,
+)
 from .batchnorm import BatchNorm1d
 from .container import ModuleDict, ModuleList, Sequential
 from .dropout import Dropout
@@ -11,7 +14,7 @@ from .sparse import Embedding
 
 __all__ = [
     "Module", "Identity", "Linear", "Sequential", "ModuleList", "ModuleDict", "Flatten", "ReLU", "LeakyReLU",
-    "Sigmoid", "Tanh", "GELU", "Softmax", "Softmin", "LogSoftmax", "Dropout", "Embedding", "LayerNorm",
+    "Sigmoid", "Tanh", "GELU", "SiLU", "ELU", "Softplus", "Hardtanh", "ReLU6", "LogSigmoid", "Mish", "Softmax", "Softmin", "LogSoftmax", "Dropout", "Embedding", "LayerNorm",
     "BatchNorm1d", "MSELoss", "L1Loss", "SmoothL1Loss", "CrossEntropyLoss", "NLLLoss", "BCELoss",
     "BCEWithLogitsLoss",
 ]
