@@ -52,6 +52,12 @@ struct IndexOutOfRange : IndexError {
         index(index), size(size), position(position) {}
 };
 
+// A 2-D sliding window (convolution, pooling) over the last two dims of [N, C, H, W]; each array is (h, w).
+// `padding` is the padding before each dim; the padding after it is implied by `out`, the output's size.
+struct Window2d {
+  int64_t kernel[2], stride[2], padding[2], dilation[2], out[2];
+};
+
 struct Backend {
   virtual ~Backend() = default;
   // Elementwise. `out` may alias `a` (in-place ops). Comparisons write bool outputs.
@@ -115,6 +121,14 @@ struct Backend {
   virtual void layer_norm_backward(const Tensor& grad_in, const Tensor& grad_weight, const Tensor& grad_bias,
                                    const Tensor& grad_out, const Tensor& in, const Tensor& mean, const Tensor& rstd,
                                    const Tensor& weight) = 0;
+  // cols [N, C * kh * kw, oh * ow] = the window's elements at each output position, zero outside the input
+  // (row c * kh * kw + i * kw + j holds kernel position (i, j) of channel c). in [N, C, H, W] is contiguous.
+  virtual void im2col(const Tensor& cols, const Tensor& in, const Window2d& window) = 0;
+  // The adjoint of im2col: out [N, C, H, W] = the sum of the elements of cols that came from each position.
+  virtual void col2im(const Tensor& out, const Tensor& cols, const Window2d& window) = 0;
+  // The max of each window (padding never wins; NaN does) into out [N, C, oh, ow], with its position h * W + w
+  // in the input plane in indices (int64). in is contiguous.
+  virtual void max_pool2d(const Tensor& out, const Tensor& indices, const Tensor& in, const Window2d& window) = 0;
   virtual void activation(ActivationOp op, const Tensor& out, const Tensor& in, double param, double param2) = 0;
   // grad_in = grad_out * op'(in).
   virtual void activation_backward(ActivationOp op, const Tensor& grad_in, const Tensor& grad_out, const Tensor& in,

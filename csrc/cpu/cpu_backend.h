@@ -4,7 +4,7 @@
 namespace tg::cpu {
 
 // The CPU backend. Its methods are spread over this folder by kernel family:
-// elementwise.cpp, reduce.cpp, sort.cpp, blas.cpp, index.cpp, nn.cpp.
+// elementwise.cpp, reduce.cpp, sort.cpp, blas.cpp, index.cpp, nn.cpp, conv.cpp.
 struct CpuBackend final : Backend {
   void binary(BinaryOp op, const Tensor& out, const Tensor& a, const Tensor& b) override;
   void unary(UnaryOp op, const Tensor& out, const Tensor& a) override;
@@ -39,6 +39,9 @@ struct CpuBackend final : Backend {
   void layer_norm_backward(const Tensor& grad_in, const Tensor& grad_weight, const Tensor& grad_bias,
                            const Tensor& grad_out, const Tensor& in, const Tensor& mean, const Tensor& rstd,
                            const Tensor& weight) override;
+  void im2col(const Tensor& cols, const Tensor& in, const Window2d& window) override;
+  void col2im(const Tensor& out, const Tensor& cols, const Window2d& window) override;
+  void max_pool2d(const Tensor& out, const Tensor& indices, const Tensor& in, const Window2d& window) override;
   void activation(ActivationOp op, const Tensor& out, const Tensor& in, double param, double param2) override;
   void activation_backward(ActivationOp op, const Tensor& grad_in, const Tensor& grad_out, const Tensor& in,
                            double param, double param2) override;

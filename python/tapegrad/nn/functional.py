@@ -9,7 +9,8 @@ from ..grad_mode import no_grad
 __all__ = [
     "linear", "relu", "relu_", "leaky_relu", "leaky_relu_", "sigmoid", "tanh", "gelu", "silu", "elu", "softplus",
     "relu6", "hardtanh", "logsigmoid", "mish", "softmax", "log_softmax",
-    "softmin", "dropout", "one_hot", "embedding", "layer_norm", "batch_norm", "mse_loss", "l1_loss",
+    "softmin", "dropout", "one_hot", "embedding", "layer_norm", "batch_norm", "conv2d", "max_pool2d", "avg_pool2d",
+    "adaptive_avg_pool2d", "mse_loss", "l1_loss",
     "smooth_l1_loss", "cross_entropy", "nll_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits",
 ]
 
@@ -167,6 +168,53 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     if training:
         _verify_batch_size(input.size())
     return _nn.batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps)
+
+
+# ---- convolution and pooling ----
+
+def _pair(v):
+    return tuple(v) if isinstance(v, (tuple, list)) else (v, v)
+
+
+def _string_padding(padding, weight, stride, dilation):
+    """(before, after) per spatial dim for padding='valid' or 'same'; 'same' pads an odd total's extra element
+    after, as PyTorch does."""
+    if padding == "valid":
+        return (0, 0), (0, 0)
+    if padding != "same":
+        raise RuntimeError(f"Invalid padding string: {padding!r}")
+    if any(s != 1 for s in _pair(stride)):
+        raise RuntimeError("padding='same' is not supported for strided convolutions")
+    totals = [d * (k - 1) for d, k in zip(_pair(dilation), weight.shape[2:])]
+    if any(t % 2 for t in totals):
+        warnings.warn("Using padding='same' with even kernel lengths and odd dilation may require a zero-padded copy "
+                      "of the input be created", stacklevel=3)
+    before = tuple(t // 2 for t in totals)
+    return before, tuple(t - b for t, b in zip(totals, before))
+
+
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    if isinstance(padding, str):
+        before, after = _string_padding(padding, weight, stride, dilation)
+    else:
+        before = after = padding
+    return _nn.conv2d(input, weight, bias, stride, before, after, dilation, groups)
+
+
+def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
+    output, indices = _nn.max_pool2d(input, kernel_size, stride, padding, dilation, ceil_mode)
+    return (output, indices) if return_indices else output
+
+
+avg_pool2d = _nn.avg_pool2d
+
+
+def adaptive_avg_pool2d(input, output_size):
+    # None keeps that dim's input size.
+    sizes = _pair(output_size)
+    if len(sizes) == 2:
+        sizes = tuple(input.shape[-2 + i] if s is None else s for i, s in enumerate(sizes))
+    return _nn.adaptive_avg_pool2d(input, sizes)
 
 
 # ---- losses ----
