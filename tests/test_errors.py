@@ -230,6 +230,10 @@ SAME_MESSAGE = [
     "lib.outer(lib.ones(2, 2), lib.ones(2))",
     "lib.outer(lib.ones(2), lib.ones(2, 2))",
     "lib.diag(lib.ones(2, 2, 2))",
+    "lib.nn.functional.pad(lib.ones(2, 3), (1,))",
+    "lib.nn.functional.pad(lib.ones(2, 3), (1, 1, 1, 1, 1, 1))",
+    "lib.nn.functional.pad(lib.ones(2, 3), (-4, 0))",
+    "lib.nn.functional.pad(lib.ones(2, 3), (1, 1), mode='foo')",
     "lib.ones(2).register_hook(lambda g: g)",
     "a = lib.ones(2, requires_grad=True)\na.register_hook(lambda g: 1.0)\n(a * 2).sum().backward()",
 ]

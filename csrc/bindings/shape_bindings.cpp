@@ -142,6 +142,9 @@ void bind_shape(py::module_& m) {
   def_both(m, "repeat_interleave", [](const Tensor& t, int64_t repeats, std::optional<int64_t> dim) {
     return ops::repeat_interleave(t, repeats, dim);
   }, py::arg("input"), py::arg("repeats"), py::arg("dim") = py::none());
+  m.def("constant_pad_nd", [](const Tensor& t, const DimVec& pad, Scalar value) {
+    return ops::constant_pad_nd(t, pad, value);
+  }, py::arg("input"), py::arg("pad"), py::arg("value") = 0);
   def_both(m, "diag", [](const Tensor& t, int64_t d) { return ops::diag(t, d); }, py::arg("input"), diagonal);
 }
 

@@ -192,6 +192,8 @@ Tensor repeat(const Tensor& a, const DimVec& repeats);
 Tensor repeat_interleave(const Tensor& a, int64_t repeats, std::optional<int64_t> dim);
 // 1-D: the matrix with a on its `diagonal`-th diagonal; 2-D: that diagonal.
 Tensor diag(const Tensor& a, int64_t diagonal = 0);
+// pads: (before, after) pairs from the last dim backwards; negative amounts crop. value is written as x's dtype.
+Tensor constant_pad_nd(const Tensor& a, const DimVec& pads, Scalar value);
 
 // ---- along one dim: sorting.cpp ----
 // Integer and bool inputs sum in int64 unless dtype says otherwise.

@@ -219,4 +219,44 @@ Tensor diag(const Tensor& x, int64_t diagonal) {
   return diag_embed(x, diagonal, n, n);
 }
 
+// ---- constant padding ----
+
+struct ConstantPadNdBackward0 : Node {
+  DimVec pads;
+  std::string name() const override { return "ConstantPadNdBackward0"; }
+  // Padding by the opposite amounts crops the padding off again (and restores cropped elements as zeros).
+  TensorList apply(TensorList&& grads) override {
+    DimVec negated;
+    for (int64_t p : pads) negated.push_back(-p);
+    return {constant_pad_nd(grads[0], negated, Scalar(0.0))};
+  }
+};
+
+Tensor constant_pad_nd(const Tensor& x, const DimVec& pads, Scalar value) {
+  TG_CHECK(pads.size() % 2 == 0, "Padding length must be divisible by 2");
+  int64_t padded_dims = static_cast<int64_t>(pads.size()) / 2;
+  TG_CHECK(padded_dims <= x.dim(), "Padding length should be less than or equal to two times the input dimension but "
+           "got padding length ", pads.size(), " and input of dimension ", x.dim());
+  // pads lists (before, after) pairs from the last dim backwards; the elements kept are copied in one strided copy.
+  DimVec out_sizes = x.sizes(), kept = x.sizes();
+  DimVec dst_skip(static_cast<size_t>(x.dim()), 0);
+  int64_t src_offset = x.offset();
+  for (int64_t i = 0; i < padded_dims; ++i) {
+    int64_t d = x.dim() - 1 - i, before = pads[2 * i], after = pads[2 * i + 1];
+    kept[d] = x.sizes()[d] + std::min<int64_t>(before, 0) + std::min<int64_t>(after, 0);
+    TG_CHECK(kept[d] >= 0, "narrow(): length must be non-negative.");
+    out_sizes[d] = x.sizes()[d] + before + after;
+    src_offset += std::max<int64_t>(-before, 0) * x.strides()[d];
+    dst_skip[d] = std::max<int64_t>(before, 0);
+  }
+  return record_as<ConstantPadNdBackward0>(x, [&] {
+    Tensor out = full(out_sizes, value, x.dtype(), x.device());
+    int64_t dst_offset = out.offset();
+    for (int64_t d = 0; d < x.dim(); ++d) dst_offset += dst_skip[d] * out.strides()[d];
+    backend_for(x.device()).copy(make_view(out, kept, out.strides(), dst_offset),
+                                 make_view(x, kept, x.strides(), src_offset));
+    return out;
+  }, [&](ConstantPadNdBackward0& node) { node.pads = pads; });
+}
+
 }  // namespace tg::ops

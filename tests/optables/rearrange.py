@@ -65,6 +65,14 @@ CASES = [
     OpCase("topk_smallest", lambda L, a: a.topk(2, largest=False), [(3, 5)]),
     OpCase("topk_all", lambda L, a: a.topk(5), [(2, 5)]),
     OpCase("topk_zero", lambda L, a: a.topk(0), [(2, 5)]),
+    # ---- constant padding (F.pad) ----
+    OpCase("pad_last", lambda L, a: L.nn.functional.pad(a, (1, 2)), [(2, 3)]),
+    OpCase("pad_two_dims_value", lambda L, a: L.nn.functional.pad(a, (1, 1, 2, 0), value=3.5), [(2, 3, 4)]),
+    OpCase("pad_crop", lambda L, a: L.nn.functional.pad(a, (-1, 2, 0, -1)), [(3, 4)]),
+    OpCase("pad_all_dims", lambda L, a: L.nn.functional.pad(a, [0, 1, 1, 0, 2, 2]), [(2, 2, 2)]),
+    OpCase("pad_int", lambda L, a: L.nn.functional.pad(a, (1, 1), value=1.5), [(2, 3)], index_inputs=(0,),
+           index_high=9, grad=False),
+    OpCase("constant_pad_nd", lambda L, a: L.constant_pad_nd(a, (2, -1), 1.0), [(3, 4)]),
     # ---- NaN and infinity masks ----
     OpCase("isnan", lambda L, a: L.isnan(L.log(a)), [(3, 4)], grad=False),
     OpCase("isinf", lambda L, a: (a / 0).isinf(), [(3, 4)], grad=False),

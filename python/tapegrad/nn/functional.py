@@ -10,7 +10,7 @@ __all__ = [
     "linear", "relu", "relu_", "leaky_relu", "leaky_relu_", "sigmoid", "tanh", "gelu", "silu", "elu", "softplus",
     "relu6", "hardtanh", "logsigmoid", "mish", "softmax", "log_softmax",
     "softmin", "dropout", "one_hot", "embedding", "layer_norm", "batch_norm", "conv2d", "max_pool2d", "avg_pool2d",
-    "adaptive_avg_pool2d", "mse_loss", "l1_loss",
+    "adaptive_avg_pool2d", "pad", "mse_loss", "l1_loss",
     "smooth_l1_loss", "cross_entropy", "nll_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits",
 ]
 
@@ -215,6 +215,14 @@ def adaptive_avg_pool2d(input, output_size):
     if len(sizes) == 2:
         sizes = tuple(input.shape[-2 + i] if s is None else s for i, s in enumerate(sizes))
     return _nn.adaptive_avg_pool2d(input, sizes)
+
+
+def pad(input, pad, mode="constant", value=None):
+    if mode != "constant":
+        if mode in ("reflect", "replicate", "circular"):
+            raise NotImplementedError(f"tapegrad's pad supports mode='constant' only, not {mode!r}")
+        raise NotImplementedError(f"Unrecognised padding mode {mode}")
+    return _C.constant_pad_nd(input, pad, 0 if value is None else value)
 
 
 # ---- losses ----
