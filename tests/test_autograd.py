@@ -1036,3 +1036,22 @@ def test_inference_mode_records_nothing(lib):
 
     assert not called().requires_grad and not bare().requires_grad
     assert (x * 2).requires_grad
+
+
+@pytest.mark.parametrize("view", [
+    lambda x: x[1],
+    lambda x: x[:, ::2],
+    lambda x: x[1:, :2],
+    lambda x: x.as_strided((2, 2), (1, 3), 1),
+], ids=["select", "strided_slice", "slice", "as_strided"])
+def test_double_backward_through_views_matches_torch(view):
+    def run(lib):
+        x = lib.tensor([[0.5, -1.0, 2.0], [1.5, 0.25, -0.75]], dtype=lib.float64, requires_grad=True)
+        (g,) = lib.autograd.grad((view(x) ** 3).sum(), x, create_graph=True)
+        (h,) = lib.autograd.grad((g * g).sum(), x)
+        return [g.grad_fn.name(), g.detach(), h]
+
+    ours, ref = run(tapegrad), run(torch)
+    assert ours[0] == ref[0]
+    for o, r in zip(ours[1:], ref[1:]):
+        np.testing.assert_allclose(o.numpy(), r.numpy(), rtol=1e-12)
