@@ -221,3 +221,38 @@ def test_tiny_causal_lm_step_and_greedy_generation_match_torch():
         results.append((losses, context.tolist()))
     np.testing.assert_allclose(results[0][0], results[1][0], rtol=1e-5)
     assert results[0][1] == results[1][1]
+
+
+# ---- double backward: each backward above is built from differentiable ops ----
+
+SECOND_ORDER = {
+    "silu": lambda L, x, w: L.nn.functional.silu(x) * w.sum(),
+    "elu": lambda L, x, w: L.nn.functional.elu(x, 0.5) * w.sum(),
+    "softplus": lambda L, x, w: L.nn.functional.softplus(x, 2.0, 1.0) * w.sum(),
+    "logsigmoid": lambda L, x, w: L.nn.functional.logsigmoid(x) * w.sum(),
+    "mish": lambda L, x, w: L.nn.functional.mish(x) * w.sum(),
+    "hardtanh": lambda L, x, w: L.nn.functional.hardtanh(x * w.sum(), -0.5, 0.5),
+    "conv2d": lambda L, x, w: L.nn.functional.conv2d(x, w, stride=2, padding=1) ** 2,
+    "conv2d_groups_sliced_weight": lambda L, x, w: L.nn.functional.conv2d(x, w[:, :1], groups=2) ** 2,
+    "max_pool2d": lambda L, x, w: L.nn.functional.max_pool2d(L.nn.functional.conv2d(x, w), 2, 1) ** 2,
+    "avg_pool2d": lambda L, x, w: L.nn.functional.avg_pool2d(x * w.sum(), 3, 2, 1) ** 2,
+    "adaptive_avg_pool2d": lambda L, x, w: L.nn.functional.adaptive_avg_pool2d(x * w.sum(), (2, 3)) ** 2,
+    "cumsum": lambda L, x, w: (x * w.sum()).cumsum(2) ** 2,
+    "topk": lambda L, x, w: (x * w.sum()).topk(2).values ** 2,
+    "pad_tril_roll": lambda L, x, w: L.nn.functional.pad(x * w.sum(), (1, -1)).tril().roll(1, 3) ** 2,
+}
+
+
+@pytest.mark.parametrize("name", list(SECOND_ORDER))
+def test_second_derivatives_match_torch(name):
+    rng = np.random.default_rng(len(name))
+    x_np, w_np = rng.standard_normal((2, 2, 5, 5)), rng.standard_normal((2, 2, 3, 3))
+    results = []
+    for lib in (tapegrad, torch):
+        x, w = lib.tensor(x_np, requires_grad=True), lib.tensor(w_np, requires_grad=True)
+        out = SECOND_ORDER[name](lib, x, w).sum()
+        gx, gw = lib.autograd.grad(out, (x, w), create_graph=True)
+        hx, hw = lib.autograd.grad((gx * gx).sum() + (gw * gw).sum(), (x, w))
+        results.append([gx, gw, hx, hw])
+    for o, r in zip(*results):
+        np.testing.assert_allclose(o.detach().numpy(), r.detach().numpy(), rtol=1e-9, atol=1e-12)
