@@ -16,21 +16,22 @@ struct Planes {
   int64_t size() const { return height * width; }
 };
 
-// Calls visit(row, position, input offset or -1 when outside the input) for every element of one plane's
-// cols block: row = i * kw + j for kernel position (i, j), position = output index oh * ow_count + ow.
+// Calls visit(out, at, lo, hi, step) for each output row of one plane's cols block: out is the row's offset in
+// the block (kernel position (i, j) times oh * ow positions, plus oh * ow), and output columns [lo, hi) read the
+// input at at + ow * step; the columns outside [lo, hi) (and whole rows with at < 0) fall in the padding.
 template <typename Visit>
-void for_each_window_element(const Window2d& w, const Planes& planes, Visit&& visit) {
+void for_each_window_row(const Window2d& w, const Planes& planes, Visit&& visit) {
   for (int64_t i = 0; i < w.kernel[0]; ++i)
     for (int64_t j = 0; j < w.kernel[1]; ++j) {
-      int64_t row = i * w.kernel[1] + j;
+      int64_t x0 = j * w.dilation[1] - w.padding[1], step = w.stride[1];
+      // Columns ow with 0 <= ow * step + x0 < width.
+      int64_t lo = x0 >= 0 ? 0 : (-x0 + step - 1) / step;
+      int64_t hi = std::min(w.out[1], planes.width - x0 <= 0 ? 0 : (planes.width - x0 + step - 1) / step);
       for (int64_t oh = 0; oh < w.out[0]; ++oh) {
         int64_t h = oh * w.stride[0] - w.padding[0] + i * w.dilation[0];
-        bool h_inside = h >= 0 && h < planes.height;
-        for (int64_t ow = 0; ow < w.out[1]; ++ow) {
-          int64_t x = ow * w.stride[1] - w.padding[1] + j * w.dilation[1];
-          bool inside = h_inside && x >= 0 && x < planes.width;
-          visit(row, oh * w.out[1] + ow, inside ? h * planes.width + x : int64_t(-1));
-        }
+        bool inside = h >= 0 && h < planes.height && lo < hi;
+        visit(((i * w.kernel[1] + j) * w.out[0] + oh) * w.out[1], inside ? h * planes.width + x0 : int64_t(-1),
+              inside ? lo : 0, inside ? hi : 0, step);
       }
     }
 }
@@ -46,9 +47,11 @@ void CpuBackend::im2col(const Tensor& cols, const Tensor& in, const Window2d& wi
       for (int64_t p = begin; p < end; ++p) {
         const T* src = in.data<T>() + p * planes.size();
         T* dst = cols.data<T>() + p * block;
-        int64_t positions = window.out[0] * window.out[1];
-        for_each_window_element(window, planes, [&](int64_t row, int64_t pos, int64_t at) {
-          dst[row * positions + pos] = at < 0 ? T(0) : src[at];
+        for_each_window_row(window, planes, [&](int64_t out, int64_t at, int64_t lo, int64_t hi, int64_t step) {
+          T* row = dst + out;
+          std::fill(row, row + lo, T(0));
+          for (int64_t ow = lo; ow < hi; ++ow) row[ow] = src[at + ow * step];
+          std::fill(row + hi, row + window.out[1], T(0));
         });
       }
     });
@@ -65,9 +68,9 @@ void CpuBackend::col2im(const Tensor& out, const Tensor& cols, const Window2d& w
         T* dst = out.data<T>() + p * planes.size();
         const T* src = cols.data<T>() + p * block;
         std::fill_n(dst, planes.size(), T(0));
-        int64_t positions = window.out[0] * window.out[1];
-        for_each_window_element(window, planes, [&](int64_t row, int64_t pos, int64_t at) {
-          if (at >= 0) dst[at] += src[row * positions + pos];
+        for_each_window_row(window, planes, [&](int64_t out, int64_t at, int64_t lo, int64_t hi, int64_t step) {
+          const T* row = src + out;
+          for (int64_t ow = lo; ow < hi; ++ow) dst[at + ow * step] += row[ow];
         });
       }
     });
