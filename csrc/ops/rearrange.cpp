@@ -1,5 +1,6 @@
 // Ops that move or select elements without arithmetic: triangles (tril, triu), flip, roll, repeat,
-// repeat_interleave and diag. Forwards reuse the indexing and copy kernels; each records PyTorch's node.
+// repeat_interleave, diag and constant padding. Forwards reuse the indexing and copy kernels; each records
+// PyTorch's node.
 #include <algorithm>
 #include "ops/elementwise_util.h"
 #include "ops/ops.h"
