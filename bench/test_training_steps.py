@@ -55,3 +55,23 @@ def test_mlp_wide(benchmark, lib):
 def test_mlp_large(benchmark, lib):
     # About 64 GFLOP a step: a few rounds keep the suite to minutes.
     benchmark.pedantic(mlp_step(lib, [1024, 4096, 4096, 10], 512), rounds=5, warmup_rounds=1)
+
+
+@pytest.mark.benchmark(group="small CNN step (conv-bn-relu-maxpool-conv-relu-avgpool-linear), 32x3x32x32")
+def test_small_cnn(benchmark, lib):
+    nn = lib.nn
+    rng = np.random.default_rng(0)
+    model = nn.Sequential(nn.Conv2d(3, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU(), nn.MaxPool2d(2),
+                          nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+                          nn.Linear(32, 10))
+    optimizer = lib.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    x = lib.tensor(rng.standard_normal((32, 3, 32, 32)).astype(np.float32))
+    y = lib.tensor(rng.integers(0, 10, size=32))
+
+    def step():
+        loss = lib.nn.functional.cross_entropy(model(x), y)
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad()
+
+    benchmark(step)

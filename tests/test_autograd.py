@@ -974,3 +974,84 @@ def test_gradcheck_warns_on_single_precision():
 def test_gradcheck_on_a_view_of_the_input():
     x = tapegrad.tensor([[0.5, 1.0], [2.0, 3.0]], dtype=tapegrad.float64, requires_grad=True)
     assert tapegrad.autograd.gradcheck(lambda t: t.transpose(0, 1), (x,))
+
+
+# ---- Tensor.register_hook ----
+
+def hooked_graph(lib):
+    """A graph with hooks on a leaf and a non-leaf; returns the leaf's grad, what the hooks saw, and d(out)/d(w)."""
+    seen = []
+    x = lib.tensor([1.0, -2.0, 3.0], requires_grad=True)
+    w = lib.tensor([0.5, 0.25, 2.0], requires_grad=True)
+    h = x * w
+    h.register_hook(lambda g: seen.append(g.clone()) or g * 10)  # replaces the gradient flowing on
+    x.register_hook(lambda g: seen.append(g.clone()))  # observes only
+    removed = w.register_hook(lambda g: g * 0)
+    removed.remove()
+    (h.exp() * h).sum().backward()
+    return x.grad, w.grad, seen
+
+
+def test_register_hook_matches_torch():
+    ours, ref = hooked_graph(tapegrad), hooked_graph(torch)
+    for o, r in zip(ours[:2], ref[:2]):
+        np.testing.assert_allclose(o.numpy(), r.numpy(), rtol=1e-6)
+    assert len(ours[2]) == len(ref[2]) == 2
+    for o, r in zip(ours[2], ref[2]):
+        np.testing.assert_allclose(o.numpy(), r.numpy(), rtol=1e-6)
+
+
+def test_register_hook_applies_to_autograd_grad_and_retain_grad():
+    results = []
+    for lib in (tapegrad, torch):
+        x = lib.tensor([1.0, 2.0], requires_grad=True)
+        y = x * x
+        y.retain_grad()
+        y.register_hook(lambda g: g + 1)
+        x.register_hook(lambda g: g * 3)
+        (gx,) = lib.autograd.grad((y * y).sum(), x, retain_graph=True)
+        (y * y).sum().backward()
+        results.append((gx.numpy(), x.grad.numpy(), y.grad.numpy()))
+    for o, r in zip(*results):
+        np.testing.assert_allclose(o, r)
+
+
+# ---- inference_mode ----
+
+@pytest.mark.parametrize("lib", [tapegrad, torch], ids=["tapegrad", "torch"])
+def test_inference_mode_records_nothing(lib):
+    x = lib.ones(2, requires_grad=True)
+    with lib.inference_mode():
+        assert not (x * 2).requires_grad
+    with lib.inference_mode(False):
+        assert (x * 2).requires_grad
+
+    @lib.inference_mode()
+    def called():
+        return x * 2
+
+    @lib.inference_mode
+    def bare():
+        return x * 2
+
+    assert not called().requires_grad and not bare().requires_grad
+    assert (x * 2).requires_grad
+
+
+@pytest.mark.parametrize("view", [
+    lambda x: x[1],
+    lambda x: x[:, ::2],
+    lambda x: x[1:, :2],
+    lambda x: x.as_strided((2, 2), (1, 3), 1),
+], ids=["select", "strided_slice", "slice", "as_strided"])
+def test_double_backward_through_views_matches_torch(view):
+    def run(lib):
+        x = lib.tensor([[0.5, -1.0, 2.0], [1.5, 0.25, -0.75]], dtype=lib.float64, requires_grad=True)
+        (g,) = lib.autograd.grad((view(x) ** 3).sum(), x, create_graph=True)
+        (h,) = lib.autograd.grad((g * g).sum(), x)
+        return [g.grad_fn.name(), g.detach(), h]
+
+    ours, ref = run(tapegrad), run(torch)
+    assert ours[0] == ref[0]
+    for o, r in zip(ours[1:], ref[1:]):
+        np.testing.assert_allclose(o.numpy(), r.numpy(), rtol=1e-12)

@@ -211,6 +211,31 @@ SAME_MESSAGE = [
     "a = lib.ones(2)\ndel a.data",
     "a = lib.ones(2, requires_grad=True)\na.data = lib.ones(2, dtype=lib.int64)",
     "lib.set_grad_enabled('yes')",
+    # ---- rearranging, scanning and sorting ----
+    "lib.tril(lib.ones(3))",
+    "lib.ones(3).triu_()",
+    "lib.ones(3, 4).cumsum(2)",
+    "lib.ones(3, 4).flip(2)",
+    "lib.ones(3, 4).flip(0, -2)",
+    "lib.ones(3, 4).roll((1, 2), (0,))",
+    "lib.ones(3, 4).roll((1, 2))",
+    "lib.ones(3, 4).roll(1, 5)",
+    "lib.ones(3, 4).repeat(2)",
+    "lib.ones(3, 4).repeat(-1, 1)",
+    "lib.ones(3, 4).repeat_interleave(-1)",
+    "lib.ones(3, 4).topk(5)",
+    "lib.ones(3, 4).topk(-1)",
+    "lib.ones(3, 4).topk(1, dim=3)",
+    "lib.ones(3, 4).sort(dim=2)",
+    "lib.outer(lib.ones(2, 2), lib.ones(2))",
+    "lib.outer(lib.ones(2), lib.ones(2, 2))",
+    "lib.diag(lib.ones(2, 2, 2))",
+    "lib.nn.functional.pad(lib.ones(2, 3), (1,))",
+    "lib.nn.functional.pad(lib.ones(2, 3), (1, 1, 1, 1, 1, 1))",
+    "lib.nn.functional.pad(lib.ones(2, 3), (-4, 0))",
+    "lib.nn.functional.pad(lib.ones(2, 3), (1, 1), mode='foo')",
+    "lib.ones(2).register_hook(lambda g: g)",
+    "a = lib.ones(2, requires_grad=True)\na.register_hook(lambda g: 1.0)\n(a * 2).sum().backward()",
 ]
 
 
@@ -272,3 +297,22 @@ def test_failed_backward_keeps_graph_for_retry():
         y.backward(tapegrad.ones(2))
     y.backward()
     assert a.grad.tolist() == [2.0, 2.0, 2.0]
+
+
+# ---- activations ----
+
+ACTIVATION_ERRORS = [
+    "lib.nn.functional.silu(lib.ones(2, dtype=lib.int64))",
+    "lib.nn.functional.elu(lib.ones(2, dtype=lib.int64))",
+    "lib.nn.functional.softplus(lib.ones(2, dtype=lib.int64))",
+    "lib.nn.functional.logsigmoid(lib.ones(2, dtype=lib.int64))",
+    "lib.nn.functional.mish(lib.ones(2, dtype=lib.int64))",
+    "lib.nn.functional.hardtanh(lib.ones(2), 2.0, 1.0)",
+    "lib.nn.Hardtanh(1.0, 1.0)",
+    "lib.nn.functional.elu(lib.ones(2, requires_grad=True), inplace=True)",
+]
+
+
+@pytest.mark.parametrize("code", ACTIVATION_ERRORS)
+def test_activation_errors(code):
+    check_same_error(code)

@@ -56,6 +56,11 @@ SCHEDULES = {
     "Cosine and MultiStep (chained)": lambda lib, opt: [
         lib.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=8, eta_min=0.01),
         lib.optim.lr_scheduler.MultiStepLR(opt, [4, 12])],
+    "LinearLR": lambda lib, opt: [lib.optim.lr_scheduler.LinearLR(opt)],
+    "LinearLR decay": lambda lib, opt: [lib.optim.lr_scheduler.LinearLR(opt, 1.0, 0.1, total_iters=30)],
+    "OneCycleLR": lambda lib, opt: [lib.optim.lr_scheduler.OneCycleLR(opt, max_lr=0.5, total_steps=EPOCHS)],
+    "OneCycleLR linear three-phase": lambda lib, opt: [lib.optim.lr_scheduler.OneCycleLR(
+        opt, max_lr=[0.4, 0.2], epochs=8, steps_per_epoch=5, anneal_strategy="linear", three_phase=True)],
 }
 
 
@@ -112,7 +117,7 @@ def test_resuming_with_last_epoch():
     assert run(tapegrad) == run(torch)
 
 
-@pytest.mark.parametrize("case", ["StepLR", "MultiStepLR", "CosineAnnealingLR", "LambdaLR object"])
+@pytest.mark.parametrize("case", ["StepLR", "MultiStepLR", "CosineAnnealingLR", "LambdaLR object", "LinearLR"])
 def test_state_dict_matches_torch_and_round_trips(case):
     def run(lib):
         opt = optimizer(lib)
@@ -228,6 +233,69 @@ def assert_same_error(fn):
     lambda lib: lib.optim.lr_scheduler.ExponentialLR(optimizer(lib), 0.9, last_epoch=3),
     lambda lib: lib.optim.lr_scheduler.LambdaLR(optimizer(lib), [lambda e: 1.0]),
     lambda lib: lib.optim.lr_scheduler.LRScheduler(optimizer(lib)),
-], ids=["not an optimizer", "resume without initial_lr", "lambda count", "base get_lr"])
+    lambda lib: lib.optim.lr_scheduler.LinearLR(optimizer(lib), start_factor=0),
+    lambda lib: lib.optim.lr_scheduler.LinearLR(optimizer(lib), end_factor=2),
+    lambda lib: lib.optim.lr_scheduler.OneCycleLR(optimizer(lib), 0.1),
+    lambda lib: lib.optim.lr_scheduler.OneCycleLR(optimizer(lib), 0.1, total_steps=0),
+    lambda lib: lib.optim.lr_scheduler.OneCycleLR(optimizer(lib), 0.1, 10, pct_start=2),
+    lambda lib: lib.optim.lr_scheduler.OneCycleLR(optimizer(lib), 0.1, 10, anneal_strategy="exp"),
+    lambda lib: lib.optim.lr_scheduler.OneCycleLR(optimizer(lib), [0.1], 10),
+    lambda lib: lib.optim.lr_scheduler.ReduceLROnPlateau(optimizer(lib), factor=1.0),
+    lambda lib: lib.optim.lr_scheduler.ReduceLROnPlateau(optimizer(lib), mode="best"),
+    lambda lib: lib.optim.lr_scheduler.ReduceLROnPlateau(optimizer(lib), min_lr=[0.1]),
+], ids=["not an optimizer", "resume without initial_lr", "lambda count", "base get_lr", "linear start", "linear end",
+        "one cycle steps", "one cycle total", "one cycle pct", "one cycle strategy", "one cycle max_lr count",
+        "plateau factor", "plateau mode", "plateau min_lr count"])
 def test_errors_match_torch(fn):
     assert_same_error(fn)
+
+
+# ---- OneCycleLR's momentum and ReduceLROnPlateau ----
+
+@pytest.mark.parametrize("name", ["SGD", "Adam"])
+def test_one_cycle_cycles_momentum_like_torch(name):
+    def run(lib):
+        opt = optimizer(lib, name=name)
+        sched = lib.optim.lr_scheduler.OneCycleLR(opt, max_lr=0.3, total_steps=12)
+        seen = []
+        for _ in range(12):
+            opt.step()
+            sched.step()
+            seen.append([(g["lr"], g["betas"][0] if name == "Adam" else g["momentum"]) for g in opt.param_groups])
+        return seen
+
+    assert run(tapegrad) == run(torch)
+
+
+def test_one_cycle_past_total_steps_raises_like_torch():
+    def run(lib):
+        opt = optimizer(lib)
+        sched = lib.optim.lr_scheduler.OneCycleLR(opt, max_lr=0.3, total_steps=2)
+        for _ in range(2):
+            opt.step()
+            sched.step()
+        sched.step()
+
+    assert_same_error(run)
+
+
+PLATEAU_METRICS = [1.0, 0.9, 0.95, 0.96, 0.97, 0.98, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 0.2, 0.3, 0.3, 0.3, 0.3]
+
+
+@pytest.mark.parametrize("kwargs", [
+    {"patience": 2},
+    {"mode": "max", "factor": 0.5, "patience": 1, "threshold_mode": "abs", "threshold": 0.01, "cooldown": 2},
+    {"patience": 0, "min_lr": [0.02, 0.001], "factor": 0.3},
+], ids=["min rel", "max abs cooldown", "per-group min_lr"])
+def test_reduce_lr_on_plateau_matches_torch(kwargs):
+    def run(lib):
+        opt = optimizer(lib)
+        sched = lib.optim.lr_scheduler.ReduceLROnPlateau(opt, **kwargs)
+        seen = []
+        for metric in PLATEAU_METRICS:
+            opt.step()
+            sched.step(metric)
+            seen.append((sched.get_last_lr(), sched.num_bad_epochs, sched.best, sched.cooldown_counter))
+        return seen, sched.state_dict()
+
+    assert run(tapegrad) == run(torch)

@@ -95,6 +95,7 @@ class GraphTask {
       NodeState& state = states_[node];
       TensorList grads = std::move(state.inputs);
       grads.resize(node->num_outputs());
+      run_hooks(*node, grads);
       if (captured) capture(node, grads, *captures, *captured);
       for (auto& [output_nr, impl] : node->retained_outputs) retain(impl, grads[output_nr]);
 
@@ -174,6 +175,19 @@ class GraphTask {
         if (next.edge.node && --pending[next.edge.node.get()] == 0) stack.push_back(next.edge.node.get());
     }
     return topo_;
+  }
+
+  // Hooks see (and may replace) a gradient before it is captured, retained or passed on, as in PyTorch.
+  void run_hooks(const Node& node, TensorList& grads) {
+    if (node.pre_hooks.empty()) return;
+    AutoGradMode mode(create_graph_);
+    std::vector<GradHook> hooks = node.pre_hooks;  // a hook may remove itself
+    for (const GradHook& hook : hooks) {
+      Tensor& g = grads[hook.output_nr];
+      if (!g.defined()) continue;
+      Tensor replacement = hook.fn(g);
+      if (replacement.defined()) g = std::move(replacement);
+    }
   }
 
   void capture(Node* node, const TensorList& grads, const std::vector<Edge>& captures, TensorList& out) {

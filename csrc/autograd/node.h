@@ -50,11 +50,20 @@ class SavedTensor {
   bool had_grad_fn_ = false;  // a saved input that was a non-leaf, which detach_() must not turn into a leaf
 };
 
+// Tensor.register_hook: called with the gradient reaching output `output_nr` of a node before the node
+// runs; a defined result replaces that gradient.
+struct GradHook {
+  uint64_t id;
+  uint32_t output_nr;
+  std::function<Tensor(const Tensor&)> fn;
+};
+
 // A backward function: gradients of its outputs in, gradients of its inputs out.
 struct Node : std::enable_shared_from_this<Node> {
   std::vector<NextEdge> next_edges;   // one per forward input, in order
   uint64_t sequence_nr;               // creation order; later nodes run first
   std::vector<std::pair<uint32_t, TensorImpl*>> retained_outputs;  // retain_grad() non-leaves
+  std::vector<GradHook> pre_hooks;    // in registration order
 
   Node();
   virtual ~Node();  // releases next_edges through release_node, so long chains free iteratively

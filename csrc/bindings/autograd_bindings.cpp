@@ -3,6 +3,7 @@
 #include "autograd/node.h"
 #include "bindings/python.h"
 #include "core/grad_mode.h"
+#include <algorithm>
 #include <unordered_map>
 #include "ops/ops.h"
 
@@ -50,6 +51,42 @@ py::handle node_class(const std::string& name) {
   return entry.second;
 }
 
+// What Tensor.register_hook returns: remove() unregisters the hook (a second call does nothing).
+struct GradHookHandle {
+  std::weak_ptr<Node> node;
+  uint64_t id;
+  void remove() {
+    auto n = node.lock();
+    if (!n) return;
+    auto& hooks = n->pre_hooks;
+    hooks.erase(std::remove_if(hooks.begin(), hooks.end(), [this](const GradHook& h) { return h.id == id; }),
+                hooks.end());
+  }
+};
+
+GradHookHandle register_hook(const Tensor& t, py::function hook) {
+  TG_CHECK(t.requires_grad(), "cannot register a hook on a tensor that doesn't require gradient");
+  Edge edge = gradient_edge(t);
+  TG_CHECK(edge.node, "cannot register a hook on a tensor that doesn't require gradient");
+  static uint64_t next_id = 0;  // guarded by the GIL
+  uint64_t id = ++next_id;
+  // The engine runs without the GIL: the call takes it, and so does dropping the callable, whichever thread
+  // frees the node.
+  std::shared_ptr<py::object> callable(new py::object(std::move(hook)), [](py::object* o) {
+    py::gil_scoped_acquire gil;
+    delete o;
+  });
+  edge.node->pre_hooks.push_back({id, edge.input_nr, [callable](const Tensor& g) {
+    py::gil_scoped_acquire gil;
+    py::object result = (*callable)(py::reinterpret_steal<py::object>(wrap(g)));
+    if (result.is_none()) return Tensor();
+    TG_CHECK_TYPE(is_tensor(result.ptr()), "expected Variable, but hook returned '", Py_TYPE(result.ptr())->tp_name,
+                  "'");
+    return unwrap(result.ptr());
+  }});
+  return GradHookHandle{edge.node, id};
+}
+
 }  // namespace
 
 py::object node_to_py(const std::shared_ptr<Node>& node) {
@@ -95,6 +132,8 @@ void bind_autograd(py::module_& m) {
   m.def("is_grad_enabled", &GradMode::is_enabled);
   m.def("_set_grad_enabled", &GradMode::set_enabled);
 
+  py::class_<GradHookHandle>(m, "_GradHookHandle").def("remove", &GradHookHandle::remove);
+  def_method("register_hook", &register_hook, py::arg("hook"));
   def_method("retain_grad", [](const Tensor& t) { retain_grad(t); });
   def_method("requires_grad_", [](py::object self, bool flag) {
     Tensor t = unwrap(self.ptr());

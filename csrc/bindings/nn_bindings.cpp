@@ -1,5 +1,6 @@
 // tapegrad._C._nn: the ops behind tapegrad.nn.functional. The Python layer handles legacy
 // arguments (size_average, reduce) and calls these with plain values.
+#include "autograd/node.h"
 #include "bindings/python.h"
 #include "ops/nn.h"
 #include "ops/ops.h"
@@ -35,6 +36,13 @@ void warn_if_broadcasting(const Tensor& input, const Tensor& target) {
   if (PyErr_WarnEx(PyExc_UserWarning, msg.c_str(), 2) < 0) throw py::error_already_set();
 }
 
+// self.op_() for an op without an in-place kernel; returns self.
+py::object write_back(py::object self, const std::function<Tensor(const Tensor&)>& op) {
+  Tensor t = unwrap(self.ptr());
+  compute_inplace(t, op);
+  return self;
+}
+
 }  // namespace
 
 void bind_nn(py::module_& m) {
@@ -57,6 +65,43 @@ void bind_nn(py::module_& m) {
     ops::leaky_relu_(t, negative_slope);
     return self;
   }, py::arg("input"), py::arg("negative_slope") = 0.01);
+  nn.def("silu", &ops::silu, py::arg("input"));
+  nn.def("elu", &ops::elu, py::arg("input"), py::arg("alpha") = 1.0);
+  nn.def("softplus", &ops::softplus, py::arg("input"), py::arg("beta") = 1.0, py::arg("threshold") = 20.0);
+  nn.def("hardtanh", &ops::hardtanh, py::arg("input"), py::arg("min_val") = -1.0, py::arg("max_val") = 1.0);
+  nn.def("logsigmoid", &ops::logsigmoid, py::arg("input"));
+  nn.def("mish", &ops::mish, py::arg("input"));
+  // In place: computed out of place and written back, recording the out-of-place op's node.
+  nn.def("silu_", [](py::object self) { return write_back(self, [](const Tensor& x) { return ops::silu(x); }); },
+         py::arg("input"));
+  nn.def("elu_", [](py::object self, double alpha) {
+    return write_back(self, [alpha](const Tensor& x) { return ops::elu(x, alpha); });
+  }, py::arg("input"), py::arg("alpha") = 1.0);
+  nn.def("hardtanh_", [](py::object self, double min_val, double max_val) {
+    return write_back(self, [=](const Tensor& x) { return ops::hardtanh(x, min_val, max_val); });
+  }, py::arg("input"), py::arg("min_val") = -1.0, py::arg("max_val") = 1.0);
+  nn.def("mish_", [](py::object self) { return write_back(self, [](const Tensor& x) { return ops::mish(x); }); },
+         py::arg("input"));
+  nn.def("conv2d", [](const Tensor& input, const Tensor& weight, const OptTensor& bias, const DimVec& stride,
+                     const DimVec& padding_before, const DimVec& padding_after, const DimVec& dilation, int64_t groups) {
+    return ops::conv2d(input, weight, value_or_undefined(bias), stride, padding_before, padding_after, dilation,
+                       groups);
+  }, py::arg("input"), py::arg("weight"), py::arg("bias"), py::arg("stride"), py::arg("padding_before"),
+     py::arg("padding_after"), py::arg("dilation"), py::arg("groups"));
+  // stride=None (or an empty tuple) is the kernel size.
+  nn.def("max_pool2d", [](const Tensor& input, const DimVec& kernel_size, const std::optional<DimVec>& stride,
+                         const DimVec& padding, const DimVec& dilation, bool ceil_mode) {
+    return ops::max_pool2d(input, kernel_size, stride.value_or(DimVec()), padding, dilation, ceil_mode);
+  }, py::arg("input"), py::arg("kernel_size"), py::arg("stride"), py::arg("padding"), py::arg("dilation"),
+     py::arg("ceil_mode"));
+  nn.def("avg_pool2d", [](const Tensor& input, const DimVec& kernel_size, const std::optional<DimVec>& stride,
+                         const DimVec& padding, bool ceil_mode, bool count_include_pad,
+                         std::optional<int64_t> divisor_override) {
+    return ops::avg_pool2d(input, kernel_size, stride.value_or(DimVec()), padding, ceil_mode, count_include_pad,
+                           divisor_override);
+  }, py::arg("input"), py::arg("kernel_size"), py::arg("stride") = py::none(), py::arg("padding") = 0,
+     py::arg("ceil_mode") = false, py::arg("count_include_pad") = true, py::arg("divisor_override") = py::none());
+  nn.def("adaptive_avg_pool2d", &ops::adaptive_avg_pool2d, py::arg("input"), py::arg("output_size"));
   nn.def("dropout", [](py::object input, double p, bool train, bool inplace) -> py::object {
     Tensor t = py::cast<Tensor>(input);
     Tensor out = ops::dropout(t, p, train, inplace);

@@ -106,7 +106,8 @@ void bind_ops(py::module_& m) {
   UNARY("sqrt", sqrt); UNARY("rsqrt", rsqrt); UNARY("sin", sin); UNARY("cos", cos); UNARY("tanh", tanh);
   UNARY("sigmoid", sigmoid); UNARY("relu", relu); UNARY("sign", sign); UNARY("square", square);
   UNARY("reciprocal", reciprocal); UNARY("log1p", log1p); UNARY("expm1", expm1); UNARY("floor", floor);
-  UNARY("ceil", ceil); UNARY("round", round); UNARY("trunc", trunc);
+  UNARY("ceil", ceil); UNARY("round", round); UNARY("trunc", trunc); UNARY("isnan", isnan); UNARY("isinf", isinf);
+  UNARY("isfinite", isfinite);
 #undef UNARY
   def_inplace("neg_", [](Tensor& t) { ops::neg_(t); });
   def_inplace("relu_", [](Tensor& t) { ops::relu_(t); });
@@ -143,6 +144,10 @@ void bind_ops(py::module_& m) {
   def_both(m, "bmm", [](const Tensor& a, const Tensor& b) { return ops::bmm(a, b); }, py::arg("input"), py::arg("mat2"));
   def_both(m, "dot", [](const Tensor& a, const Tensor& b) { return ops::dot(a, b); }, py::arg("input"),
            py::arg("tensor"));
+  def_both(m, "outer", [](const Tensor& a, const Tensor& b) { return ops::outer(a, b); }, py::arg("input"),
+           py::arg("vec2"));
+  def_both(m, "ger", [](const Tensor& a, const Tensor& b) { return ops::outer(a, b); }, py::arg("input"),
+           py::arg("vec2"));
   def_both(m, "mv", [](const Tensor& a, const Tensor& b) { return ops::mv(a, b); }, py::arg("input"), py::arg("vec"));
 
 }

@@ -11,8 +11,12 @@ namespace {
 PyStructSequence_Field kValuesIndicesFields[] = {{"values", nullptr}, {"indices", nullptr}, {nullptr, nullptr}};
 PyStructSequence_Desc kMaxDesc = {"tapegrad.return_types.max", nullptr, kValuesIndicesFields, 2};
 PyStructSequence_Desc kMinDesc = {"tapegrad.return_types.min", nullptr, kValuesIndicesFields, 2};
+PyStructSequence_Desc kSortDesc = {"tapegrad.return_types.sort", nullptr, kValuesIndicesFields, 2};
+PyStructSequence_Desc kTopkDesc = {"tapegrad.return_types.topk", nullptr, kValuesIndicesFields, 2};
 PyTypeObject* g_max_type = nullptr;
 PyTypeObject* g_min_type = nullptr;
+PyTypeObject* g_sort_type = nullptr;
+PyTypeObject* g_topk_type = nullptr;
 
 // PyTorch prints one field per line under the torch.return_types name; we print the same.
 std::string values_indices_repr(py::handle self) {
@@ -131,6 +135,23 @@ void bind_reductions(py::module_& m) {
   def_both(m, "min", [](const Tensor& a, int64_t d, bool keepdim) {
     return values_indices(g_min_type, ops::min(a, d, keepdim));
   }, input, dim, keepdim);
+  g_sort_type = make_values_indices_type(&kSortDesc);
+  g_topk_type = make_values_indices_type(&kTopkDesc);
+  return_types.attr("sort") = py::handle(reinterpret_cast<PyObject*>(g_sort_type));
+  return_types.attr("topk") = py::handle(reinterpret_cast<PyObject*>(g_topk_type));
+  // The sort kernel is always stable; whether stable= was passed only names the node.
+  def_both(m, "sort", [](const Tensor& a, int64_t d, bool descending, std::optional<bool> stable) {
+    return values_indices(g_sort_type, ops::sort(a, d, descending, stable.has_value()));
+  }, input, py::arg("dim") = -1, py::arg("descending") = false, py::kw_only(), py::arg("stable") = py::none());
+  def_both(m, "argsort", [](const Tensor& a, int64_t d, bool descending, bool) {
+    return ops::argsort(a, d, descending);
+  }, input, py::arg("dim") = -1, py::arg("descending") = false, py::kw_only(), py::arg("stable") = false);
+  // sorted=False may return any order; sorted order is one.
+  def_both(m, "topk", [](const Tensor& a, int64_t k, int64_t d, bool largest, bool) {
+    return values_indices(g_topk_type, ops::topk(a, k, d, largest));
+  }, input, py::arg("k"), py::arg("dim") = -1, py::arg("largest") = true, py::arg("sorted") = true);
+  def_both(m, "cumsum", [](const Tensor& a, int64_t d, OptDtype dtype) { return ops::cumsum(a, d, dtype); }, input,
+           dim, py::kw_only(), py::arg("dtype") = py::none());
   def_both(m, "amax", [](const Tensor& a, OptDims dims, bool keepdim) {
     return ops::amax(a, dims.value_or(DimVec()), keepdim);
   },

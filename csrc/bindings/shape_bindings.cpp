@@ -1,4 +1,5 @@
 // Views and shape ops. PyTorch accepts shapes both as varargs and as one sequence.
+#include "autograd/node.h"
 #include "bindings/python.h"
 #include "ops/ops.h"
 
@@ -118,6 +119,33 @@ void bind_shape(py::module_& m) {
   m.def("concatenate", cat, py::arg("tensors"), py::arg("axis") = 0);
   m.def("stack", [](py::handle tensors, int64_t dim) { return ops::stack(tensor_list(tensors, "stack"), dim); },
         py::arg("tensors"), py::arg("dim") = 0);
+
+  // ---- rearranging elements ----
+  auto diagonal = py::arg("diagonal") = 0;
+  def_both(m, "tril", [](const Tensor& t, int64_t d) { return ops::tril(t, d); }, py::arg("input"), diagonal);
+  def_both(m, "triu", [](const Tensor& t, int64_t d) { return ops::triu(t, d); }, py::arg("input"), diagonal);
+  def_inplace<int64_t>("tril_", [](Tensor& t, int64_t d) {
+    compute_inplace(t, [d](const Tensor& x) { return ops::tril(x, d); });
+  }, diagonal);
+  def_inplace<int64_t>("triu_", [](Tensor& t, int64_t d) {
+    compute_inplace(t, [d](const Tensor& x) { return ops::triu(x, d); });
+  }, diagonal);
+  m.def("flip", [](const Tensor& t, const DimVec& dims) { return ops::flip(t, dims); }, py::arg("input"),
+        py::arg("dims"));
+  def_method("flip", [](const Tensor& t, py::args dims) { return ops::flip(t, sizes_from_args(dims, "flip")); });
+  def_both(m, "roll", [](const Tensor& t, const DimVec& shifts, std::optional<DimVec> dims) {
+    return ops::roll(t, shifts, dims.value_or(DimVec()));
+  }, py::arg("input"), py::arg("shifts"), py::arg("dims") = py::none());
+  def_method("repeat", [](const Tensor& t, py::args repeats) {
+    return ops::repeat(t, sizes_from_args(repeats, "repeat"));
+  });
+  def_both(m, "repeat_interleave", [](const Tensor& t, int64_t repeats, std::optional<int64_t> dim) {
+    return ops::repeat_interleave(t, repeats, dim);
+  }, py::arg("input"), py::arg("repeats"), py::arg("dim") = py::none());
+  m.def("constant_pad_nd", [](const Tensor& t, const DimVec& pad, Scalar value) {
+    return ops::constant_pad_nd(t, pad, value);
+  }, py::arg("input"), py::arg("pad"), py::arg("value") = 0);
+  def_both(m, "diag", [](const Tensor& t, int64_t d) { return ops::diag(t, d); }, py::arg("input"), diagonal);
 }
 
 }  // namespace tg::py_bridge

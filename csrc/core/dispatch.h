@@ -27,8 +27,9 @@ struct PointwiseLossArgs {
   Tensor pos_weight;  // optional, expanded to the input's shape (bce_with_logits)
   double beta = 1.0;  // smooth_l1
 };
-// Activations without a UnaryOp of their own; `param` is leaky_relu's negative slope.
-enum class ActivationOp : uint8_t { Gelu, GeluTanh, LeakyRelu, Erf };
+// Activations without a UnaryOp of their own. Their parameters (param, param2): leaky_relu's negative slope,
+// elu's alpha, softplus's beta and threshold, hardtanh's min and max; the others take none.
+enum class ActivationOp : uint8_t { Gelu, GeluTanh, LeakyRelu, Erf, Silu, Elu, Softplus, Hardtanh, LogSigmoid, Mish };
 // Unary ops whose gradient is read off their output y: relu (threshold_backward), tanh, sigmoid.
 enum class OutputGradOp : uint8_t { Relu, Tanh, Sigmoid };
 
@@ -51,6 +52,12 @@ struct IndexOutOfRange : IndexError {
         index(index), size(size), position(position) {}
 };
 
+// A 2-D sliding window (convolution, pooling) over the last two dims of [N, C, H, W]; each array is (h, w).
+// `padding` is the padding before each dim; the padding after it is implied by `out`, the output's size.
+struct Window2d {
+  int64_t kernel[2], stride[2], padding[2], dilation[2], out[2];
+};
+
 struct Backend {
   virtual ~Backend() = default;
   // Elementwise. `out` may alias `a` (in-place ops). Comparisons write bool outputs.
@@ -68,6 +75,12 @@ struct Backend {
   // Values and int64 indices of the max/min along one dim (out shapes keep that dim as 1).
   virtual void arg_reduce(ArgReduceOp op, const Tensor& values, const Tensor& indices,
                           const Tensor& in, int64_t dim) = 0;
+  // Along `dim` of a contiguous `in`: out (contiguous, in's dtype) = the running sum.
+  virtual void cumsum(const Tensor& out, const Tensor& in, int64_t dim) = 0;
+  // The k first elements of each row along `dim` of a contiguous `in` once sorted (NaN above every number, ties
+  // in their original order) into contiguous values and int64 indices whose `dim` has size k.
+  virtual void sort(const Tensor& values, const Tensor& indices, const Tensor& in, int64_t dim, int64_t k,
+                    bool descending) = 0;
   virtual void softmax(const Tensor& out, const Tensor& in, int64_t dim, bool log) = 0;
   // grad_in = backward of (log_)softmax given its output and the incoming gradient.
   virtual void softmax_backward(const Tensor& grad_in, const Tensor& grad_out,
@@ -108,10 +121,18 @@ struct Backend {
   virtual void layer_norm_backward(const Tensor& grad_in, const Tensor& grad_weight, const Tensor& grad_bias,
                                    const Tensor& grad_out, const Tensor& in, const Tensor& mean, const Tensor& rstd,
                                    const Tensor& weight) = 0;
-  virtual void activation(ActivationOp op, const Tensor& out, const Tensor& in, double param) = 0;
+  // cols [N, C * kh * kw, oh * ow] = the window's elements at each output position, zero outside the input
+  // (row c * kh * kw + i * kw + j holds kernel position (i, j) of channel c). in [N, C, H, W] is contiguous.
+  virtual void im2col(const Tensor& cols, const Tensor& in, const Window2d& window) = 0;
+  // The adjoint of im2col: out [N, C, H, W] = the sum of the elements of cols that came from each position.
+  virtual void col2im(const Tensor& out, const Tensor& cols, const Window2d& window) = 0;
+  // The max of each window (padding never wins; NaN does) into out [N, C, oh, ow], with its position h * W + w
+  // in the input plane in indices (int64). in is contiguous.
+  virtual void max_pool2d(const Tensor& out, const Tensor& indices, const Tensor& in, const Window2d& window) = 0;
+  virtual void activation(ActivationOp op, const Tensor& out, const Tensor& in, double param, double param2) = 0;
   // grad_in = grad_out * op'(in).
   virtual void activation_backward(ActivationOp op, const Tensor& grad_in, const Tensor& grad_out, const Tensor& in,
-                                   double param) = 0;
+                                   double param, double param2) = 0;
   // grad_in = grad_out * op'(x), from the op's output y = op(x); grad_out arrives expanded to y's shape.
   virtual void output_grad(OutputGradOp op, const Tensor& grad_in, const Tensor& grad_out, const Tensor& out) = 0;
 };

@@ -4,7 +4,7 @@
 namespace tg::cpu {
 
 // The CPU backend. Its methods are spread over this folder by kernel family:
-// elementwise.cpp, reduce.cpp, blas.cpp, index.cpp, nn.cpp.
+// elementwise.cpp, reduce.cpp, sort.cpp, blas.cpp, index.cpp, nn.cpp, conv.cpp.
 struct CpuBackend final : Backend {
   void binary(BinaryOp op, const Tensor& out, const Tensor& a, const Tensor& b) override;
   void unary(UnaryOp op, const Tensor& out, const Tensor& a) override;
@@ -15,6 +15,9 @@ struct CpuBackend final : Backend {
   void reduce(ReduceOp op, const Tensor& out, const Tensor& in, const DimVec& dims) override;
   void arg_reduce(ArgReduceOp op, const Tensor& values, const Tensor& indices, const Tensor& in,
                   int64_t dim) override;
+  void cumsum(const Tensor& out, const Tensor& in, int64_t dim) override;
+  void sort(const Tensor& values, const Tensor& indices, const Tensor& in, int64_t dim, int64_t k,
+            bool descending) override;
   void softmax(const Tensor& out, const Tensor& in, int64_t dim, bool log) override;
   void softmax_backward(const Tensor& grad_in, const Tensor& grad_out, const Tensor& out, int64_t dim,
                         bool log) override;
@@ -36,9 +39,12 @@ struct CpuBackend final : Backend {
   void layer_norm_backward(const Tensor& grad_in, const Tensor& grad_weight, const Tensor& grad_bias,
                            const Tensor& grad_out, const Tensor& in, const Tensor& mean, const Tensor& rstd,
                            const Tensor& weight) override;
-  void activation(ActivationOp op, const Tensor& out, const Tensor& in, double param) override;
+  void im2col(const Tensor& cols, const Tensor& in, const Window2d& window) override;
+  void col2im(const Tensor& out, const Tensor& cols, const Window2d& window) override;
+  void max_pool2d(const Tensor& out, const Tensor& indices, const Tensor& in, const Window2d& window) override;
+  void activation(ActivationOp op, const Tensor& out, const Tensor& in, double param, double param2) override;
   void activation_backward(ActivationOp op, const Tensor& grad_in, const Tensor& grad_out, const Tensor& in,
-                           double param) override;
+                           double param, double param2) override;
   void output_grad(OutputGradOp op, const Tensor& grad_in, const Tensor& grad_out, const Tensor& out) override;
 };
 

@@ -267,9 +267,15 @@ namespace {
 constexpr double kGeluTanhBeta = M_SQRT2 * M_2_SQRTPI * 0.5;
 constexpr double kGeluKappa = 0.044715;
 
+// softplus with PyTorch's defaults (beta 1, threshold 20), as mish uses it.
+template <typename T>
+TG_ALWAYS_INLINE T softplus_default(T x) {
+  return x > T(20) ? x : vec::log1p(vec::exp(x));
+}
+
 // Calls use(f) with op's element function, one loop per op so that each is vectorised whole.
 template <typename T, typename Use>
-void with_activation(ActivationOp op, T slope, Use use) {
+void with_activation(ActivationOp op, T slope, T param2, Use use) {
   switch (op) {
     case ActivationOp::Gelu:
       return use([](T x) TG_INLINE_LAMBDA { return x * T(0.5) * (T(1) + vec::erf(x * T(M_SQRT1_2))); });
@@ -280,12 +286,25 @@ void with_activation(ActivationOp op, T slope, Use use) {
       });
     case ActivationOp::LeakyRelu: return use([slope](T x) TG_INLINE_LAMBDA { return x > T(0) ? x : x * slope; });
     case ActivationOp::Erf: return use([](T x) TG_INLINE_LAMBDA { return vec::erf(x); });
+    case ActivationOp::Silu: return use([](T x) TG_INLINE_LAMBDA { return x * vec::sigmoid(x); });
+    case ActivationOp::Elu:
+      return use([alpha = slope](T x) TG_INLINE_LAMBDA { return x > T(0) ? x : alpha * vec::expm1(x); });
+    case ActivationOp::Softplus:
+      return use([beta = slope, threshold = param2](T x) TG_INLINE_LAMBDA {
+        return x * beta > threshold ? x : vec::log1p(vec::exp(x * beta)) / beta;
+      });
+    case ActivationOp::Hardtanh:
+      return use([lo = slope, hi = param2](T x) TG_INLINE_LAMBDA { return x < lo ? lo : (x > hi ? hi : x); });
+    case ActivationOp::LogSigmoid:  // min(x, 0) - log1p(exp(-|x|)), which never overflows
+      return use([](T x) TG_INLINE_LAMBDA { return (x < T(0) ? x : T(0)) - vec::log1p(vec::exp(-vec::abs(x))); });
+    case ActivationOp::Mish:
+      return use([](T x) TG_INLINE_LAMBDA { return x * vec::tanh(softplus_default(x)); });
   }
 }
 
 // The same for d(op)/d(input) times the incoming gradient g: f(g, x).
 template <typename T, typename Use>
-void with_activation_grad(ActivationOp op, T slope, Use use) {
+void with_activation_grad(ActivationOp op, T slope, T param2, Use use) {
   switch (op) {
     case ActivationOp::Gelu:
       return use([](T g, T x) TG_INLINE_LAMBDA {
@@ -307,23 +326,42 @@ void with_activation_grad(ActivationOp op, T slope, Use use) {
       return use([slope](T g, T x) TG_INLINE_LAMBDA { return x > T(0) ? g : g * slope; });
     case ActivationOp::Erf:
       return use([](T g, T x) TG_INLINE_LAMBDA { return g * T(M_2_SQRTPI) * vec::exp(-x * x); });
+    case ActivationOp::Silu:
+      return use([](T g, T x) TG_INLINE_LAMBDA {
+        T s = vec::sigmoid(x);
+        return g * s * (T(1) + x * (T(1) - s));
+      });
+    case ActivationOp::Elu:
+      return use([alpha = slope](T g, T x) TG_INLINE_LAMBDA { return x > T(0) ? g : g * alpha * vec::exp(x); });
+    case ActivationOp::Softplus:
+      return use([beta = slope, threshold = param2](T g, T x) TG_INLINE_LAMBDA {
+        return x * beta > threshold ? g : g * vec::sigmoid(x * beta);
+      });
+    case ActivationOp::Hardtanh:  // no gradient at the bounds, as in PyTorch
+      return use([lo = slope, hi = param2](T g, T x) TG_INLINE_LAMBDA { return x <= lo || x >= hi ? T(0) : g; });
+    case ActivationOp::LogSigmoid: return use([](T g, T x) TG_INLINE_LAMBDA { return g * vec::sigmoid(-x); });
+    case ActivationOp::Mish:
+      return use([](T g, T x) TG_INLINE_LAMBDA {
+        T t = vec::tanh(softplus_default(x));
+        return g * (t + x * vec::sigmoid(x) * (T(1) - t * t));
+      });
   }
 }
 
 }  // namespace
 
-void CpuBackend::activation(ActivationOp op, const Tensor& out, const Tensor& in, double param) {
+void CpuBackend::activation(ActivationOp op, const Tensor& out, const Tensor& in, double param, double param2) {
   dispatch_floating(in.dtype(), "activation", [&](auto tag) {
     using T = typename decltype(tag)::type;
-    with_activation<T>(op, T(param), [&](auto f) { unary_loop<T, T>(out, in, f); });
+    with_activation<T>(op, T(param), T(param2), [&](auto f) { unary_loop<T, T>(out, in, f); });
   });
 }
 
 void CpuBackend::activation_backward(ActivationOp op, const Tensor& grad_in, const Tensor& grad_out, const Tensor& in,
-                                     double param) {
+                                     double param, double param2) {
   dispatch_floating(in.dtype(), "activation_backward", [&](auto tag) {
     using T = typename decltype(tag)::type;
-    with_activation_grad<T>(op, T(param), [&](auto f) { binary_loop<T, T>(grad_in, grad_out, in, f); });
+    with_activation_grad<T>(op, T(param), T(param2), [&](auto f) { binary_loop<T, T>(grad_in, grad_out, in, f); });
   });
 }
 

@@ -11,6 +11,11 @@ namespace tg::cpu {
 // costs the caller only the wake-up call: the caller runs every piece no worker has claimed yet.
 constexpr int64_t kElementwiseGrain = 32768;
 
+// Rows per parallel piece for kernels that run along rows of `row_length` elements: about one grain each.
+inline int64_t rows_per_grain(int64_t row_length) {
+  return row_length >= kElementwiseGrain ? 1 : kElementwiseGrain / (row_length > 0 ? row_length : 1);
+}
+
 int num_threads();
 // n >= 1; also sets OpenBLAS's thread count so GEMM and the other kernels agree.
 void set_num_threads(int n);

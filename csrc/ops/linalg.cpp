@@ -242,4 +242,12 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   return should_fold(a, b) ? folded_matmul(a, b) : batched_matmul(a, b);
 }
 
+// ---- outer ----
+
+Tensor outer(const Tensor& a, const Tensor& b) {
+  TG_CHECK(a.dim() == 1, "outer: Expected 1-D argument self, but got ", a.dim(), "-D");
+  TG_CHECK(b.dim() == 1, "outer: Expected 1-D argument vec2, but got ", b.dim(), "-D");
+  return mul(reshape(a, DimVec{a.sizes()[0], 1}), b);
+}
+
 }  // namespace tg::ops

@@ -149,7 +149,7 @@ Tensor linear(const Tensor& input, const Tensor& weight, const Tensor& bias) {
 struct ActivationBackward : Node {
   const char* op_name = "";
   ActivationOp op = ActivationOp::Gelu;
-  double param = 0;
+  double param = 0, param2 = 0;
   bool saves_result = false;  // in-place leaky_relu_ keeps its output instead of its input
   SavedTensor self;
   std::string name() const override { return op_name; }
@@ -163,7 +163,7 @@ struct ActivationBackward : Node {
     Tensor g = cast_for_compute(grads[0], x.dtype());
     if (GradMode::is_enabled()) return {differentiable_grad(g, x)};
     Tensor grad_in = empty(x.sizes(), x.dtype(), x.device());
-    backend_for(x.device()).activation_backward(op, grad_in, expand_view(g, x.sizes()), x, param);
+    backend_for(x.device()).activation_backward(op, grad_in, expand_view(g, x.sizes()), x, param, param2);
     return {grad_in};
   }
   void release_saved() override { self.reset(); }
@@ -174,15 +174,17 @@ struct ActivationBackward : Node {
 
 namespace {
 
-Tensor activation(ActivationOp op, const Tensor& x, double param, const char* kernel, const char* node_name) {
+Tensor activation(ActivationOp op, const Tensor& x, double param, const char* kernel, const char* node_name,
+                  double param2 = 0) {
   check_floating(x, kernel);
   Tensor out = empty(x.sizes(), x.dtype(), x.device());
-  backend_for(x.device()).activation(op, out, x, param);
+  backend_for(x.device()).activation(op, out, x, param, param2);
   if (compute_requires_grad(x)) {
     auto node = make_node<ActivationBackward>(x);
     node->op_name = node_name;
     node->op = op;
     node->param = param;
+    node->param2 = param2;
     node->self = SavedTensor(x, false);
     set_history(out, node);
   }
@@ -210,9 +212,49 @@ Tensor ActivationBackward::differentiable_grad(const Tensor& g, const Tensor& x)
     }
     case ActivationOp::LeakyRelu: return where(gt(x, num(0.0)), g, mul(g, num(param)));
     case ActivationOp::Erf: return mul(g, mul(exp(neg(mul(x, x))), num(M_2_SQRTPI)));
+    case ActivationOp::Silu: {
+      Tensor s = sigmoid(x);
+      return mul(mul(g, s), add(mul(x, sub(num(1.0), s)), num(1.0)));
+    }
+    case ActivationOp::Elu: return where(gt(x, num(0.0)), g, mul(g, mul(exp(x), num(param))));
+    case ActivationOp::Softplus: {
+      Tensor scaled = mul(x, num(param));
+      return where(gt(scaled, num(param2)), g, mul(g, sigmoid(scaled)));
+    }
+    case ActivationOp::Hardtanh:
+      return where(logical_or(le(x, num(param)), ge(x, num(param2))), zeros_like(g), g);
+    case ActivationOp::LogSigmoid: return mul(g, sigmoid(neg(x)));
+    case ActivationOp::Mish: {
+      Tensor t = tanh(softplus(x, 1.0, 20.0));
+      return mul(g, add(t, mul(mul(x, sigmoid(x)), sub(num(1.0), mul(t, t)))));
+    }
   }
   return Tensor();
 }
+
+Tensor silu(const Tensor& input) { return activation(ActivationOp::Silu, input, 0, "silu_cpu", "SiluBackward0"); }
+
+Tensor elu(const Tensor& input, double alpha) {
+  return activation(ActivationOp::Elu, input, alpha, "elu_cpu", "EluBackward0");
+}
+
+Tensor softplus(const Tensor& input, double beta, double threshold) {
+  return activation(ActivationOp::Softplus, input, beta, "softplus_cpu", "SoftplusBackward0", threshold);
+}
+
+Tensor hardtanh(const Tensor& input, double min_val, double max_val) {
+  TG_CHECK_VALUE(min_val <= max_val, "min_val cannot be greater than max_val");
+  // As ATen, integer tensors are clamped to the bounds truncated to integers (they have no gradient).
+  if (!is_floating(input.dtype()))
+    return clamp(input, Scalar(static_cast<int64_t>(min_val)), Scalar(static_cast<int64_t>(max_val)));
+  return activation(ActivationOp::Hardtanh, input, min_val, "hardtanh_cpu", "HardtanhBackward0", max_val);
+}
+
+Tensor logsigmoid(const Tensor& input) {
+  return activation(ActivationOp::LogSigmoid, input, 0, "log_sigmoid_cpu", "LogSigmoidBackward0");
+}
+
+Tensor mish(const Tensor& input) { return activation(ActivationOp::Mish, input, 0, "mish_cpu", "MishBackward0"); }
 
 Tensor gelu(const Tensor& input, bool tanh_approximation) {
   return activation(tanh_approximation ? ActivationOp::GeluTanh : ActivationOp::Gelu, input, 0, "GeluKernelImpl",
@@ -234,7 +276,7 @@ Tensor& leaky_relu_(Tensor& self, double negative_slope) {
     node->param = negative_slope;
     node->saves_result = true;
   }
-  backend_for(self.device()).activation(ActivationOp::LeakyRelu, self, self, negative_slope);
+  backend_for(self.device()).activation(ActivationOp::LeakyRelu, self, self, negative_slope, 0);
   self.bump_version();
   if (node) {
     rebase_history(self, node);

@@ -2,6 +2,8 @@
 // Ops behind tapegrad.nn.functional: layers, activations and losses, each one C++ call
 // with a single backward node where PyTorch has one (nn.cpp).
 #include <cstdint>
+#include <optional>
+#include <utility>
 #include "core/tensor.h"
 
 namespace tg::ops {
@@ -15,6 +17,13 @@ Tensor gelu(const Tensor& input, bool tanh_approximation);
 Tensor erf(const Tensor& input);
 Tensor leaky_relu(const Tensor& input, double negative_slope);
 Tensor& leaky_relu_(Tensor& self, double negative_slope);
+Tensor silu(const Tensor& input);
+Tensor elu(const Tensor& input, double alpha);
+// x where x * beta > threshold (for stability), else log(1 + exp(beta * x)) / beta.
+Tensor softplus(const Tensor& input, double beta, double threshold);
+Tensor hardtanh(const Tensor& input, double min_val, double max_val);
+Tensor logsigmoid(const Tensor& input);
+Tensor mish(const Tensor& input);
 // Zeroes elements with probability p and scales the rest by 1/(1-p), drawing the mask
 // from the default generator exactly as PyTorch's CPU dropout does.
 Tensor dropout(const Tensor& input, double p, bool train, bool inplace);
@@ -26,6 +35,18 @@ Tensor layer_norm(const Tensor& input, const DimVec& normalized_shape, const Ten
 Tensor batch_norm(const Tensor& input, const Tensor& running_mean, const Tensor& running_var, const Tensor& weight,
                   const Tensor& bias, bool training, double momentum, double eps);
 Tensor one_hot(const Tensor& indices, int64_t num_classes);
+
+// ---- convolution and pooling (conv.cpp): inputs [N, C, H, W] or unbatched [C, H, W] ----
+// Window parameters are one value for both dims or two (h, w). conv2d pads padding_before and padding_after
+// (equal, except for padding='same' with an even kernel); weight is [O, C / groups, kh, kw], bias [O] or undefined.
+Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias, const DimVec& stride,
+              const DimVec& padding_before, const DimVec& padding_after, const DimVec& dilation, int64_t groups);
+// (values, int64 indices of each max within its input plane); an empty stride means the kernel size.
+std::pair<Tensor, Tensor> max_pool2d(const Tensor& input, const DimVec& kernel, const DimVec& stride,
+                                     const DimVec& padding, const DimVec& dilation, bool ceil_mode);
+Tensor avg_pool2d(const Tensor& input, const DimVec& kernel, const DimVec& stride, const DimVec& padding,
+                  bool ceil_mode, bool count_include_pad, std::optional<int64_t> divisor_override);
+Tensor adaptive_avg_pool2d(const Tensor& input, const DimVec& output_size);
 
 Tensor mse_loss(const Tensor& input, const Tensor& target, Reduction reduction);
 Tensor l1_loss(const Tensor& input, const Tensor& target, Reduction reduction);

@@ -68,6 +68,10 @@ Tensor logical_not(const Tensor& a);
 Tensor clamp(const Tensor& a, std::optional<Scalar> min, std::optional<Scalar> max);
 Tensor& clamp_(Tensor& self, std::optional<Scalar> min, std::optional<Scalar> max);
 Tensor& neg_(Tensor& self);
+// Bool masks; integer and bool inputs are never NaN or infinite.
+Tensor isnan(const Tensor& a);
+Tensor isinf(const Tensor& a);
+Tensor isfinite(const Tensor& a);
 Tensor& relu_(Tensor& self);
 
 // ---- creation and copies: factory.cpp ----
@@ -147,6 +151,7 @@ Tensor mm(const Tensor& a, const Tensor& b);
 Tensor bmm(const Tensor& a, const Tensor& b);
 Tensor mv(const Tensor& a, const Tensor& vec);
 Tensor dot(const Tensor& a, const Tensor& b);
+Tensor outer(const Tensor& a, const Tensor& b);
 
 // ---- views and shapes: shape.cpp ----
 Tensor view(const Tensor& a, const DimVec& sizes);
@@ -174,6 +179,31 @@ TensorList split(const Tensor& a, int64_t split_size, int64_t dim);
 TensorList split_with_sizes(const Tensor& a, const DimVec& split_sizes, int64_t dim);
 TensorList chunk(const Tensor& a, int64_t chunks, int64_t dim);
 TensorList unbind(const Tensor& a, int64_t dim);
+
+// ---- moving elements: rearrange.cpp ----
+// Zeroes the elements above (tril) or below (triu) the `diagonal`-th diagonal of the last two dims.
+Tensor tril(const Tensor& a, int64_t diagonal = 0);
+Tensor triu(const Tensor& a, int64_t diagonal = 0);
+Tensor flip(const Tensor& a, const DimVec& dims);
+// Without dims, one shift rotates the flattened tensor.
+Tensor roll(const Tensor& a, const DimVec& shifts, const DimVec& dims);
+Tensor repeat(const Tensor& a, const DimVec& repeats);
+// Without dim, of the flattened tensor.
+Tensor repeat_interleave(const Tensor& a, int64_t repeats, std::optional<int64_t> dim);
+// 1-D: the matrix with a on its `diagonal`-th diagonal; 2-D: that diagonal.
+Tensor diag(const Tensor& a, int64_t diagonal = 0);
+// pads: (before, after) pairs from the last dim backwards; negative amounts crop. value is written as x's dtype.
+Tensor constant_pad_nd(const Tensor& a, const DimVec& pads, Scalar value);
+
+// ---- along one dim: sorting.cpp ----
+// Integer and bool inputs sum in int64 unless dtype says otherwise.
+Tensor cumsum(const Tensor& a, int64_t dim, std::optional<ScalarType> dtype = std::nullopt);
+// (values, int64 indices); NaN sorts above every number and equal values keep their order. stable_overload:
+// called with stable= (PyTorch's sort.stable, whose node is SortBackward1); the result is stable either way.
+std::pair<Tensor, Tensor> sort(const Tensor& a, int64_t dim, bool descending, bool stable_overload = false);
+Tensor argsort(const Tensor& a, int64_t dim, bool descending);
+// The k largest (or smallest) along dim, in sorted order.
+std::pair<Tensor, Tensor> topk(const Tensor& a, int64_t k, int64_t dim, bool largest);
 
 // ---- advanced indexing: indexing.cpp ----
 // a[indices] with NumPy's rules: indices[i] (int64 or a bool mask) indexes dim i; an undefined entry

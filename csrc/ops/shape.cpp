@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <numeric>
 #include "autograd/node.h"
+#include "core/grad_mode.h"
 #include "ops/elementwise_util.h"
 #include "ops/ops.h"
 
@@ -297,14 +298,41 @@ struct ScatterViewBackward : Node {
   DimVec input_sizes, view_sizes, view_strides;  // the view's geometry in a contiguous input
   int64_t view_offset = 0;
   const char* op_name = "";
+  const char* double_backward_name = "";  // of the node recorded under create_graph
+  std::string name() const override { return op_name; }
+  TensorList apply(TensorList&& grads) override;
+};
+
+// Under create_graph, the scattered gradient's own gradient: the view's elements of the incoming one.
+struct GatherViewBackward : Node {
+  DimVec view_sizes, view_strides;
+  int64_t view_offset = 0;
+  const char* op_name = "";
   std::string name() const override { return op_name; }
   TensorList apply(TensorList&& grads) override {
-    Tensor result = zeros(input_sizes, grads[0].dtype(), grads[0].device());
-    Tensor region = make_view(result, view_sizes, view_strides, view_offset);
-    copy_(region, grads[0]);
-    return {result};
+    return {as_strided(clone(grads[0]), view_sizes, view_strides, view_offset)};
   }
 };
+
+TensorList ScatterViewBackward::apply(TensorList&& grads) {
+  const Tensor& g = grads[0];
+  bool record = compute_requires_grad(g);
+  Tensor result = zeros(input_sizes, g.dtype(), g.device());
+  {
+    AutoGradMode no_grad(false);
+    Tensor region = make_view(result, view_sizes, view_strides, view_offset);
+    copy_(region, g);
+  }
+  if (record) {
+    auto node = make_node<GatherViewBackward>(g);
+    node->view_sizes = view_sizes;
+    node->view_strides = view_strides;
+    node->view_offset = view_offset;
+    node->op_name = double_backward_name;
+    set_history(result, node);
+  }
+  return {result};
+}
 
 Tensor select(const Tensor& a, int64_t dim, int64_t index) {
   TG_CHECK_INDEX(a.dim() > 0, "select() cannot be applied to a 0-dim tensor.");
@@ -320,6 +348,7 @@ Tensor select(const Tensor& a, int64_t dim, int64_t index) {
   if (compute_requires_grad(a)) {
     auto node = make_node<ScatterViewBackward>(a);
     node->op_name = "SelectBackward0";
+    node->double_backward_name = "SelectBackwardBackward0";
     node->input_sizes = a.sizes();
     DimVec cs = contiguous_strides(a.sizes());
     node->view_sizes = sizes;
@@ -350,6 +379,7 @@ Tensor slice(const Tensor& a, int64_t dim, std::optional<int64_t> start_in, std:
   if (compute_requires_grad(a)) {
     auto node = make_node<ScatterViewBackward>(a);
     node->op_name = "SliceBackward0";
+    node->double_backward_name = "SliceBackwardBackward0";
     node->input_sizes = a.sizes();
     DimVec cs = contiguous_strides(a.sizes());
     node->view_sizes = sizes;
@@ -391,6 +421,7 @@ Tensor as_strided(const Tensor& a, const DimVec& sizes, const DimVec& strides, i
     TG_CHECK(a.is_contiguous(), "as_strided on a non-contiguous tensor that requires grad is not supported");
     auto node = make_node<ScatterViewBackward>(a);
     node->op_name = "AsStridedBackward0";
+    node->double_backward_name = "AsStridedBackward0";
     node->input_sizes = a.sizes();
     node->view_sizes = sizes;
     node->view_strides = strides;

@@ -1,4 +1,5 @@
 // Unary elementwise ops: forward and backward side by side.
+#include <cmath>
 #include "autograd/node.h"
 #include "core/grad_mode.h"
 #include "ops/elementwise_util.h"
@@ -229,6 +230,34 @@ Tensor& neg_(Tensor& self) {
 Tensor& relu_(Tensor& self) {
   check_relu(self);
   return unary_inplace(self, UnaryOp::Relu, relu);
+}
+
+// ---- isnan / isinf / isfinite ----
+
+namespace {
+
+// Integers and bools are never NaN or infinite: a constant mask shaped like x.
+Tensor constant_mask(const Tensor& x, bool value) {
+  return full(x.sizes(), Scalar(value), ScalarType::Bool, x.device());
+}
+
+}  // namespace
+
+Tensor isnan(const Tensor& x) {
+  if (!is_floating(x.dtype())) return constant_mask(x, false);
+  return ne(x, x);
+}
+
+Tensor isinf(const Tensor& x) {
+  if (!is_floating(x.dtype())) return constant_mask(x, false);
+  AutoGradMode no_grad(false);
+  return eq(abs(x), wrapped_scalar(Scalar(INFINITY)));
+}
+
+Tensor isfinite(const Tensor& x) {
+  if (!is_floating(x.dtype())) return constant_mask(x, true);
+  AutoGradMode no_grad(false);
+  return eq(sub(x, x), wrapped_scalar(Scalar(0.0)));  // inf - inf and NaN - NaN are NaN
 }
 
 }  // namespace tg::ops

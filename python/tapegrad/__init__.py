@@ -7,7 +7,7 @@ from . import _C  # noqa: E402
 from ._C import *  # noqa: E402,F401,F403
 from ._C import Tensor, device, dtype  # noqa: E402
 from ._size import Size  # noqa: E402
-from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled  # noqa: E402
+from .grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled  # noqa: E402
 from . import _tensor  # noqa: E402
 from ._tensor import typename  # noqa: E402,F401
 

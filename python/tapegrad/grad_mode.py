@@ -108,3 +108,23 @@ class set_grad_enabled(_GradModeContext):
 
 def is_grad_enabled():
     return _C.is_grad_enabled()
+
+
+class inference_mode(_GradModeContext):
+    """torch.inference_mode, as no_grad: tapegrad has no separate inference tensors. mode=False changes nothing."""
+
+    def __new__(cls, mode=True):
+        if isinstance(mode, bool):
+            return object.__new__(cls)
+        return cls()(mode)  # used as a bare decorator
+
+    def __init__(self, mode=True):
+        self._mode = mode
+
+    def __enter__(self):
+        self._prev = _C.is_grad_enabled()
+        if self._mode:
+            _C._set_grad_enabled(False)
+
+    def clone(self):
+        return self.__class__(self._mode)

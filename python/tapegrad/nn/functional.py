@@ -7,8 +7,10 @@ from .._C import _nn
 from ..grad_mode import no_grad
 
 __all__ = [
-    "linear", "relu", "relu_", "leaky_relu", "leaky_relu_", "sigmoid", "tanh", "gelu", "softmax", "log_softmax",
-    "softmin", "dropout", "one_hot", "embedding", "layer_norm", "batch_norm", "mse_loss", "l1_loss",
+    "linear", "relu", "relu_", "leaky_relu", "leaky_relu_", "sigmoid", "tanh", "gelu", "silu", "elu", "softplus",
+    "relu6", "hardtanh", "logsigmoid", "mish", "softmax", "log_softmax",
+    "softmin", "dropout", "one_hot", "embedding", "layer_norm", "batch_norm", "conv2d", "max_pool2d", "avg_pool2d",
+    "adaptive_avg_pool2d", "pad", "mse_loss", "l1_loss",
     "smooth_l1_loss", "cross_entropy", "nll_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits",
 ]
 
@@ -57,6 +59,30 @@ def leaky_relu(input, negative_slope=0.01, inplace=False):
 
 def leaky_relu_(input, negative_slope=0.01):
     return _nn.leaky_relu_(input, negative_slope)
+
+
+def silu(input, inplace=False):
+    return _nn.silu_(input) if inplace else _nn.silu(input)
+
+
+def elu(input, alpha=1.0, inplace=False):
+    return _nn.elu_(input, alpha) if inplace else _nn.elu(input, alpha)
+
+
+softplus = _nn.softplus
+logsigmoid = _nn.logsigmoid
+
+
+def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
+    return _nn.hardtanh_(input, min_val, max_val) if inplace else _nn.hardtanh(input, min_val, max_val)
+
+
+def relu6(input, inplace=False):
+    return hardtanh(input, 0.0, 6.0, inplace)
+
+
+def mish(input, inplace=False):
+    return _nn.mish_(input) if inplace else _nn.mish(input)
 
 
 def _get_softmax_dim(name, ndim, stacklevel):
@@ -142,6 +168,61 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     if training:
         _verify_batch_size(input.size())
     return _nn.batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps)
+
+
+# ---- convolution and pooling ----
+
+def _pair(v):
+    return tuple(v) if isinstance(v, (tuple, list)) else (v, v)
+
+
+def _string_padding(padding, weight, stride, dilation):
+    """(before, after) per spatial dim for padding='valid' or 'same'; 'same' pads an odd total's extra element
+    after, as PyTorch does."""
+    if padding == "valid":
+        return (0, 0), (0, 0)
+    if padding != "same":
+        raise RuntimeError(f"Invalid padding string: {padding!r}")
+    if any(s != 1 for s in _pair(stride)):
+        raise RuntimeError("padding='same' is not supported for strided convolutions")
+    totals = [d * (k - 1) for d, k in zip(_pair(dilation), weight.shape[2:])]
+    if any(t % 2 for t in totals):
+        warnings.warn("Using padding='same' with even kernel lengths and odd dilation may require a zero-padded copy "
+                      "of the input be created", stacklevel=3)
+    before = tuple(t // 2 for t in totals)
+    return before, tuple(t - b for t, b in zip(totals, before))
+
+
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    if isinstance(padding, str):
+        before, after = _string_padding(padding, weight, stride, dilation)
+    else:
+        before = after = padding
+    return _nn.conv2d(input, weight, bias, stride, before, after, dilation, groups)
+
+
+def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
+    output, indices = _nn.max_pool2d(input, kernel_size, stride, padding, dilation, ceil_mode)
+    return (output, indices) if return_indices else output
+
+
+avg_pool2d = _nn.avg_pool2d
+
+
+def adaptive_avg_pool2d(input, output_size):
+    # None keeps that dim's input size.
+    sizes = _pair(output_size)
+    if len(sizes) == 2:
+        sizes = tuple(input.shape[-2 + i] if s is None else s for i, s in enumerate(sizes))
+    return _nn.adaptive_avg_pool2d(input, sizes)
+
+
+def pad(input, pad, mode="constant", value=None):
+    if mode != "constant":
+        if mode in ("reflect", "replicate", "circular"):
+            raise NotImplementedError(f"tapegrad's pad supports mode='constant' only, not {mode!r}")
+        raise NotImplementedError(f"Unrecognised padding mode {mode}")
+    return _C.constant_pad_nd(input, pad, 0 if value is None else value)
 
 
 # ---- losses ----

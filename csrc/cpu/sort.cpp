@@ -1,0 +1,89 @@
+// Kernels that run along one dim of a contiguous tensor: running sums and sorting. Each row (the
+// elements along that dim at one position of the other dims) is independent, so rows run in parallel.
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <vector>
+#include "cpu/cpu_backend.h"
+#include "cpu/parallel.h"
+
+namespace tg::cpu {
+
+namespace {
+
+// A contiguous tensor seen as [outer, n, inner] around `dim`: row r starts at (r / inner) * n * inner + r % inner
+// and steps by inner.
+struct Rows {
+  int64_t outer = 1, n = 1, inner = 1;
+  Rows(const DimVec& sizes, int64_t dim) {
+    for (int64_t d = 0; d < static_cast<int64_t>(sizes.size()); ++d) {
+      if (d < dim) outer *= sizes[d];
+      else if (d == dim) n = sizes[d];
+      else inner *= sizes[d];
+    }
+  }
+  int64_t count() const { return outer * inner; }
+  int64_t start(int64_t r) const { return (r / inner) * n * inner + r % inner; }
+};
+
+// NaN sorts above every number, as in PyTorch; ties keep their original order.
+template <typename T>
+bool sorts_before(T a, T b, bool descending) {
+  if constexpr (std::is_floating_point_v<T>) {
+    if (std::isnan(a) || std::isnan(b)) return descending ? !std::isnan(b) : !std::isnan(a);
+  }
+  return descending ? a > b : a < b;
+}
+
+}  // namespace
+
+void CpuBackend::cumsum(const Tensor& out, const Tensor& in, int64_t dim) {
+  Rows rows(in.sizes(), in.dim() == 0 ? 0 : dim);
+  dispatch_numeric(out.dtype(), "cumsum", [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    // ATen's CPU scan accumulates floats in double.
+    using Acc = std::conditional_t<std::is_floating_point_v<T>, double, T>;
+    const T* src = in.data<T>();
+    T* dst = out.data<T>();
+    parallel_for(rows.count(), rows_per_grain(rows.n), [&](int64_t begin, int64_t end) {
+      for (int64_t r = begin; r < end; ++r) {
+        int64_t base = rows.start(r);
+        Acc acc = 0;
+        for (int64_t i = 0; i < rows.n; ++i) {
+          acc += src[base + i * rows.inner];
+          dst[base + i * rows.inner] = T(acc);
+        }
+      }
+    });
+  });
+}
+
+void CpuBackend::sort(const Tensor& values, const Tensor& indices, const Tensor& in, int64_t dim, int64_t k,
+                      bool descending) {
+  Rows rows(in.sizes(), in.dim() == 0 ? 0 : dim);
+  dispatch_all(in.dtype(), [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    const T* src = in.data<T>();
+    T* out_values = values.data<T>();
+    int64_t* out_indices = indices.data<int64_t>();
+    parallel_for(rows.count(), rows_per_grain(rows.n), [&](int64_t begin, int64_t end) {
+      std::vector<int64_t> order(static_cast<size_t>(rows.n));
+      for (int64_t r = begin; r < end; ++r) {
+        const T* row = src + rows.start(r);
+        std::iota(order.begin(), order.end(), int64_t(0));
+        auto before = [&](int64_t a, int64_t b) {
+          T x = row[a * rows.inner], y = row[b * rows.inner];
+          return sorts_before(x, y, descending) || (!sorts_before(y, x, descending) && a < b);
+        };
+        std::partial_sort(order.begin(), order.begin() + k, order.end(), before);
+        int64_t out_base = (r / rows.inner) * k * rows.inner + r % rows.inner;
+        for (int64_t i = 0; i < k; ++i) {
+          out_values[out_base + i * rows.inner] = row[order[i] * rows.inner];
+          out_indices[out_base + i * rows.inner] = order[i];
+        }
+      }
+    });
+  });
+}
+
+}  // namespace tg::cpu
