@@ -27,9 +27,6 @@ Tensor broadcast_view(const Tensor& out, const Tensor& in) {
   return make_view(out, in.sizes(), strides, out.offset());
 }
 
-// Row kernels split by rows: enough rows per piece to make kElementwiseGrain elements.
-int64_t row_grain(int64_t row_length) { return std::max<int64_t>(1, kElementwiseGrain / std::max<int64_t>(row_length, 1)); }
-
 template <typename T> using Acc = std::conditional_t<std::is_floating_point_v<T>, double, int64_t>;
 
 // The combining step of each reduction, in the accumulator type A.
@@ -390,7 +387,7 @@ void CpuBackend::arg_reduce(ArgReduceOp op, const Tensor& values, const Tensor& 
   Tensor rows = row_starts(in, dim);
   dispatch_all(in.dtype(), [&](auto tag) {
     using T = typename decltype(tag)::type;
-    parallel_for_each_run<3>(rows.sizes(), operands_of<3>({&values, &indices, &rows}), row_grain(len), [&](auto p, auto s, int64_t n) {
+    parallel_for_each_run<3>(rows.sizes(), operands_of<3>({&values, &indices, &rows}), rows_per_grain(len), [&](auto p, auto s, int64_t n) {
       T* v = reinterpret_cast<T*>(p[0]);
       int64_t* idx = reinterpret_cast<int64_t*>(p[1]);
       const T* x = reinterpret_cast<const T*>(p[2]);
