@@ -12,17 +12,9 @@ import pytest
 import torch
 
 import tapegrad
+from conftest import THREAD_COUNTS
 
 GRAIN = 32768
-THREAD_COUNTS = [1, 2, 3]
-
-
-@pytest.fixture(params=THREAD_COUNTS, ids=lambda n: f"threads{n}")
-def threads(request):
-    before = tapegrad.get_num_threads()
-    tapegrad.set_num_threads(request.param)
-    yield request.param
-    tapegrad.set_num_threads(before)
 
 
 def pair(shape, dtype="float32", seed=0, low=-3.0, high=3.0):

@@ -10,9 +10,9 @@ import pytest
 import torch
 
 import tapegrad
+from conftest import THREAD_COUNTS
 from child_process import run_python
 
-THREAD_COUNTS = [1, 2, 3]
 EPS32 = float(np.finfo(np.float32).eps)
 
 # (m, n, k): edges one below, at and above the micro-tile (12 x 32), the k block (256), the row block
@@ -46,14 +46,6 @@ def pad_columns(x, repeat=1):
     wide = lib.zeros(x.shape[0], x.shape[1] * repeat + 3)
     wide[:, : x.shape[1] * repeat : repeat] = x
     return wide
-
-
-@pytest.fixture(params=THREAD_COUNTS, ids=lambda n: f"threads{n}")
-def threads(request):
-    before = tapegrad.get_num_threads()
-    tapegrad.set_num_threads(request.param)
-    yield request.param
-    tapegrad.set_num_threads(before)
 
 
 def operands(m, n, k, seed=0):

@@ -1,7 +1,6 @@
-from ... import _C
 from .. import functional as F
 from .. import init
-from ..parameter import Parameter
+from .linear import _add_weight_and_bias
 from .module import Module
 
 __all__ = ["Conv2d"]
@@ -46,13 +45,7 @@ class Conv2d(Module):
         self.output_padding = (0, 0)
         self.groups = groups
         self.padding_mode = padding_mode
-        self.weight = Parameter(_C.empty((out_channels, in_channels // groups, *self.kernel_size), device=device,
-                                         dtype=dtype))
-        if bias:
-            self.bias = Parameter(_C.empty(out_channels, device=device, dtype=dtype))
-        else:
-            self.register_parameter("bias", None)
-        self.reset_parameters()
+        _add_weight_and_bias(self, (out_channels, in_channels // groups, *self.kernel_size), bias, device, dtype)
 
     def reset_parameters(self):
         init._reset_layer_(self.weight, self.bias)

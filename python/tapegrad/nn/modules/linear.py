@@ -17,6 +17,16 @@ class Identity(Module):
         return input
 
 
+def _add_weight_and_bias(module, weight_shape, bias, device, dtype):
+    """Registers a layer's weight (and bias of weight_shape[0] elements, or None), then initialises them."""
+    module.weight = Parameter(_C.empty(weight_shape, device=device, dtype=dtype))
+    if bias:
+        module.bias = Parameter(_C.empty(weight_shape[0], device=device, dtype=dtype))
+    else:
+        module.register_parameter("bias", None)
+    module.reset_parameters()
+
+
 class Linear(Module):
     """y = x @ weight.T + bias, initialised as PyTorch does (same values after manual_seed)."""
 
@@ -26,12 +36,7 @@ class Linear(Module):
         super().__init__()
         self.in_features = in_features
         self.out_features = out_features
-        self.weight = Parameter(_C.empty((out_features, in_features), device=device, dtype=dtype))
-        if bias:
-            self.bias = Parameter(_C.empty(out_features, device=device, dtype=dtype))
-        else:
-            self.register_parameter("bias", None)
-        self.reset_parameters()
+        _add_weight_and_bias(self, (out_features, in_features), bias, device, dtype)
 
     def reset_parameters(self):
         init._reset_layer_(self.weight, self.bias)
