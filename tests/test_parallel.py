@@ -319,3 +319,38 @@ def test_where_random_mask(threads, dtype, case, shape):
     y, ty = pair(shape, dtype, seed=7)
     args, targs = WHERE_CASES[case](cond, x, y), WHERE_CASES[case](tcond, tx, ty)
     close(tapegrad.where(*args), torch.where(*targs))
+
+
+BATCH_NORM_LAYOUTS = {
+    "contiguous": lambda t: t,
+    "channels_last": lambda t: t.permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2) if t.dim() == 4 else t,
+}
+
+
+@pytest.mark.parametrize("affine", [True, False])
+@pytest.mark.parametrize("layout", BATCH_NORM_LAYOUTS)
+@pytest.mark.parametrize("shape", [(6, 4), (5, 3, 7), (8, 16, 32, 32)], ids=str)
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_batch_norm_training_fused(threads, dtype, shape, layout, affine):
+    x, tx = pair(shape, dtype, seed=8)
+    g, tg = pair(shape, dtype, seed=9)
+    x, tx = BATCH_NORM_LAYOUTS[layout](x), BATCH_NORM_LAYOUTS[layout](tx)
+    channels = shape[1]
+    stats = [(tapegrad.zeros(channels, dtype=x.dtype), tapegrad.ones(channels, dtype=x.dtype)),
+             (torch.zeros(channels, dtype=tx.dtype), torch.ones(channels, dtype=tx.dtype))]
+    params = []
+    for lib, t in ((tapegrad, x), (torch, tx)):
+        rng = np.random.default_rng(10)
+        w = lib.tensor(rng.uniform(0.5, 2.0, channels).astype(dtype), requires_grad=True) if affine else None
+        b = lib.tensor(rng.uniform(-1.0, 1.0, channels).astype(dtype), requires_grad=True) if affine else None
+        params.append((w, b))
+    results = []
+    for lib, t, grad, (mean, var), (w, b) in ((tapegrad, x, g, stats[0], params[0]),
+                                              (torch, tx, tg, stats[1], params[1])):
+        t = t.detach().requires_grad_()
+        out = lib.nn.functional.batch_norm(t, mean, var, w, b, training=True, momentum=0.1, eps=1e-5)
+        inputs = [t] + ([w, b] if affine else [])
+        results.append([out] + list(lib.autograd.grad(out, inputs, grad)) + [mean, var])
+    rtol = 1e-4 if dtype == "float32" else 1e-10
+    for ours, theirs in zip(*results):
+        np.testing.assert_allclose(ours.detach().numpy(), theirs.detach().numpy(), rtol=rtol, atol=rtol)

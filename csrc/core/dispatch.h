@@ -121,6 +121,15 @@ struct Backend {
   virtual void layer_norm_backward(const Tensor& grad_in, const Tensor& grad_weight, const Tensor& grad_bias,
                                    const Tensor& grad_out, const Tensor& in, const Tensor& mean, const Tensor& rstd,
                                    const Tensor& weight) = 0;
+  // Training-mode batch norm of a contiguous [N, C, ...] input: each channel's mean, biased variance and
+  // 1/sqrt(var + eps) over its values ([C] each), and out = x * alpha + beta with alpha = rstd * weight and
+  // beta = bias - mean * alpha, as ATen computes it. weight and bias may be undefined.
+  virtual void batch_norm(const Tensor& out, const Tensor& mean, const Tensor& var, const Tensor& rstd,
+                          const Tensor& in, const Tensor& weight, const Tensor& bias, double eps) = 0;
+  // Its gradients (grad_out contiguous like in) for those of grad_in, grad_weight and grad_bias that are defined.
+  virtual void batch_norm_backward(const Tensor& grad_in, const Tensor& grad_weight, const Tensor& grad_bias,
+                                   const Tensor& grad_out, const Tensor& in, const Tensor& mean, const Tensor& rstd,
+                                   const Tensor& weight) = 0;
   // cols [N, C * kh * kw, oh * ow] = the window's elements at each output position, zero outside the input
   // (row c * kh * kw + i * kw + j holds kernel position (i, j) of channel c). in [N, C, H, W] is contiguous.
   virtual void im2col(const Tensor& cols, const Tensor& in, const Window2d& window) = 0;

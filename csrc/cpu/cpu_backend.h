@@ -39,6 +39,11 @@ struct CpuBackend final : Backend {
   void layer_norm_backward(const Tensor& grad_in, const Tensor& grad_weight, const Tensor& grad_bias,
                            const Tensor& grad_out, const Tensor& in, const Tensor& mean, const Tensor& rstd,
                            const Tensor& weight) override;
+  void batch_norm(const Tensor& out, const Tensor& mean, const Tensor& var, const Tensor& rstd, const Tensor& in,
+                  const Tensor& weight, const Tensor& bias, double eps) override;
+  void batch_norm_backward(const Tensor& grad_in, const Tensor& grad_weight, const Tensor& grad_bias,
+                           const Tensor& grad_out, const Tensor& in, const Tensor& mean, const Tensor& rstd,
+                           const Tensor& weight) override;
   void im2col(const Tensor& cols, const Tensor& in, const Window2d& window) override;
   void col2im(const Tensor& out, const Tensor& cols, const Window2d& window) override;
   void max_pool2d(const Tensor& out, const Tensor& indices, const Tensor& in, const Window2d& window) override;

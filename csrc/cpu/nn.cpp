@@ -263,6 +263,98 @@ void CpuBackend::layer_norm_backward(const Tensor& grad_in, const Tensor& grad_w
 
 namespace {
 
+// A contiguous [N, C, ...] tensor seen as N planes per channel; channels are split across the pool.
+struct ChannelPlanes {
+  int64_t batch, channels, plane;
+  explicit ChannelPlanes(const Tensor& t)
+      : batch(t.sizes()[0]), channels(t.sizes()[1]), plane(t.numel() / std::max<int64_t>(t.sizes()[0] * t.sizes()[1], 1)) {}
+  int64_t offset(int64_t n, int64_t c) const { return (n * channels + c) * plane; }
+  // sum over the channel's planes of row_sum(f(plane pointer offset)).
+  template <typename F>
+  double sum(int64_t c, F f) const {
+    double total = 0;
+    for (int64_t n = 0; n < batch; ++n) total += f(offset(n, c));
+    return total;
+  }
+  template <typename F>
+  void for_channels(F f) const {
+    parallel_for(channels, rows_per_grain(batch * plane), [&](int64_t begin, int64_t end) {
+      for (int64_t c = begin; c < end; ++c) f(c);
+    });
+  }
+};
+
+}  // namespace
+
+void CpuBackend::batch_norm(const Tensor& out, const Tensor& mean, const Tensor& var, const Tensor& rstd,
+                            const Tensor& in, const Tensor& weight, const Tensor& bias, double eps) {
+  ChannelPlanes planes(in);
+  const double count = double(planes.batch * planes.plane);
+  dispatch_floating(in.dtype(), "batch_norm_cpu", [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    const T* x = in.data<T>();
+    const T* w = weight.defined() ? weight.data<T>() : nullptr;
+    const T* b = bias.defined() ? bias.data<T>() : nullptr;
+    planes.for_channels([&](int64_t c) {
+      // Two passes in double: the mean, then the biased variance around it.
+      double mu = planes.sum(c, [&](int64_t at) {
+        return vec::row_sum(planes.plane, [&](int64_t i) { return double(x[at + i]); });
+      }) / count;
+      double v = planes.sum(c, [&](int64_t at) {
+        return vec::row_sum(planes.plane, [&](int64_t i) { return (x[at + i] - mu) * (x[at + i] - mu); });
+      }) / count;
+      T inv = T(1.0 / std::sqrt(v + eps));
+      mean.data<T>()[c] = T(mu);
+      var.data<T>()[c] = T(v);
+      rstd.data<T>()[c] = inv;
+      T alpha = w ? inv * w[c] : inv;
+      T beta = (b ? b[c] : T(0)) - T(mu) * alpha;
+      for (int64_t n = 0; n < planes.batch; ++n) {
+        int64_t at = planes.offset(n, c);
+        vec::map(x + at, out.data<T>() + at, planes.plane, [=](T value) TG_INLINE_LAMBDA { return value * alpha + beta; });
+      }
+    });
+  });
+}
+
+void CpuBackend::batch_norm_backward(const Tensor& grad_in, const Tensor& grad_weight, const Tensor& grad_bias,
+                                     const Tensor& grad_out, const Tensor& in, const Tensor& mean, const Tensor& rstd,
+                                     const Tensor& weight) {
+  ChannelPlanes planes(in);
+  const double count = double(planes.batch * planes.plane);
+  dispatch_floating(in.dtype(), "batch_norm_backward_cpu", [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    const T* x = in.data<T>();
+    const T* dy = grad_out.data<T>();
+    const T* w = weight.defined() ? weight.data<T>() : nullptr;
+    planes.for_channels([&](int64_t c) {
+      const T mu = mean.data<T>()[c], inv = rstd.data<T>()[c];
+      double sum_dy = planes.sum(c, [&](int64_t at) {
+        return vec::row_sum(planes.plane, [&](int64_t i) { return double(dy[at + i]); });
+      });
+      double dot = planes.sum(c, [&](int64_t at) {
+        return vec::row_sum(planes.plane, [&](int64_t i) { return double(x[at + i] - mu) * dy[at + i]; });
+      });
+      if (grad_weight.defined()) grad_weight.data<T>()[c] = T(dot * inv);
+      if (grad_bias.defined()) grad_bias.data<T>()[c] = T(sum_dy);
+      if (!grad_in.defined()) return;
+      // ATen's form: dx = (x - mean) * k, grad_input = (dy - mean(dy) - dx) * rstd * weight.
+      const T k = T(dot * inv * inv / count), dy_mean = T(sum_dy / count), scale = w ? inv * w[c] : inv;
+      for (int64_t n = 0; n < planes.batch; ++n) {
+        int64_t at = planes.offset(n, c);
+        const T* xs = x + at;
+        const T* dys = dy + at;
+        T* dx = grad_in.data<T>() + at;
+        vec::simd_for(planes.plane, [=](int64_t i) TG_INLINE_LAMBDA {
+          dx[i] = (dys[i] - dy_mean - (xs[i] - mu) * k) * scale;
+        });
+      }
+    });
+  });
+}
+
+namespace {
+
 // sqrt(2/pi) and 2/sqrt(pi), as ATen spells them.
 constexpr double kGeluTanhBeta = M_SQRT2 * M_2_SQRTPI * 0.5;
 constexpr double kGeluKappa = 0.044715;

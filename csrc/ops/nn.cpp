@@ -465,7 +465,8 @@ struct NormBackward : Node {
   DimVec weight_view;          // weight's broadcastable shape against the input, if not its own
   double eps = 0;
   bool batch_stats = true;     // false: eval-mode batch_norm, statistics are running buffers
-  bool fused = false;          // layer_norm: the backend's kernel computes the backward
+  bool fused = false;          // layer_norm, training-mode batch_norm: the backend's kernel computes the backward
+  bool per_channel = false;    // batch_norm: statistics per channel (dim 1) rather than per row
   std::string name() const override { return op_name; }
   TensorList apply(TensorList&& grads) override {
     Tensor x = input.unpack(*this);
@@ -511,9 +512,11 @@ struct NormBackward : Node {
     };
     Tensor gw = needs_input_grad(1) ? param_grad() : Tensor();
     Tensor gb = needs_input_grad(2) ? param_grad() : Tensor();
-    backend_for(x.device()).layer_norm_backward(gi, gw, gb, contiguous(cast_for_compute(grad, x.dtype())),
-                                                contiguous(x), mean, rstd,
-                                                w.defined() ? contiguous(cast_for_compute(w, x.dtype())) : Tensor());
+    Tensor g = contiguous(cast_for_compute(grad, x.dtype()));
+    Tensor wc = w.defined() ? contiguous(cast_for_compute(w, x.dtype())) : Tensor();
+    Backend& backend = backend_for(x.device());
+    if (per_channel) backend.batch_norm_backward(gi, gw, gb, g, contiguous(x), mean, rstd, wc);
+    else backend.layer_norm_backward(gi, gw, gb, g, contiguous(x), mean, rstd, wc);
     return {gi, gw, gb};
   }
 };
@@ -627,9 +630,14 @@ Tensor batch_norm(const Tensor& input, const Tensor& running_mean, const Tensor&
   {
     AutoGradMode no_grad(false);
     if (training) {
-      mean = ops::mean(input, dims, true);
-      Tensor batch_var = var(input, dims, 0, true);
-      rstd = rsqrt(add(batch_var, num(eps)));
+      DimVec stat_shape = channel_shape(channels, 1, nd);
+      mean = empty(stat_shape, input.dtype(), input.device());
+      Tensor batch_var = empty(stat_shape, input.dtype(), input.device());
+      rstd = empty(stat_shape, input.dtype(), input.device());
+      out = empty(input.sizes(), input.dtype(), input.device());
+      auto prepared = [&](const Tensor& t) { return t.defined() ? contiguous(t) : t; };
+      backend_for(input.device()).batch_norm(out, mean, batch_var, rstd, contiguous(input), prepared(weight),
+                                             prepared(bias), eps);
       if (running_mean.defined()) {
         int64_t n = input.numel() / channels;
         Tensor unbiased = mul(batch_var, num(double(n) / double(n - 1)));
@@ -641,8 +649,8 @@ Tensor batch_norm(const Tensor& input, const Tensor& running_mean, const Tensor&
     } else {
       mean = cast_for_compute(channel_view(running_mean, 1, nd), input.dtype());
       rstd = rsqrt(add(cast_for_compute(channel_view(running_var, 1, nd), input.dtype()), num(eps)));
+      out = normalize(input, mean, rstd, w, b);
     }
-    out = normalize(input, mean, rstd, w, b);
   }
   if (compute_requires_grad(input, weight, bias)) {
     auto node = make_node<NormBackward>(input, weight, bias);
@@ -657,6 +665,8 @@ Tensor batch_norm(const Tensor& input, const Tensor& running_mean, const Tensor&
     node->param_shape = DimVec{channels};
     node->eps = eps;
     node->batch_stats = training;
+    node->fused = training;
+    node->per_channel = true;
     set_history(out, node);
   }
   return out;
