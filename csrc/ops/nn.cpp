@@ -624,8 +624,6 @@ Tensor batch_norm(const Tensor& input, const Tensor& running_mean, const Tensor&
   int64_t nd = input.dim();
   DimVec dims{0};
   for (int64_t d = 2; d < nd; ++d) dims.push_back(d);
-  Tensor w = weight.defined() ? channel_view(weight, 1, nd) : Tensor();
-  Tensor b = bias.defined() ? channel_view(bias, 1, nd) : Tensor();
   Tensor mean, rstd, out;
   {
     AutoGradMode no_grad(false);
@@ -649,7 +647,8 @@ Tensor batch_norm(const Tensor& input, const Tensor& running_mean, const Tensor&
     } else {
       mean = cast_for_compute(channel_view(running_mean, 1, nd), input.dtype());
       rstd = rsqrt(add(cast_for_compute(channel_view(running_var, 1, nd), input.dtype()), num(eps)));
-      out = normalize(input, mean, rstd, w, b);
+      out = normalize(input, mean, rstd, weight.defined() ? channel_view(weight, 1, nd) : Tensor(),
+                      bias.defined() ? channel_view(bias, 1, nd) : Tensor());
     }
   }
   if (compute_requires_grad(input, weight, bias)) {

@@ -8,18 +8,22 @@ __all__ = [
 ]
 
 
-class ReLU(Module):
+class _InplaceActivation(Module):
+    """An activation whose only option is `inplace` (ReLU, SiLU, Mish)."""
+
     __constants__ = ["inplace"]
 
     def __init__(self, inplace=False):
         super().__init__()
         self.inplace = inplace
 
-    def forward(self, input):
-        return input.relu_() if self.inplace else input.relu()
-
     def extra_repr(self):
         return "inplace=True" if self.inplace else ""
+
+
+class ReLU(_InplaceActivation):
+    def forward(self, input):
+        return input.relu_() if self.inplace else input.relu()
 
 
 class LeakyReLU(Module):
@@ -60,19 +64,6 @@ class GELU(Module):
 
     def extra_repr(self):
         return f"approximate={self.approximate!r}"
-
-
-class _InplaceActivation(Module):
-    """An activation whose only option is `inplace` (SiLU, Mish)."""
-
-    __constants__ = ["inplace"]
-
-    def __init__(self, inplace=False):
-        super().__init__()
-        self.inplace = inplace
-
-    def extra_repr(self):
-        return "inplace=True" if self.inplace else ""
 
 
 class SiLU(_InplaceActivation):
