@@ -88,6 +88,8 @@ struct Backend {
 
   // out[b] = a[b] @ b[b] for 3-D operands [B,M,K] x [B,K,N]; out is contiguous.
   virtual void bmm(const Tensor& out, const Tensor& a, const Tensor& b) = 0;
+  // out [M, N] = the sum over b of a[b] @ b[b], in batch order; out is contiguous.
+  virtual void bmm_batch_sum(const Tensor& out, const Tensor& a, const Tensor& b) = 0;
 
   // Advanced indexing (x[idx], gather, scatter, take, ...): out[i] = src[i + offset(i)] and
   // dst[i + offset(i)] = values[i] (or += with accumulate: repeated indices add up). See IndexSpec.
@@ -135,6 +137,14 @@ struct Backend {
   virtual void im2col(const Tensor& cols, const Tensor& in, const Window2d& window) = 0;
   // The adjoint of im2col: out [N, C, H, W] = the sum of the elements of cols that came from each position.
   virtual void col2im(const Tensor& out, const Tensor& cols, const Window2d& window) = 0;
+  // out [N, Cout, oh * ow] = the convolution (no bias) of in [N, C, H, W] with weight [Cout, C / groups, kh, kw];
+  // both contiguous.
+  virtual void conv2d(const Tensor& out, const Tensor& in, const Tensor& weight, const Window2d& window,
+                      int64_t groups) = 0;
+  // grad_in [N, C, H, W] = the gradient of that convolution with respect to its input, for a contiguous
+  // grad_out [N, Cout, oh * ow].
+  virtual void conv2d_backward_input(const Tensor& grad_in, const Tensor& grad_out, const Tensor& weight,
+                                     const Window2d& window, int64_t groups) = 0;
   // The max of each window (padding never wins; NaN does) into out [N, C, oh, ow], with its position h * W + w
   // in the input plane in indices (int64). in is contiguous.
   virtual void max_pool2d(const Tensor& out, const Tensor& indices, const Tensor& in, const Window2d& window) = 0;

@@ -1,14 +1,12 @@
-#include <cblas.h>
-#include "cpu/cpu_backend.h"
 #include <optional>
+#include "cpu/blas.h"
+#include "cpu/cpu_backend.h"
 #include "cpu/loops.h"
 #include "cpu/sgemm.h"
 
 namespace tg::cpu {
 
 namespace {
-
-constexpr int64_t kGilFreeGemmWork = 64 * 64 * 64;
 
 // A matrix BLAS can read in place: rows or columns contiguous, the other stride a valid ld.
 bool blas_layout(int64_t rows, int64_t cols, int64_t rs, int64_t cs, bool& transposed, int64_t& ld) {
@@ -25,19 +23,9 @@ bool blas_layout(int64_t rows, int64_t cols, int64_t rs, int64_t cs, bool& trans
   return false;
 }
 
+// out[b] = a[b] @ b[b], or with `batch_sum` out = their sum.
 template <typename T>
-void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const T* a, int64_t lda, const T* b, int64_t ldb,
-          T* c, int64_t ldc) {
-  auto transa = ta ? CblasTrans : CblasNoTrans;
-  auto transb = tb ? CblasTrans : CblasNoTrans;
-  if constexpr (std::is_same_v<T, float>)
-    scipy_cblas_sgemm(CblasRowMajor, transa, transb, m, n, k, 1.0f, a, lda, b, ldb, 0.0f, c, ldc);
-  else
-    scipy_cblas_dgemm(CblasRowMajor, transa, transb, m, n, k, 1.0, a, lda, b, ldb, 0.0, c, ldc);
-}
-
-template <typename T>
-void naive_matmul(const Tensor& out, const Tensor& a, const Tensor& b) {
+void naive_matmul(const Tensor& out, const Tensor& a, const Tensor& b, bool batch_sum) {
   int64_t B = a.sizes()[0], M = a.sizes()[1], K = a.sizes()[2], N = b.sizes()[2];
   const T* pa = a.data<T>();
   const T* pb = b.data<T>();
@@ -49,16 +37,20 @@ void naive_matmul(const Tensor& out, const Tensor& a, const Tensor& b) {
         T acc = 0;
         for (int64_t kk = 0; kk < K; ++kk)
           acc += pa[bi * as[0] + i * as[1] + kk * as[2]] * pb[bi * bs[0] + kk * bs[1] + j * bs[2]];
-        pc[(bi * M + i) * N + j] = acc;
+        if (batch_sum)
+          pc[i * N + j] = bi == 0 ? acc : T(pc[i * N + j] + acc);
+        else
+          pc[(bi * M + i) * N + j] = acc;
       }
 }
 
 }  // namespace
 
-void CpuBackend::bmm(const Tensor& out, const Tensor& a, const Tensor& b) {
+// out[b] = a[b] @ b[b] for each b, or with `batch_sum` out = their sum (summed in batch order).
+void CpuBackend::batched_matmul(const Tensor& out, const Tensor& a, const Tensor& b, bool batch_sum) {
   int64_t B = a.sizes()[0], M = a.sizes()[1], K = a.sizes()[2], N = b.sizes()[2];
   if (out.numel() == 0) return;
-  if (K == 0) {
+  if (K == 0 || B == 0) {
     fill(out, Scalar(int64_t(0)));
     return;
   }
@@ -66,7 +58,7 @@ void CpuBackend::bmm(const Tensor& out, const Tensor& a, const Tensor& b) {
     dispatch_all(a.dtype(), [&](auto tag) {
       using T = typename decltype(tag)::type;
       if constexpr (std::is_same_v<T, bool>) throw NotImplementedError("\"addmm\" not implemented for 'Bool'");
-      else naive_matmul<T>(out, a, b);
+      else naive_matmul<T>(out, a, b, batch_sum);
     });
     return;
   }
@@ -76,9 +68,11 @@ void CpuBackend::bmm(const Tensor& out, const Tensor& a, const Tensor& b) {
   if (a.dtype() == ScalarType::Float32 && sgemm_preferred(M, N, K)) {
     // The packing routines read any strides, so no operand needs a copy.
     auto as = a.strides(), bs = b.strides();
-    for (int64_t i = 0; i < B; ++i)
-      sgemm(M, N, K, {a.data<float>() + i * as[0], as[1], as[2]}, {b.data<float>() + i * bs[0], bs[1], bs[2]},
-            out.data<float>() + i * M * N, N);
+    StridedMatrix sa{a.data<float>(), as[1], as[2], as[0]}, sb{b.data<float>(), bs[1], bs[2], bs[0]};
+    if (batch_sum)
+      sgemm_batch_sum(B, M, N, K, sa, sb, out.data<float>());
+    else
+      sgemm(B, M, N, K, sa, sb, out.data<float>());
     return;
   }
   dispatch_floating(a.dtype(), "bmm", [&](auto tag) {
@@ -98,10 +92,16 @@ void CpuBackend::bmm(const Tensor& out, const Tensor& a, const Tensor& b) {
       blas_layout(K, N, cb.strides()[1], cb.strides()[2], tb, ldb);
     }
     for (int64_t i = 0; i < B; ++i) {
-      gemm<T>(ta, tb, M, N, K, ca.data<T>() + i * ca.strides()[0], lda, cb.data<T>() + i * cb.strides()[0], ldb,
-              out.data<T>() + i * M * N, N);
+      blas_gemm<T>(ta, tb, M, N, K, ca.data<T>() + i * ca.strides()[0], lda, cb.data<T>() + i * cb.strides()[0], ldb,
+              out.data<T>() + (batch_sum ? 0 : i * M * N), N, batch_sum && i > 0);
     }
   });
+}
+
+void CpuBackend::bmm(const Tensor& out, const Tensor& a, const Tensor& b) { batched_matmul(out, a, b, false); }
+
+void CpuBackend::bmm_batch_sum(const Tensor& out, const Tensor& a, const Tensor& b) {
+  batched_matmul(out, a, b, true);
 }
 
 }  // namespace tg::cpu

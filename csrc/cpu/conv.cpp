@@ -1,10 +1,15 @@
-// Sliding-window kernels for convolution and pooling: im2col, its adjoint col2im, and max pooling. Each
-// (sample, channel) plane is independent, so planes run in parallel.
+// Sliding-window kernels for convolution and pooling: im2col, its adjoint col2im, convolution as a GEMM per
+// sample, and max pooling. Each (sample, channel) plane is independent, so planes run in parallel.
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <optional>
+#include <vector>
+#include "cpu/blas.h"
 #include "cpu/cpu_backend.h"
 #include "cpu/parallel.h"
+#include "cpu/sgemm.h"
+#include "cpu/simd.h"
 
 namespace tg::cpu {
 
@@ -20,7 +25,7 @@ struct Planes {
 // the block (kernel position (i, j) times oh * ow positions, plus oh * ow), and output columns [lo, hi) read the
 // input at at + ow * step; the columns outside [lo, hi) (and whole rows with at < 0) fall in the padding.
 template <typename Visit>
-void for_each_window_row(const Window2d& w, const Planes& planes, Visit&& visit) {
+TG_ALWAYS_INLINE void for_each_window_row(const Window2d& w, const Planes& planes, Visit&& visit) {
   for (int64_t i = 0; i < w.kernel[0]; ++i)
     for (int64_t j = 0; j < w.kernel[1]; ++j) {
       int64_t x0 = j * w.dilation[1] - w.padding[1], step = w.stride[1];
@@ -36,41 +41,206 @@ void for_each_window_row(const Window2d& w, const Planes& planes, Visit&& visit)
     }
 }
 
+// How one plane's im2col block is walked. In general row by row (for_each_window_row). With stride 1 and
+// output rows as long as the input's (padding that keeps the width, as 3x3 with padding 1), each kernel
+// position's block is the plane shifted by a constant, so it is one flat loop masked by where the window
+// leaves the input: rows of 8 or 16 are too short for per-row loops to pay.
+struct WindowPlan {
+  Window2d window;
+  Planes planes;
+  int64_t positions;
+  bool shifted;
+  std::vector<int64_t> shift;   // [kh * kw]: input offset of each kernel position's block
+  std::vector<uint8_t> inside;  // [kh * kw, positions]: whether the element reads the input, not padding
+
+  WindowPlan(const Window2d& w, const Planes& p)
+      : window(w), planes(p), positions(w.out[0] * w.out[1]),
+        shifted(w.stride[0] == 1 && w.stride[1] == 1 && w.out[1] == p.width) {
+    if (!shifted) return;
+    for (int64_t i = 0; i < w.kernel[0]; ++i)
+      for (int64_t j = 0; j < w.kernel[1]; ++j) {
+        int64_t dh = i * w.dilation[0] - w.padding[0], dw = j * w.dilation[1] - w.padding[1];
+        shift.push_back(dh * p.width + dw);
+        for (int64_t oh = 0; oh < w.out[0]; ++oh)
+          for (int64_t ow = 0; ow < w.out[1]; ++ow)
+            inside.push_back(oh + dh >= 0 && oh + dh < p.height && ow + dw >= 0 && ow + dw < p.width);
+      }
+  }
+};
+
+// The row loops below run over every output column with the window's columns as a condition, rather than
+// over [lo, hi) with fills around it: they compile to masked vector loads and stores instead of calls to
+// memset and memcpy and scalar tails.
+
+// One plane's block of im2col: dst [kh * kw, oh * ow] from src [H, W]. Inline into a vec::simd_call.
+template <typename T>
+TG_ALWAYS_INLINE void plane_to_cols(T* dst, const T* src, const WindowPlan& plan) {
+  if (plan.shifted) {
+    for (size_t block = 0; block < plan.shift.size(); ++block) {
+      T* out = dst + block * plan.positions;
+      const uint8_t* inside = plan.inside.data() + block * plan.positions;
+      int64_t shift = plan.shift[block];
+      for (int64_t t = 0; t < plan.positions; ++t) out[t] = inside[t] ? src[shift + t] : T(0);
+    }
+    return;
+  }
+  int64_t width = plan.window.out[1];
+  for_each_window_row(plan.window, plan.planes, [&](int64_t out, int64_t at, int64_t lo, int64_t hi, int64_t step)
+                                                    TG_INLINE_LAMBDA {
+    T* row = dst + out;
+    if (step == 1)
+      for (int64_t ow = 0; ow < width; ++ow) row[ow] = ow >= lo && ow < hi ? src[at + ow] : T(0);
+    else
+      for (int64_t ow = 0; ow < width; ++ow) row[ow] = ow >= lo && ow < hi ? src[at + ow * step] : T(0);
+  });
+}
+
+// Its adjoint: dst [H, W] = the sum of the elements of src [kh * kw, oh * ow] that came from each position.
+template <typename T>
+TG_ALWAYS_INLINE void cols_to_plane(T* dst, const T* src, const WindowPlan& plan) {
+  std::fill_n(dst, plan.planes.size(), T(0));
+  if (plan.shifted) {
+    for (size_t block = 0; block < plan.shift.size(); ++block) {
+      const T* in = src + block * plan.positions;
+      const uint8_t* inside = plan.inside.data() + block * plan.positions;
+      int64_t shift = plan.shift[block];
+      for (int64_t t = 0; t < plan.positions; ++t)
+        if (inside[t]) dst[shift + t] += in[t];
+    }
+    return;
+  }
+  int64_t width = plan.window.out[1];
+  for_each_window_row(plan.window, plan.planes, [&](int64_t out, int64_t at, int64_t lo, int64_t hi, int64_t step)
+                                                    TG_INLINE_LAMBDA {
+    const T* row = src + out;
+    if (step == 1) {
+      for (int64_t ow = 0; ow < width; ++ow)
+        if (ow >= lo && ow < hi) dst[at + ow] += row[ow];
+    } else {
+      for (int64_t ow = lo; ow < hi; ++ow) dst[at + ow * step] += row[ow];
+    }
+  });
+}
+
+// Sizes of a convolution of [N, C, H, W] by [Cout, C / groups, kh, kw]: per group, a [Cout / groups, patch]
+// slice of the weight times the patch rows of a sample's columns.
+struct ConvShape {
+  Planes planes;
+  int64_t samples, channels, groups, out_per_group, patch, positions, kernel_area;
+  ConvShape(const DimVec& input_sizes, const DimVec& weight_sizes, const Window2d& window, int64_t groups)
+      : planes(input_sizes), samples(input_sizes[0]), channels(input_sizes[1]), groups(groups),
+        out_per_group(weight_sizes[0] / groups), patch(weight_sizes[1] * weight_sizes[2] * weight_sizes[3]),
+        positions(window.out[0] * window.out[1]), kernel_area(weight_sizes[2] * weight_sizes[3]) {}
+  int64_t columns_size() const { return channels * kernel_area * positions; }
+  int64_t multiply_adds() const { return samples * groups * out_per_group * patch * positions; }
+};
+
+// c [m, n] = op(a) @ b [k, n], op transposing a [k, m] when `transpose_a`; b and c contiguous, a's rows lda
+// apart. `serial` GEMMs run on the calling thread, as the caller shares the samples out among threads.
+template <typename T>
+void sample_gemm(bool serial, bool transpose_a, int64_t m, int64_t n, int64_t k, const T* a, int64_t lda,
+                 const T* b, T* c) {
+  if constexpr (std::is_same_v<T, float>) {
+    if (sgemm_preferred(m, n, k)) {
+      StridedMatrix sa = transpose_a ? StridedMatrix{a, 1, lda} : StridedMatrix{a, lda, 1};
+      if (serial)
+        sgemm_serial(m, n, k, sa, {b, n, 1}, c);
+      else
+        sgemm(1, m, n, k, sa, {b, n, 1}, c);
+      return;
+    }
+  }
+  blas_gemm<T>(transpose_a, false, m, n, k, a, lda, b, n, c, n, false);
+}
+
+// per_sample(first, last, serial) over the samples: shared among threads (each sample's columns then stay
+// in its thread's cache) when the GEMMs are ours and there are samples enough; otherwise in order, each
+// GEMM threaded inside, as OpenBLAS is not called from several threads at once.
+template <typename T, typename PerSample>
+void for_samples(const ConvShape& shape, PerSample per_sample) {
+  bool ours = std::is_same_v<T, float> && sgemm_preferred(shape.out_per_group, shape.positions, shape.patch);
+  std::optional<CallerLockRelease> unlocked;
+  if (shape.multiply_adds() >= kGilFreeGemmWork) unlocked.emplace();
+  if (ours && shape.samples >= num_threads())
+    parallel_for(shape.samples, 1, [&](int64_t first, int64_t last) { per_sample(first, last, true); });
+  else
+    per_sample(0, shape.samples, false);
+}
+
 }  // namespace
 
 void CpuBackend::im2col(const Tensor& cols, const Tensor& in, const Window2d& window) {
-  Planes planes(in.sizes());
-  int64_t block = window.kernel[0] * window.kernel[1] * window.out[0] * window.out[1];
+  WindowPlan plan(window, Planes(in.sizes()));
+  int64_t block = window.kernel[0] * window.kernel[1] * plan.positions;
   dispatch_floating(in.dtype(), "im2col", [&](auto tag) {
     using T = typename decltype(tag)::type;
-    parallel_for(planes.count, rows_per_grain(block), [&](int64_t begin, int64_t end) {
-      for (int64_t p = begin; p < end; ++p) {
-        const T* src = in.data<T>() + p * planes.size();
-        T* dst = cols.data<T>() + p * block;
-        for_each_window_row(window, planes, [&](int64_t out, int64_t at, int64_t lo, int64_t hi, int64_t step) {
-          T* row = dst + out;
-          std::fill(row, row + lo, T(0));
-          for (int64_t ow = lo; ow < hi; ++ow) row[ow] = src[at + ow * step];
-          std::fill(row + hi, row + window.out[1], T(0));
-        });
-      }
+    parallel_for(plan.planes.count, rows_per_grain(block), [&](int64_t begin, int64_t end) {
+      vec::simd_call([&]() TG_INLINE_LAMBDA {
+        for (int64_t p = begin; p < end; ++p)
+          plane_to_cols(cols.data<T>() + p * block, in.data<T>() + p * plan.planes.size(), plan);
+      });
     });
   });
 }
 
 void CpuBackend::col2im(const Tensor& out, const Tensor& cols, const Window2d& window) {
-  Planes planes(out.sizes());
-  int64_t block = window.kernel[0] * window.kernel[1] * window.out[0] * window.out[1];
+  WindowPlan plan(window, Planes(out.sizes()));
+  int64_t block = window.kernel[0] * window.kernel[1] * plan.positions;
   dispatch_floating(out.dtype(), "col2im", [&](auto tag) {
     using T = typename decltype(tag)::type;
-    parallel_for(planes.count, rows_per_grain(block), [&](int64_t begin, int64_t end) {
-      for (int64_t p = begin; p < end; ++p) {
-        T* dst = out.data<T>() + p * planes.size();
-        const T* src = cols.data<T>() + p * block;
-        std::fill_n(dst, planes.size(), T(0));
-        for_each_window_row(window, planes, [&](int64_t out, int64_t at, int64_t lo, int64_t hi, int64_t step) {
-          const T* row = src + out;
-          for (int64_t ow = lo; ow < hi; ++ow) dst[at + ow * step] += row[ow];
+    parallel_for(plan.planes.count, rows_per_grain(block), [&](int64_t begin, int64_t end) {
+      vec::simd_call([&]() TG_INLINE_LAMBDA {
+        for (int64_t p = begin; p < end; ++p)
+          cols_to_plane(out.data<T>() + p * plan.planes.size(), cols.data<T>() + p * block, plan);
+      });
+    });
+  });
+}
+
+void CpuBackend::conv2d(const Tensor& out, const Tensor& in, const Tensor& weight, const Window2d& window,
+                        int64_t groups) {
+  ConvShape shape(in.sizes(), weight.sizes(), window, groups);
+  WindowPlan plan(window, shape.planes);
+  int64_t block = shape.kernel_area * shape.positions;
+  dispatch_floating(in.dtype(), "conv2d", [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    for_samples<T>(shape, [&](int64_t first, int64_t last, bool serial) {
+      Tensor cols = empty(DimVec{shape.columns_size()}, in.dtype());
+      for (int64_t sample = first; sample < last; ++sample) {
+        const T* src = in.data<T>() + sample * shape.channels * shape.planes.size();
+        vec::simd_call([&]() TG_INLINE_LAMBDA {
+          for (int64_t c = 0; c < shape.channels; ++c)
+            plane_to_cols(cols.data<T>() + c * block, src + c * shape.planes.size(), plan);
+        });
+        for (int64_t g = 0; g < groups; ++g)
+          sample_gemm<T>(serial, false, shape.out_per_group, shape.positions, shape.patch,
+                         weight.data<T>() + g * shape.out_per_group * shape.patch, shape.patch,
+                         cols.data<T>() + g * shape.patch * shape.positions,
+                         out.data<T>() + (sample * groups + g) * shape.out_per_group * shape.positions);
+      }
+    });
+  });
+}
+
+void CpuBackend::conv2d_backward_input(const Tensor& grad_in, const Tensor& grad_out, const Tensor& weight,
+                                       const Window2d& window, int64_t groups) {
+  ConvShape shape(grad_in.sizes(), weight.sizes(), window, groups);
+  WindowPlan plan(window, shape.planes);
+  int64_t block = shape.kernel_area * shape.positions;
+  dispatch_floating(grad_in.dtype(), "conv2d_backward_input", [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    for_samples<T>(shape, [&](int64_t first, int64_t last, bool serial) {
+      Tensor cols = empty(DimVec{shape.columns_size()}, grad_in.dtype());
+      for (int64_t sample = first; sample < last; ++sample) {
+        for (int64_t g = 0; g < groups; ++g)
+          sample_gemm<T>(serial, true, shape.patch, shape.positions, shape.out_per_group,
+                         weight.data<T>() + g * shape.out_per_group * shape.patch, shape.patch,
+                         grad_out.data<T>() + (sample * groups + g) * shape.out_per_group * shape.positions,
+                         cols.data<T>() + g * shape.patch * shape.positions);
+        T* dst = grad_in.data<T>() + sample * shape.channels * shape.planes.size();
+        vec::simd_call([&]() TG_INLINE_LAMBDA {
+          for (int64_t c = 0; c < shape.channels; ++c)
+            cols_to_plane(dst + c * shape.planes.size(), cols.data<T>() + c * block, plan);
         });
       }
     });
@@ -79,41 +249,45 @@ void CpuBackend::col2im(const Tensor& out, const Tensor& cols, const Window2d& w
 
 void CpuBackend::max_pool2d(const Tensor& out, const Tensor& indices, const Tensor& in, const Window2d& window) {
   Planes planes(in.sizes());
-  int64_t positions = window.out[0] * window.out[1];
+  int64_t positions = window.out[0] * window.out[1], width = window.out[1];
+  // As ATen, each output starts from -inf at the first element of its window inside the input (stepping by
+  // the dilation), which keeps that index when nothing beats -inf.
+  std::vector<int64_t> first_inside(positions);
+  for (int64_t oh = 0; oh < window.out[0]; ++oh)
+    for (int64_t ow = 0; ow < width; ++ow) {
+      int64_t h = oh * window.stride[0] - window.padding[0], w = ow * window.stride[1] - window.padding[1];
+      while (h < 0) h += window.dilation[0];
+      while (w < 0) w += window.dilation[1];
+      first_inside[oh * width + ow] = h * planes.width + w;
+    }
   dispatch_numeric(in.dtype(), "max_pool2d", [&](auto tag) {
     using T = typename decltype(tag)::type;
+    T lowest = std::numeric_limits<T>::has_infinity ? -std::numeric_limits<T>::infinity()
+                                                    : std::numeric_limits<T>::lowest();
     parallel_for(planes.count, rows_per_grain(positions * window.kernel[0] * window.kernel[1]),
                  [&](int64_t begin, int64_t end) {
-      for (int64_t p = begin; p < end; ++p) {
-        const T* src = in.data<T>() + p * planes.size();
-        T* dst = out.data<T>() + p * positions;
-        int64_t* dst_index = indices.data<int64_t>() + p * positions;
-        for (int64_t oh = 0; oh < window.out[0]; ++oh)
-          for (int64_t ow = 0; ow < window.out[1]; ++ow) {
-            // As ATen: the window clipped to the input, starting at its first element inside it.
-            int64_t h0 = oh * window.stride[0] - window.padding[0], w0 = ow * window.stride[1] - window.padding[1];
-            int64_t h1 = std::min(h0 + (window.kernel[0] - 1) * window.dilation[0] + 1, planes.height);
-            int64_t w1 = std::min(w0 + (window.kernel[1] - 1) * window.dilation[1] + 1, planes.width);
-            while (h0 < 0) h0 += window.dilation[0];
-            while (w0 < 0) w0 += window.dilation[1];
-            int64_t best_at = h0 * planes.width + w0;
-            T best = std::numeric_limits<T>::has_infinity ? -std::numeric_limits<T>::infinity()
-                                                          : std::numeric_limits<T>::lowest();
-            for (int64_t h = h0; h < h1; h += window.dilation[0])
-              for (int64_t x = w0; x < w1; x += window.dilation[1]) {
-                int64_t at = h * planes.width + x;
-                T v = src[at];
-                bool is_nan = false;
-                if constexpr (std::is_floating_point_v<T>) is_nan = std::isnan(v);
-                if (v > best || is_nan) {
-                  best = v;
-                  best_at = at;
-                }
-              }
-            dst[oh * window.out[1] + ow] = best;
-            dst_index[oh * window.out[1] + ow] = best_at;
-          }
-      }
+      vec::simd_call([&]() TG_INLINE_LAMBDA {
+        for (int64_t p = begin; p < end; ++p) {
+          const T* src = in.data<T>() + p * planes.size();
+          T* best = out.data<T>() + p * positions;
+          int64_t* best_at = indices.data<int64_t>() + p * positions;
+          std::fill_n(best, positions, lowest);
+          std::copy(first_inside.begin(), first_inside.end(), best_at);
+          // Kernel positions in ATen's order (window rows, then columns) for each output; a NaN always wins.
+          for_each_window_row(window, planes, [&](int64_t row, int64_t at, int64_t lo, int64_t hi, int64_t step)
+                                                  TG_INLINE_LAMBDA {
+            int64_t o = row % positions;
+            // Selects rather than a branch: on real data whether an element wins is a coin toss.
+            for (int64_t ow = lo; ow < hi; ++ow) {
+              T v = src[at + ow * step], current = best[o + ow];
+              bool wins = v > current;
+              if constexpr (std::is_floating_point_v<T>) wins = wins || v != v;
+              best[o + ow] = wins ? v : current;
+              best_at[o + ow] = wins ? at + ow * step : best_at[o + ow];
+            }
+          });
+        }
+      });
     });
   });
 }

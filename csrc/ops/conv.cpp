@@ -54,6 +54,17 @@ Tensor col2im(const Tensor& cols, const Window2d& window, int64_t channels, int6
   }, [&](Col2ImBackward0& node) { node.window = window; });
 }
 
+// The sum over dim 0 of a[i] @ b[i] for [N, G, M, K] x [N, G, K, N'] operands: one GEMM per group with the
+// batch folded into k, rather than N products and a sum; a recorded backward takes the differentiable way.
+Tensor matmul_summed_over_batch(const Tensor& a, const Tensor& b) {
+  if (GradMode::is_enabled()) return sum(matmul(a, b), DimVec{0}, false);
+  int64_t groups = a.sizes()[1];
+  Tensor out = empty(DimVec{groups, a.sizes()[2], b.sizes()[3]}, a.dtype(), a.device());
+  for (int64_t group = 0; group < groups; ++group)
+    backend_for(a.device()).bmm_batch_sum(select(out, 0, group), select(a, 1, group), select(b, 1, group));
+  return out;
+}
+
 // A size-2 window parameter from one value or two, as PyTorch's _pair.
 DimVec pair_of(const DimVec& v, const char* name) {
   TG_CHECK(v.size() == 1 || v.size() == 2, "expected ", name,
@@ -81,15 +92,21 @@ struct ConvolutionBackward0 : Node {
     Tensor w_grouped = reshape(w, DimVec{groups, out_channels / groups, patch});
     TensorList out(3);
     if (needs_input_grad(0)) {
-      Tensor cols_grad = matmul(transpose(w_grouped, -1, -2), g);
-      out[0] = col2im(reshape(cols_grad, DimVec{n, groups * patch, positions}), window, channels, x.sizes()[2],
-                      x.sizes()[3]);
+      if (GradMode::is_enabled()) {
+        Tensor cols_grad = matmul(transpose(w_grouped, -1, -2), g);
+        out[0] = col2im(reshape(cols_grad, DimVec{n, groups * patch, positions}), window, channels, x.sizes()[2],
+                        x.sizes()[3]);
+      } else {
+        out[0] = empty(x.sizes(), x.dtype(), x.device());
+        backend_for(x.device()).conv2d_backward_input(out[0], contiguous(grads[0]), contiguous(w), window, groups);
+      }
     }
     if (needs_input_grad(1)) {
       Tensor cols = reshape(im2col(x, window), DimVec{n, groups, patch, positions});
-      out[1] = reshape(sum(matmul(g, transpose(cols, -1, -2)), DimVec{0}, false), w.sizes());
+      out[1] = reshape(matmul_summed_over_batch(g, transpose(cols, -1, -2)), w.sizes());
     }
-    if (has_bias && needs_input_grad(2)) out[2] = sum(grads[0], DimVec{0, 2, 3}, false);
+    // The spatial sums first: each is a sum of adjacent dims, which runs far faster than one over (0, 2, 3).
+    if (has_bias && needs_input_grad(2)) out[2] = sum(sum(grads[0], DimVec{2, 3}, false), DimVec{0}, false);
     return out;
   }
   void release_saved() override {
@@ -149,15 +166,11 @@ Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias, con
     window.out[d] = (padded[d] - effective_kernel[d]) / stride[d] + 1;
   }
 
-  int64_t n = batched_sizes[0], positions = window.out[0] * window.out[1];
-  int64_t patch = weight.sizes()[1] * window.kernel[0] * window.kernel[1];
-  DimVec out_sizes{n, out_channels, window.out[0], window.out[1]};
-  Tensor out;
+  DimVec out_sizes{batched_sizes[0], out_channels, window.out[0], window.out[1]};
+  Tensor out = empty(out_sizes, input.dtype(), input.device());
   {
     AutoGradMode no_grad(false);
-    Tensor cols = reshape(im2col(input, window), DimVec{n, groups, patch, positions});
-    Tensor product = contiguous(matmul(reshape(weight, DimVec{groups, out_channels / groups, patch}), cols));
-    out = make_view(product, out_sizes, contiguous_strides(out_sizes), product.offset());
+    backend_for(out.device()).conv2d(out, contiguous(input), contiguous(weight), window, groups);
     if (bias.defined())
       backend_for(out.device()).binary(BinaryOp::Add, out, out,
                                        make_view(bias, out_sizes, DimVec{0, bias.strides()[0], 0, 0}, bias.offset()));
