@@ -18,6 +18,9 @@ CHAIN_TOL = {"float32": dict(rtol=1e-4, atol=1e-5), "float64": dict(rtol=1e-7, a
 
 
 def assert_chain_close(ours, ref, dtype):
+    if ref is None:  # a gradient torch leaves unset
+        assert ours is None
+        return
     assert tuple(ours.shape) == tuple(ref.shape)
     assert str(ours.dtype) == str(ref.dtype)
     np.testing.assert_allclose(ours.detach().numpy(), ref.detach().numpy(), **CHAIN_TOL[dtype])
@@ -40,7 +43,8 @@ def _to_lib(lib, value):
 
 def check_module_against_torch(name, make, inputs, dtype, randomize=True, kwargs=None):
     """make(lib) built in both libraries with torch's (randomised) weights: every output, input gradient and
-    parameter gradient agree. inputs: NumPy arrays, tuples of them or None, passed positionally."""
+    parameter gradient agree. inputs: NumPy arrays, tuples of them or None, passed positionally; kwargs:
+    keyword arguments, NumPy arrays among them passed as tensors."""
     rng = np.random.default_rng(zlib.crc32(name.encode()))
     ref = make(torch).to(getattr(torch, dtype))
     ours = make(tapegrad).to(getattr(tapegrad, dtype))
@@ -52,11 +56,13 @@ def check_module_against_torch(name, make, inputs, dtype, randomize=True, kwargs
     results = []
     for model, lib in ((ours, tapegrad), (ref, torch)):
         args = [_to_lib(lib, x) for x in inputs]
-        outs = _flatten(model(*args, **(kwargs or {})))
+        named = {k: _to_lib(lib, v) for k, v in (kwargs or {}).items()}
+        outs = _flatten(model(*args, **named))
         loss = sum((o * lib.tensor(np.linspace(-1, 2, o.numel()).reshape(tuple(o.shape)).astype(dtype))).sum()
                    for o in outs if o.is_floating_point())
         loss.backward()
-        grads = [t.grad for t in _flatten(args) if t.requires_grad]
+        grads = [t.grad for t in _flatten(args) + _flatten(list(named.values()))
+                 if isinstance(t, lib.Tensor) and t.requires_grad]
         results.append(outs + grads + [p.grad for p in model.parameters()])
     assert len(results[0]) == len(results[1])
     for o, r in zip(*results):

@@ -302,3 +302,10 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     if size_average is not None or reduce is not None:
         reduction = _legacy_reduction(size_average, reduce)
     return _nn.cross_entropy(input, target, weight, reduction, ignore_index, label_smoothing)
+
+
+# ---- attention (composed in _attention.py) ----
+
+from ._attention import multi_head_attention_forward, scaled_dot_product_attention  # noqa: E402
+
+__all__ += ["scaled_dot_product_attention", "multi_head_attention_forward"]
