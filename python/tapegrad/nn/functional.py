@@ -302,3 +302,36 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     if size_average is not None or reduce is not None:
         reduction = _legacy_reduction(size_average, reduce)
     return _nn.cross_entropy(input, target, weight, reduction, ignore_index, label_smoothing)
+
+
+# ---- attention (composed in _attention.py) ----
+
+from ._attention import multi_head_attention_forward, scaled_dot_product_attention  # noqa: E402
+
+__all__ += ["scaled_dot_product_attention", "multi_head_attention_forward"]
+
+# ---- spatial functions composed from the 2-D ops (_spatial.py) ----
+
+from ._spatial import (  # noqa: E402
+    adaptive_avg_pool1d, adaptive_max_pool1d, adaptive_max_pool2d, avg_pool1d, conv1d, fold, interpolate,
+    max_pool1d, pixel_shuffle, pixel_unshuffle, unfold,
+)
+
+__all__ += ["conv1d", "max_pool1d", "avg_pool1d", "adaptive_avg_pool1d", "adaptive_max_pool1d", "adaptive_max_pool2d",
+            "interpolate", "pixel_shuffle", "pixel_unshuffle", "unfold", "fold"]
+
+# ---- normalisation and channel dropout composed in _norm.py ----
+
+from ._norm import dropout1d, dropout2d, group_norm, instance_norm, rms_norm  # noqa: E402
+
+__all__ += ["group_norm", "instance_norm", "rms_norm", "dropout1d", "dropout2d"]
+
+# ---- activations and similarities composed in _pointwise.py ----
+
+from ._pointwise import (  # noqa: E402
+    bilinear, celu, cosine_similarity, glu, gumbel_softmax, hardsigmoid, hardswish, normalize, pairwise_distance,
+    prelu, selu, softsign, tanhshrink, threshold,
+)
+
+__all__ += ["glu", "softsign", "tanhshrink", "threshold", "hardsigmoid", "hardswish", "celu", "selu", "prelu",
+            "normalize", "cosine_similarity", "pairwise_distance", "bilinear", "gumbel_softmax"]
