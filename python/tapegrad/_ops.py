@@ -130,16 +130,16 @@ def _addcmul_grads(g, input, tensor1, tensor2, value):
     return g, g * tensor2 * value, g * tensor1 * value, None
 
 
-def _check_addc_value(name, operands, value):
+def _check_addc_value(operands, value):
     if not builtins.any(_is_float(t.dtype) for t in operands) and isinstance(value, float):
-        raise RuntimeError(f"For integral input tensors, argument value must not be a floating point number.")
+        raise RuntimeError("For integral input tensors, argument value must not be a floating point number.")
 
 
 _addcmul = _recorded("AddcmulBackward0", _addcmul_compute, _addcmul_grads)
 
 
 def addcmul(input, tensor1, tensor2, *, value=1):
-    _check_addc_value("addcmul", (input, tensor1, tensor2), value)
+    _check_addc_value((input, tensor1, tensor2), value)
     return _addcmul(input, tensor1, tensor2, value)
 
 
