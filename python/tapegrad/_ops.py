@@ -117,6 +117,7 @@ def _inplace(name, out_of_place):
 
 
 _TYPE_WORD = {"torch.bool": "Bool", "torch.int64": "Long", "torch.float32": "Float", "torch.float64": "Double"}
+_C_TYPE = {"torch.bool": "bool", "torch.int64": "long int", "torch.float32": "float", "torch.float64": "double"}
 
 
 # ---- pointwise with several inputs ----
@@ -184,10 +185,12 @@ _lerp_tensor = _recorded("LerpBackward1", _lerp_compute, _lerp_grads)
 
 def lerp(input, end, weight):
     if input.dtype != end.dtype:
-        raise RuntimeError(f"expected dtype {input.dtype} for `end` but got dtype {end.dtype}")
+        raise RuntimeError(f"expected dtype {_C_TYPE[str(input.dtype)]} for `end` but got dtype "
+                           f"{_C_TYPE[str(end.dtype)]}")
     if isinstance(weight, Tensor):
         if weight.dtype != input.dtype:
-            raise RuntimeError(f"expected dtype {input.dtype} for `weight` but got dtype {weight.dtype}")
+            raise RuntimeError(f"expected dtype {_C_TYPE[str(input.dtype)]} for `weight` but got dtype "
+                               f"{_C_TYPE[str(weight.dtype)]}")
         return _lerp_tensor(input, end, weight)
     return _lerp_scalar(input, end, weight)
 
@@ -676,7 +679,7 @@ def _bitwise(name, np_name):
 
         dtype = result_type(input, other)
         if _is_float(dtype):
-            raise RuntimeError(f'"{name}_cpu" not implemented for \'{_TYPE_WORD[str(dtype)]}\'')
+            raise NotImplementedError(f'"{name}_cpu" not implemented for \'{_TYPE_WORD[str(dtype)]}\'')
         a, b = (np.asarray(_as_tensor(v, dtype)) for v in (input, other))
         return _C.from_numpy(np.ascontiguousarray(getattr(np, np_name)(a, b)))
 
@@ -691,7 +694,7 @@ bitwise_xor = _bitwise("bitwise_xor", "bitwise_xor")
 
 def bitwise_not(input):
     if _is_float(input.dtype):
-        raise RuntimeError(f'"bitwise_not_cpu" not implemented for \'{_TYPE_WORD[str(input.dtype)]}\'')
+        raise NotImplementedError(f'"bitwise_not_cpu" not implemented for \'{_TYPE_WORD[str(input.dtype)]}\'')
     return input.logical_not() if input.dtype == _C.bool else -input - 1
 
 
