@@ -2,6 +2,11 @@
 #include "core/error.h"
 #include "cpu/parallel.h"
 
+namespace tg::py_bridge {
+// autograd.Function's graph node (function_bindings.cpp).
+void bind_function(py::module_& m);
+}  // namespace tg::py_bridge
+
 PYBIND11_MODULE(_C, m) {
   using namespace tg::py_bridge;
   m.doc() = "tapegrad's C++ core";
@@ -26,6 +31,7 @@ PYBIND11_MODULE(_C, m) {
   bind_reductions(m);
   bind_optim(m);
   bind_nn(m);
+  bind_function(m);
 
   // Long kernels release the GIL, so other Python threads run meanwhile; a thread without it (the
   // backward engine after its own release) gets a null token and nothing changes.

@@ -21,6 +21,9 @@ int = int64  # noqa: A001  (tapegrad has one integer dtype: int64)
 
 from . import autograd, cuda, optim  # noqa: E402
 from .serialization import load, save  # noqa: E402
+from . import _ops  # noqa: E402
+
+_ops.install(globals())
 
 __version__ = "0.1.0"
 

@@ -6,6 +6,8 @@ from .. import grad_mode  # noqa: F401  (torch.autograd.grad_mode)
 from ..grad_mode import enable_grad, no_grad, set_grad_enabled  # noqa: F401
 from . import graph  # noqa: F401
 from .gradcheck import gradcheck  # noqa: F401
+from . import function, functional  # noqa: F401,E402
+from .function import Function, FunctionCtx, once_differentiable  # noqa: F401
 
 
 def _as_tuple(x):
