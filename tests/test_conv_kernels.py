@@ -4,8 +4,9 @@ conv2d runs one GEMM per sample. With tapegrad's own float32 GEMM (AVX-512, outp
 samples are shared among threads; otherwise (float64, thin products, batches smaller than the pool, or
 OpenBLAS under TAPEGRAD_CPU_CAPABILITY=avx2) samples run in order with a threaded GEMM. A sample's columns
 are built either as shifted copies of the plane (stride 1 with output rows as wide as the input's) or row
-by row. The weight gradient is one GEMM with the batch folded into k. Every case is checked against torch
-in float64 on 1, 2 and 3 threads, and float32 results must not depend on the thread count.
+by row. The weight gradient adds per-sample GEMMs into partial sums over fixed runs of samples (up to 8),
+then adds those in order. Every case is checked against torch in float64 on 1, 2 and 3 threads, and float32
+results must not depend on the thread count.
 """
 import numpy as np
 import pytest
@@ -25,10 +26,12 @@ CONV_CASES = {
     "asymmetric_stride": ((2, 4, 11, 33), (8, 4, 2, 3), dict(stride=(1, 2), padding=(0, 1))),
     "groups": ((4, 8, 10, 10), (16, 4, 3, 3), dict(padding=1, groups=2)),  # a GEMM per group
     "depthwise": ((3, 6, 9, 9), (6, 1, 3, 3), dict(padding=1, groups=6)),  # 1-row products: OpenBLAS
-    "one_sample": ((1, 16, 20, 20), (32, 16, 3, 3), dict(padding=1)),  # fewer samples than threads
+    "one_sample": ((1, 16, 20, 20), (32, 16, 3, 3), dict(padding=1)),  # fewer samples than threads: one GEMM
+    # at a time, threaded inside, and a weight gradient without partial sums
     "pointwise": ((5, 24, 7, 7), (40, 24, 1, 1), dict()),  # 1x1: the columns are the input
     "thin_output": ((6, 3, 4, 4), (2, 3, 3, 3), dict(padding=1)),  # 2 output channels: OpenBLAS
     "large_k": ((2, 64, 8, 8), (48, 64, 3, 3), dict(padding=1)),  # patch of 576 crosses the k block of 256
+    "many_samples": ((11, 8, 6, 6), (16, 8, 3, 3), dict(padding=1)),  # 8 partial sums over uneven runs
 }
 
 

@@ -88,8 +88,6 @@ struct Backend {
 
   // out[b] = a[b] @ b[b] for 3-D operands [B,M,K] x [B,K,N]; out is contiguous.
   virtual void bmm(const Tensor& out, const Tensor& a, const Tensor& b) = 0;
-  // out [M, N] = the sum over b of a[b] @ b[b], in batch order; out is contiguous.
-  virtual void bmm_batch_sum(const Tensor& out, const Tensor& a, const Tensor& b) = 0;
 
   // Advanced indexing (x[idx], gather, scatter, take, ...): out[i] = src[i + offset(i)] and
   // dst[i + offset(i)] = values[i] (or += with accumulate: repeated indices add up). See IndexSpec.
@@ -145,6 +143,10 @@ struct Backend {
   // grad_out [N, Cout, oh * ow].
   virtual void conv2d_backward_input(const Tensor& grad_in, const Tensor& grad_out, const Tensor& weight,
                                      const Window2d& window, int64_t groups) = 0;
+  // grad_weight [Cout, C / groups, kh, kw] = its gradient with respect to the weight, summed over the samples in
+  // an order that depends on the shapes alone.
+  virtual void conv2d_backward_weight(const Tensor& grad_weight, const Tensor& grad_out, const Tensor& in,
+                                      const Window2d& window, int64_t groups) = 0;
   // The max of each window (padding never wins; NaN does) into out [N, C, oh, ow], with its position h * W + w
   // in the input plane in indices (int64). in is contiguous.
   virtual void max_pool2d(const Tensor& out, const Tensor& indices, const Tensor& in, const Window2d& window) = 0;

@@ -23,9 +23,8 @@ bool blas_layout(int64_t rows, int64_t cols, int64_t rs, int64_t cs, bool& trans
   return false;
 }
 
-// out[b] = a[b] @ b[b], or with `batch_sum` out = their sum.
 template <typename T>
-void naive_matmul(const Tensor& out, const Tensor& a, const Tensor& b, bool batch_sum) {
+void naive_matmul(const Tensor& out, const Tensor& a, const Tensor& b) {
   int64_t B = a.sizes()[0], M = a.sizes()[1], K = a.sizes()[2], N = b.sizes()[2];
   const T* pa = a.data<T>();
   const T* pb = b.data<T>();
@@ -37,20 +36,16 @@ void naive_matmul(const Tensor& out, const Tensor& a, const Tensor& b, bool batc
         T acc = 0;
         for (int64_t kk = 0; kk < K; ++kk)
           acc += pa[bi * as[0] + i * as[1] + kk * as[2]] * pb[bi * bs[0] + kk * bs[1] + j * bs[2]];
-        if (batch_sum)
-          pc[i * N + j] = bi == 0 ? acc : T(pc[i * N + j] + acc);
-        else
-          pc[(bi * M + i) * N + j] = acc;
+        pc[(bi * M + i) * N + j] = acc;
       }
 }
 
 }  // namespace
 
-// out[b] = a[b] @ b[b] for each b, or with `batch_sum` out = their sum (summed in batch order).
-void CpuBackend::batched_matmul(const Tensor& out, const Tensor& a, const Tensor& b, bool batch_sum) {
+void CpuBackend::bmm(const Tensor& out, const Tensor& a, const Tensor& b) {
   int64_t B = a.sizes()[0], M = a.sizes()[1], K = a.sizes()[2], N = b.sizes()[2];
   if (out.numel() == 0) return;
-  if (K == 0 || B == 0) {
+  if (K == 0) {
     fill(out, Scalar(int64_t(0)));
     return;
   }
@@ -58,7 +53,7 @@ void CpuBackend::batched_matmul(const Tensor& out, const Tensor& a, const Tensor
     dispatch_all(a.dtype(), [&](auto tag) {
       using T = typename decltype(tag)::type;
       if constexpr (std::is_same_v<T, bool>) throw NotImplementedError("\"addmm\" not implemented for 'Bool'");
-      else naive_matmul<T>(out, a, b, batch_sum);
+      else naive_matmul<T>(out, a, b);
     });
     return;
   }
@@ -69,10 +64,7 @@ void CpuBackend::batched_matmul(const Tensor& out, const Tensor& a, const Tensor
     // The packing routines read any strides, so no operand needs a copy.
     auto as = a.strides(), bs = b.strides();
     StridedMatrix sa{a.data<float>(), as[1], as[2], as[0]}, sb{b.data<float>(), bs[1], bs[2], bs[0]};
-    if (batch_sum)
-      sgemm_batch_sum(B, M, N, K, sa, sb, out.data<float>());
-    else
-      sgemm(B, M, N, K, sa, sb, out.data<float>());
+    sgemm(B, M, N, K, sa, sb, out.data<float>(), false);
     return;
   }
   dispatch_floating(a.dtype(), "bmm", [&](auto tag) {
@@ -93,15 +85,9 @@ void CpuBackend::batched_matmul(const Tensor& out, const Tensor& a, const Tensor
     }
     for (int64_t i = 0; i < B; ++i) {
       blas_gemm<T>(ta, tb, M, N, K, ca.data<T>() + i * ca.strides()[0], lda, cb.data<T>() + i * cb.strides()[0], ldb,
-              out.data<T>() + (batch_sum ? 0 : i * M * N), N, batch_sum && i > 0);
+              out.data<T>() + i * M * N, N, false);
     }
   });
-}
-
-void CpuBackend::bmm(const Tensor& out, const Tensor& a, const Tensor& b) { batched_matmul(out, a, b, false); }
-
-void CpuBackend::bmm_batch_sum(const Tensor& out, const Tensor& a, const Tensor& b) {
-  batched_matmul(out, a, b, true);
 }
 
 }  // namespace tg::cpu

@@ -135,37 +135,66 @@ struct ConvShape {
   int64_t multiply_adds() const { return samples * groups * out_per_group * patch * positions; }
 };
 
-// c [m, n] = op(a) @ b [k, n], op transposing a [k, m] when `transpose_a`; b and c contiguous, a's rows lda
-// apart. `serial` GEMMs run on the calling thread, as the caller shares the samples out among threads.
+// cols [C * kh * kw, oh * ow] = im2col of one sample of a contiguous input.
 template <typename T>
-void sample_gemm(bool serial, bool transpose_a, int64_t m, int64_t n, int64_t k, const T* a, int64_t lda,
-                 const T* b, T* c) {
+void sample_to_cols(T* cols, const T* in, int64_t sample, const ConvShape& shape, const WindowPlan& plan) {
+  const T* src = in + sample * shape.channels * shape.planes.size();
+  int64_t block = shape.kernel_area * shape.positions;
+  vec::simd_call([&]() TG_INLINE_LAMBDA {
+    for (int64_t c = 0; c < shape.channels; ++c) plane_to_cols(cols + c * block, src + c * shape.planes.size(), plan);
+  });
+}
+
+// A contiguous row-major operand of a per-sample GEMM, used transposed when `transposed`.
+template <typename T>
+struct Operand {
+  const T* data;
+  bool transposed;
+};
+
+// c [m, n] = op(a) [m, k] @ op(b) [k, n], or += with `accumulate`. `serial` GEMMs run on the calling thread,
+// as the caller shares the samples out among threads.
+template <typename T>
+void conv_gemm(bool serial, bool accumulate, int64_t m, int64_t n, int64_t k, Operand<T> a, Operand<T> b, T* c) {
   if constexpr (std::is_same_v<T, float>) {
     if (sgemm_preferred(m, n, k)) {
-      StridedMatrix sa = transpose_a ? StridedMatrix{a, 1, lda} : StridedMatrix{a, lda, 1};
+      StridedMatrix sa = a.transposed ? StridedMatrix{a.data, 1, m} : StridedMatrix{a.data, k, 1};
+      StridedMatrix sb = b.transposed ? StridedMatrix{b.data, 1, k} : StridedMatrix{b.data, n, 1};
       if (serial)
-        sgemm_serial(m, n, k, sa, {b, n, 1}, c);
+        sgemm_serial(m, n, k, sa, sb, c, accumulate);
       else
-        sgemm(1, m, n, k, sa, {b, n, 1}, c);
+        sgemm(1, m, n, k, sa, sb, c, accumulate);
       return;
     }
   }
-  blas_gemm<T>(transpose_a, false, m, n, k, a, lda, b, n, c, n, false);
+  blas_gemm<T>(a.transposed, b.transposed, m, n, k, a.data, a.transposed ? m : k, b.data, b.transposed ? k : n, c,
+               n, accumulate);
 }
 
-// per_sample(first, last, serial) over the samples: shared among threads (each sample's columns then stay
-// in its thread's cache) when the GEMMs are ours and there are samples enough; otherwise in order, each
-// GEMM threaded inside, as OpenBLAS is not called from several threads at once.
+// Whether the samples' m x n x k GEMMs are ours, which may run on several threads at once (OpenBLAS is
+// called from one thread at a time and threads inside).
+template <typename T>
+bool serial_gemms(int64_t m, int64_t n, int64_t k) {
+  return std::is_same_v<T, float> && sgemm_preferred(m, n, k);
+}
+
+// per_sample(first, last, serial) over the samples, whose GEMMs are m x n x k: shared among threads (each
+// sample's columns then stay in its thread's cache) when the GEMMs are ours and there are samples enough;
+// otherwise in order, each GEMM threaded inside.
 template <typename T, typename PerSample>
-void for_samples(const ConvShape& shape, PerSample per_sample) {
-  bool ours = std::is_same_v<T, float> && sgemm_preferred(shape.out_per_group, shape.positions, shape.patch);
+void for_samples(const ConvShape& shape, int64_t m, int64_t n, int64_t k, PerSample per_sample) {
   std::optional<CallerLockRelease> unlocked;
   if (shape.multiply_adds() >= kGilFreeGemmWork) unlocked.emplace();
-  if (ours && shape.samples >= num_threads())
+  if (serial_gemms<T>(m, n, k) && shape.samples >= num_threads())
     parallel_for(shape.samples, 1, [&](int64_t first, int64_t last) { per_sample(first, last, true); });
   else
     per_sample(0, shape.samples, false);
 }
+
+// The weight gradient sums over samples in partial sums of fixed runs of samples, at most this many (and
+// at most this many elements in all), added up in order: its value never depends on the thread count.
+constexpr int64_t kMaxWeightPartials = 8;
+constexpr int64_t kMaxPartialElements = int64_t(1) << 22;
 
 }  // namespace
 
@@ -201,22 +230,18 @@ void CpuBackend::conv2d(const Tensor& out, const Tensor& in, const Tensor& weigh
                         int64_t groups) {
   ConvShape shape(in.sizes(), weight.sizes(), window, groups);
   WindowPlan plan(window, shape.planes);
-  int64_t block = shape.kernel_area * shape.positions;
   dispatch_floating(in.dtype(), "conv2d", [&](auto tag) {
     using T = typename decltype(tag)::type;
-    for_samples<T>(shape, [&](int64_t first, int64_t last, bool serial) {
+    for_samples<T>(shape, shape.out_per_group, shape.positions, shape.patch,
+                   [&](int64_t first, int64_t last, bool serial) {
       Tensor cols = empty(DimVec{shape.columns_size()}, in.dtype());
       for (int64_t sample = first; sample < last; ++sample) {
-        const T* src = in.data<T>() + sample * shape.channels * shape.planes.size();
-        vec::simd_call([&]() TG_INLINE_LAMBDA {
-          for (int64_t c = 0; c < shape.channels; ++c)
-            plane_to_cols(cols.data<T>() + c * block, src + c * shape.planes.size(), plan);
-        });
+        sample_to_cols(cols.data<T>(), in.data<T>(), sample, shape, plan);
         for (int64_t g = 0; g < groups; ++g)
-          sample_gemm<T>(serial, false, shape.out_per_group, shape.positions, shape.patch,
-                         weight.data<T>() + g * shape.out_per_group * shape.patch, shape.patch,
-                         cols.data<T>() + g * shape.patch * shape.positions,
-                         out.data<T>() + (sample * groups + g) * shape.out_per_group * shape.positions);
+          conv_gemm<T>(serial, false, shape.out_per_group, shape.positions, shape.patch,
+                       {weight.data<T>() + g * shape.out_per_group * shape.patch, false},
+                       {cols.data<T>() + g * shape.patch * shape.positions, false},
+                       out.data<T>() + (sample * groups + g) * shape.out_per_group * shape.positions);
       }
     });
   });
@@ -229,20 +254,65 @@ void CpuBackend::conv2d_backward_input(const Tensor& grad_in, const Tensor& grad
   int64_t block = shape.kernel_area * shape.positions;
   dispatch_floating(grad_in.dtype(), "conv2d_backward_input", [&](auto tag) {
     using T = typename decltype(tag)::type;
-    for_samples<T>(shape, [&](int64_t first, int64_t last, bool serial) {
+    for_samples<T>(shape, shape.patch, shape.positions, shape.out_per_group,
+                   [&](int64_t first, int64_t last, bool serial) {
       Tensor cols = empty(DimVec{shape.columns_size()}, grad_in.dtype());
       for (int64_t sample = first; sample < last; ++sample) {
         for (int64_t g = 0; g < groups; ++g)
-          sample_gemm<T>(serial, true, shape.patch, shape.positions, shape.out_per_group,
-                         weight.data<T>() + g * shape.out_per_group * shape.patch, shape.patch,
-                         grad_out.data<T>() + (sample * groups + g) * shape.out_per_group * shape.positions,
-                         cols.data<T>() + g * shape.patch * shape.positions);
+          conv_gemm<T>(serial, false, shape.patch, shape.positions, shape.out_per_group,
+                       {weight.data<T>() + g * shape.out_per_group * shape.patch, true},
+                       {grad_out.data<T>() + (sample * groups + g) * shape.out_per_group * shape.positions, false},
+                       cols.data<T>() + g * shape.patch * shape.positions);
         T* dst = grad_in.data<T>() + sample * shape.channels * shape.planes.size();
         vec::simd_call([&]() TG_INLINE_LAMBDA {
           for (int64_t c = 0; c < shape.channels; ++c)
             cols_to_plane(dst + c * shape.planes.size(), cols.data<T>() + c * block, plan);
         });
       }
+    });
+  });
+}
+
+void CpuBackend::conv2d_backward_weight(const Tensor& grad_weight, const Tensor& grad_out, const Tensor& in,
+                                        const Window2d& window, int64_t groups) {
+  ConvShape shape(in.sizes(), grad_weight.sizes(), window, groups);
+  WindowPlan plan(window, shape.planes);
+  int64_t weight_size = grad_weight.numel();
+  dispatch_floating(in.dtype(), "conv2d_backward_weight", [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    bool serial = serial_gemms<T>(shape.out_per_group, shape.patch, shape.positions);
+    int64_t partials = serial ? std::clamp<int64_t>(kMaxPartialElements / weight_size, 1,
+                                                   std::min(shape.samples, kMaxWeightPartials))
+                              : 1;
+    Tensor sums = partials > 1 ? empty(DimVec{partials * weight_size}, in.dtype()) : grad_weight;
+    // Partial sum `part` over its run of samples: grad_out[sample] @ cols[sample]^T per group.
+    auto sum_part = [&](int64_t part, bool on_this_thread) {
+      Tensor cols = empty(DimVec{shape.columns_size()}, in.dtype());
+      int64_t first = part * shape.samples / partials, last = (part + 1) * shape.samples / partials;
+      for (int64_t sample = first; sample < last; ++sample) {
+        sample_to_cols(cols.data<T>(), in.data<T>(), sample, shape, plan);
+        for (int64_t g = 0; g < groups; ++g)
+          conv_gemm<T>(on_this_thread, sample > first, shape.out_per_group, shape.patch, shape.positions,
+                       {grad_out.data<T>() + (sample * groups + g) * shape.out_per_group * shape.positions, false},
+                       {cols.data<T>() + g * shape.patch * shape.positions, true},
+                       sums.data<T>() + part * weight_size + g * shape.out_per_group * shape.patch);
+      }
+    };
+    std::optional<CallerLockRelease> unlocked;
+    if (shape.multiply_adds() >= kGilFreeGemmWork) unlocked.emplace();
+    if (partials == 1) {
+      sum_part(0, false);
+      return;
+    }
+    parallel_for(partials, 1, [&](int64_t begin, int64_t end) {
+      for (int64_t part = begin; part < end; ++part) sum_part(part, true);
+    });
+    const T* part_sums = sums.data<T>();
+    T* out = grad_weight.data<T>();
+    vec::simd_for(weight_size, [&](int64_t i) TG_INLINE_LAMBDA {
+      T total = part_sums[i];
+      for (int64_t part = 1; part < partials; ++part) total += part_sums[part * weight_size + i];
+      out[i] = total;
     });
   });
 }

@@ -22,7 +22,6 @@ struct CpuBackend final : Backend {
   void softmax_backward(const Tensor& grad_in, const Tensor& grad_out, const Tensor& out, int64_t dim,
                         bool log) override;
   void bmm(const Tensor& out, const Tensor& a, const Tensor& b) override;
-  void bmm_batch_sum(const Tensor& out, const Tensor& a, const Tensor& b) override;
   void index(const Tensor& out, const Tensor& src, const IndexSpec& spec) override;
   void index_put(const Tensor& dst, const Tensor& values, const IndexSpec& spec, bool accumulate) override;
   Tensor nonzero(const Tensor& in) override;
@@ -51,14 +50,13 @@ struct CpuBackend final : Backend {
               int64_t groups) override;
   void conv2d_backward_input(const Tensor& grad_in, const Tensor& grad_out, const Tensor& weight,
                              const Window2d& window, int64_t groups) override;
+  void conv2d_backward_weight(const Tensor& grad_weight, const Tensor& grad_out, const Tensor& in,
+                              const Window2d& window, int64_t groups) override;
   void max_pool2d(const Tensor& out, const Tensor& indices, const Tensor& in, const Window2d& window) override;
   void activation(ActivationOp op, const Tensor& out, const Tensor& in, double param, double param2) override;
   void activation_backward(ActivationOp op, const Tensor& grad_in, const Tensor& grad_out, const Tensor& in,
                            double param, double param2) override;
   void output_grad(OutputGradOp op, const Tensor& grad_in, const Tensor& grad_out, const Tensor& out) override;
-
- private:
-  void batched_matmul(const Tensor& out, const Tensor& a, const Tensor& b, bool batch_sum);
 };
 
 }  // namespace tg::cpu

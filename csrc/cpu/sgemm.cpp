@@ -178,61 +178,31 @@ TG_AVX512 void micro_kernel(int64_t kc, const float* a, const float* b, float* c
   }
 }
 
-// C's rows [0, m) and columns [0, n) of the sum over t < batch of a[t] @ b[t], on this thread.
-TG_AVX512 void sgemm_block(int64_t batch, int64_t m, int64_t n, int64_t k, StridedMatrix a, StridedMatrix b, float* c,
-                           int64_t ldc) {
+// C's rows [0, m) and columns [0, n) of a @ b, added to C with `accumulate`, on this thread.
+TG_AVX512 void sgemm_block(int64_t m, int64_t n, int64_t k, StridedMatrix a, StridedMatrix b, float* c, int64_t ldc,
+                           bool accumulate) {
   int64_t kc_max = std::min(k, kKc);
   float* packed_a = packed_a_buffer.get((std::min(m, kMc) + kMr) * kc_max);
   float* packed_b = packed_b_buffer.get((std::min(n, kNc) + kNr) * kc_max);
   for (int64_t jc = 0; jc < n; jc += kNc) {
     int64_t nc = std::min(kNc, n - jc);
-    for (int64_t t = 0; t < batch; ++t) {
-      const float* a_t = a.data + t * a.batch_stride;
-      const float* b_t = b.data + t * b.batch_stride;
-      for (int64_t pc = 0; pc < k; pc += kKc) {
-        int64_t kc = std::min(kKc, k - pc);
-        pack_b({b_t + pc * b.row_stride + jc * b.col_stride, b.row_stride, b.col_stride}, kc, nc, packed_b);
-        for (int64_t ic = 0; ic < m; ic += kMc) {
-          int64_t mc = std::min(kMc, m - ic);
-          pack_a({a_t + ic * a.row_stride + pc * a.col_stride, a.row_stride, a.col_stride}, mc, kc, packed_a);
-          for (int64_t jr = 0; jr < nc; jr += kNr) {
-            const float* b_sliver = packed_b + jr * kc;
-            for (int64_t ir = 0; ir < mc; ir += kMr) {
-              micro_kernel(kc, packed_a + ir * kc, b_sliver, c + (ic + ir) * ldc + jc + jr, ldc,
-                           static_cast<int>(std::min<int64_t>(kMr, mc - ir)),
-                           static_cast<int>(std::min<int64_t>(kNr, nc - jr)), t > 0 || pc > 0);
-            }
+    for (int64_t pc = 0; pc < k; pc += kKc) {
+      int64_t kc = std::min(kKc, k - pc);
+      pack_b({b.data + pc * b.row_stride + jc * b.col_stride, b.row_stride, b.col_stride}, kc, nc, packed_b);
+      for (int64_t ic = 0; ic < m; ic += kMc) {
+        int64_t mc = std::min(kMc, m - ic);
+        pack_a({a.data + ic * a.row_stride + pc * a.col_stride, a.row_stride, a.col_stride}, mc, kc, packed_a);
+        for (int64_t jr = 0; jr < nc; jr += kNr) {
+          const float* b_sliver = packed_b + jr * kc;
+          for (int64_t ir = 0; ir < mc; ir += kMr) {
+            micro_kernel(kc, packed_a + ir * kc, b_sliver, c + (ic + ir) * ldc + jc + jr, ldc,
+                         static_cast<int>(std::min<int64_t>(kMr, mc - ir)),
+                         static_cast<int>(std::min<int64_t>(kNr, nc - jr)), accumulate || pc > 0);
           }
         }
       }
     }
   }
-}
-
-// Work is shared out in whole micro-tiles of the longer side of C; each thread packs its own share of
-// that operand.
-struct TileSplit {
-  bool rows;
-  int64_t unit, units;
-  TileSplit(int64_t m, int64_t n) : rows(m >= n), unit(rows ? kMr : kNr), units(((rows ? m : n) + unit - 1) / unit) {}
-};
-
-// Tiles [begin, end) of the split of C = sum over t < batch of a[t] @ b[t], on this thread.
-void sgemm_tiles(const TileSplit& split, int64_t begin, int64_t end, int64_t batch, int64_t m, int64_t n, int64_t k,
-                 StridedMatrix a, StridedMatrix b, float* c) {
-  int64_t lo = begin * split.unit, hi = std::min(end * split.unit, split.rows ? m : n);
-  if (split.rows)
-    sgemm_block(batch, hi - lo, n, k, {a.data + lo * a.row_stride, a.row_stride, a.col_stride, a.batch_stride}, b,
-                c + lo * n, n);
-  else
-    sgemm_block(batch, m, hi - lo, k, a, {b.data + lo * b.col_stride, b.row_stride, b.col_stride, b.batch_stride},
-                c + lo, n);
-}
-
-// Enough tiles per thread that each gets kMinFlopsPerThread.
-int64_t tiles_per_grain(const TileSplit& split, int64_t m, int64_t n, int64_t k) {
-  int64_t flops_per_tile = 2 * split.unit * (split.rows ? n : m) * k;
-  return (kMinFlopsPerThread + flops_per_tile - 1) / flops_per_tile;
 }
 
 }  // namespace
@@ -243,36 +213,42 @@ bool sgemm_preferred(int64_t m, int64_t n, int64_t k) {
   return vec::simd_level() == vec::SimdLevel::Avx512 && m >= 4 && n >= 16;
 }
 
-void sgemm(int64_t batch, int64_t m, int64_t n, int64_t k, StridedMatrix a, StridedMatrix b, float* c) {
-  // The batch's tiles form one range, so many small products share the threads as well as one large one.
-  TileSplit split(m, n);
-  parallel_for(batch * split.units, tiles_per_grain(split, m, n, k), [&](int64_t begin, int64_t end) {
-    for (int64_t t = begin / split.units; t * split.units < end; ++t) {
-      int64_t first = t * split.units;
-      sgemm_tiles(split, std::max(begin, first) - first, std::min(end, first + split.units) - first, 1, m, n, k,
-                  {a.data + t * a.batch_stride, a.row_stride, a.col_stride}, {b.data + t * b.batch_stride, b.row_stride,
-                  b.col_stride}, c + t * m * n);
+void sgemm(int64_t batch, int64_t m, int64_t n, int64_t k, StridedMatrix a, StridedMatrix b, float* c,
+           bool accumulate) {
+  // Threads take whole micro-tiles of the longer side of C, each packing its own share of that operand. The
+  // batch's tiles form one range, so many small products share the threads as well as one large one.
+  bool split_rows = m >= n;
+  int64_t unit = split_rows ? kMr : kNr;
+  int64_t units = ((split_rows ? m : n) + unit - 1) / unit;
+  int64_t flops_per_unit = 2 * unit * (split_rows ? n : m) * k;
+  parallel_for(batch * units, (kMinFlopsPerThread + flops_per_unit - 1) / flops_per_unit,
+               [&](int64_t begin, int64_t end) {
+    for (int64_t t = begin / units; t * units < end; ++t) {
+      int64_t first = t * units;
+      int64_t lo = (std::max(begin, first) - first) * unit, hi = std::min((std::min(end, first + units) - first) * unit,
+                                                                           split_rows ? m : n);
+      const float* a_t = a.data + t * a.batch_stride;
+      const float* b_t = b.data + t * b.batch_stride;
+      float* c_t = c + t * m * n;
+      if (split_rows)
+        sgemm_block(hi - lo, n, k, {a_t + lo * a.row_stride, a.row_stride, a.col_stride}, {b_t, b.row_stride, b.col_stride},
+                    c_t + lo * n, n, accumulate);
+      else
+        sgemm_block(m, hi - lo, k, {a_t, a.row_stride, a.col_stride}, {b_t + lo * b.col_stride, b.row_stride, b.col_stride},
+                    c_t + lo, n, accumulate);
     }
   });
 }
 
-void sgemm_serial(int64_t m, int64_t n, int64_t k, StridedMatrix a, StridedMatrix b, float* c) {
-  sgemm_block(1, m, n, k, a, b, c, n);
-}
-
-void sgemm_batch_sum(int64_t batch, int64_t m, int64_t n, int64_t k, StridedMatrix a, StridedMatrix b, float* c) {
-  TileSplit split(m, n);
-  parallel_for(split.units, tiles_per_grain(split, m, n, batch * k), [&](int64_t begin, int64_t end) {
-    sgemm_tiles(split, begin, end, batch, m, n, k, a, b, c);
-  });
+void sgemm_serial(int64_t m, int64_t n, int64_t k, StridedMatrix a, StridedMatrix b, float* c, bool accumulate) {
+  sgemm_block(m, n, k, a, b, c, n, accumulate);
 }
 
 #else
 
 bool sgemm_preferred(int64_t, int64_t, int64_t) { return false; }
-void sgemm(int64_t, int64_t, int64_t, int64_t, StridedMatrix, StridedMatrix, float*) {}
-void sgemm_serial(int64_t, int64_t, int64_t, StridedMatrix, StridedMatrix, float*) {}
-void sgemm_batch_sum(int64_t, int64_t, int64_t, int64_t, StridedMatrix, StridedMatrix, float*) {}
+void sgemm(int64_t, int64_t, int64_t, int64_t, StridedMatrix, StridedMatrix, float*, bool) {}
+void sgemm_serial(int64_t, int64_t, int64_t, StridedMatrix, StridedMatrix, float*, bool) {}
 
 #endif
 

@@ -19,17 +19,14 @@ struct StridedMatrix {
 // a product's result never depends on the thread count.
 bool sgemm_preferred(int64_t m, int64_t n, int64_t k);
 
-// For each t < batch: c[t] (at c + t * m * n, row stride n) = a[t] @ b[t], with a[t] m x k and b[t] k x n, over
-// tapegrad's thread pool. m, n, k >= 1. Each element's sum runs over k in order, so results are the same for
-// every thread count.
-void sgemm(int64_t batch, int64_t m, int64_t n, int64_t k, StridedMatrix a, StridedMatrix b, float* c);
+// For each t < batch: c[t] (at c + t * m * n, row stride n) = a[t] @ b[t], or += with `accumulate`, with a[t]
+// m x k and b[t] k x n, over tapegrad's thread pool. m, n, k >= 1. Each element's sum runs over k in order, so
+// results are the same for every thread count.
+void sgemm(int64_t batch, int64_t m, int64_t n, int64_t k, StridedMatrix a, StridedMatrix b, float* c,
+           bool accumulate);
 
-// c[m, n] (row stride n) = a @ b on the calling thread alone, for callers that share their work out
-// among threads themselves; the same results as sgemm.
-void sgemm_serial(int64_t m, int64_t n, int64_t k, StridedMatrix a, StridedMatrix b, float* c);
-
-// c[m, n] (row stride n) = the sum over t < batch of a[t] @ b[t]: one product with the batch as the outer
-// part of k, summed in the same order for every thread count.
-void sgemm_batch_sum(int64_t batch, int64_t m, int64_t n, int64_t k, StridedMatrix a, StridedMatrix b, float* c);
+// c[m, n] (row stride n) (+)= a @ b on the calling thread alone, for callers that share their work out among
+// threads themselves; the same results as sgemm.
+void sgemm_serial(int64_t m, int64_t n, int64_t k, StridedMatrix a, StridedMatrix b, float* c, bool accumulate);
 
 }  // namespace tg::cpu

@@ -54,17 +54,6 @@ Tensor col2im(const Tensor& cols, const Window2d& window, int64_t channels, int6
   }, [&](Col2ImBackward0& node) { node.window = window; });
 }
 
-// The sum over dim 0 of a[i] @ b[i] for [N, G, M, K] x [N, G, K, N'] operands: one GEMM per group with the
-// batch folded into k, rather than N products and a sum; a recorded backward takes the differentiable way.
-Tensor matmul_summed_over_batch(const Tensor& a, const Tensor& b) {
-  if (GradMode::is_enabled()) return sum(matmul(a, b), DimVec{0}, false);
-  int64_t groups = a.sizes()[1];
-  Tensor out = empty(DimVec{groups, a.sizes()[2], b.sizes()[3]}, a.dtype(), a.device());
-  for (int64_t group = 0; group < groups; ++group)
-    backend_for(a.device()).bmm_batch_sum(select(out, 0, group), select(a, 1, group), select(b, 1, group));
-  return out;
-}
-
 // A size-2 window parameter from one value or two, as PyTorch's _pair.
 DimVec pair_of(const DimVec& v, const char* name) {
   TG_CHECK(v.size() == 1 || v.size() == 2, "expected ", name,
@@ -85,28 +74,41 @@ struct ConvolutionBackward0 : Node {
   std::string name() const override { return "ConvolutionBackward0"; }
   TensorList apply(TensorList&& grads) override {
     Tensor x = input.unpack(*this), w = weight.unpack(*this);
+    TensorList out = GradMode::is_enabled() ? differentiable_grads(grads[0], x, w) : kernel_grads(grads[0], x, w);
+    // The spatial sums first: each is a sum of adjacent dims, which runs far faster than one over (0, 2, 3).
+    if (has_bias && needs_input_grad(2)) out[2] = sum(sum(grads[0], DimVec{2, 3}, false), DimVec{0}, false);
+    return out;
+  }
+  // The backend's kernels: a GEMM per sample, its columns kept in cache.
+  TensorList kernel_grads(const Tensor& grad, const Tensor& x, const Tensor& w) {
+    TensorList out(3);
+    Backend& backend = backend_for(x.device());
+    if (needs_input_grad(0)) {
+      out[0] = empty(x.sizes(), x.dtype(), x.device());
+      backend.conv2d_backward_input(out[0], contiguous(grad), contiguous(w), window, groups);
+    }
+    if (needs_input_grad(1)) {
+      out[1] = empty(w.sizes(), w.dtype(), w.device());
+      backend.conv2d_backward_weight(out[1], contiguous(grad), contiguous(x), window, groups);
+    }
+    return out;
+  }
+  // The same as differentiable ops, for a backward that is itself recorded (create_graph).
+  TensorList differentiable_grads(const Tensor& grad, const Tensor& x, const Tensor& w) {
     int64_t n = x.sizes()[0], channels = x.sizes()[1], out_channels = w.sizes()[0];
     int64_t positions = window.out[0] * window.out[1];
     int64_t patch = channels / groups * window.kernel[0] * window.kernel[1];
-    Tensor g = reshape(grads[0], DimVec{n, groups, out_channels / groups, positions});
-    Tensor w_grouped = reshape(w, DimVec{groups, out_channels / groups, patch});
+    Tensor g = reshape(grad, DimVec{n, groups, out_channels / groups, positions});
     TensorList out(3);
     if (needs_input_grad(0)) {
-      if (GradMode::is_enabled()) {
-        Tensor cols_grad = matmul(transpose(w_grouped, -1, -2), g);
-        out[0] = col2im(reshape(cols_grad, DimVec{n, groups * patch, positions}), window, channels, x.sizes()[2],
-                        x.sizes()[3]);
-      } else {
-        out[0] = empty(x.sizes(), x.dtype(), x.device());
-        backend_for(x.device()).conv2d_backward_input(out[0], contiguous(grads[0]), contiguous(w), window, groups);
-      }
+      Tensor cols_grad = matmul(transpose(reshape(w, DimVec{groups, out_channels / groups, patch}), -1, -2), g);
+      out[0] = col2im(reshape(cols_grad, DimVec{n, groups * patch, positions}), window, channels, x.sizes()[2],
+                      x.sizes()[3]);
     }
     if (needs_input_grad(1)) {
       Tensor cols = reshape(im2col(x, window), DimVec{n, groups, patch, positions});
-      out[1] = reshape(matmul_summed_over_batch(g, transpose(cols, -1, -2)), w.sizes());
+      out[1] = reshape(sum(matmul(g, transpose(cols, -1, -2)), DimVec{0}, false), w.sizes());
     }
-    // The spatial sums first: each is a sum of adjacent dims, which runs far faster than one over (0, 2, 3).
-    if (has_bias && needs_input_grad(2)) out[2] = sum(sum(grads[0], DimVec{2, 3}, false), DimVec{0}, false);
     return out;
   }
   void release_saved() override {
