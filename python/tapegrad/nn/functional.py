@@ -335,3 +335,15 @@ from ._pointwise import (  # noqa: E402
 
 __all__ += ["glu", "softsign", "tanhshrink", "threshold", "hardsigmoid", "hardswish", "celu", "selu", "prelu",
             "normalize", "cosine_similarity", "pairwise_distance", "bilinear", "gumbel_softmax"]
+
+# ---- losses composed in _losses.py ----
+
+from ._losses import (  # noqa: E402
+    cosine_embedding_loss, gaussian_nll_loss, hinge_embedding_loss, huber_loss, kl_div, margin_ranking_loss,
+    multi_margin_loss, multilabel_margin_loss, multilabel_soft_margin_loss, poisson_nll_loss, soft_margin_loss,
+    triplet_margin_loss, triplet_margin_with_distance_loss,
+)
+
+__all__ += ["kl_div", "poisson_nll_loss", "gaussian_nll_loss", "huber_loss", "soft_margin_loss",
+            "multilabel_soft_margin_loss", "margin_ranking_loss", "hinge_embedding_loss", "cosine_embedding_loss",
+            "triplet_margin_loss", "triplet_margin_with_distance_loss", "multi_margin_loss", "multilabel_margin_loss"]

@@ -1,14 +1,17 @@
 """Module: the base class of every layer, with PyTorch's registration, traversal and state_dict rules."""
 import itertools
+import warnings
 from collections import OrderedDict, namedtuple
 from collections.abc import Mapping
 
 from ... import _C
+from ...autograd.function import Function
 from ...grad_mode import no_grad
 from ..parameter import Buffer, Parameter
 from ..._tensor import typename as _typename
 
 Tensor = _C.Tensor
+_EXTRA_STATE_KEY_SUFFIX = "_extra_state"
 
 __all__ = ["Module", "RemovableHandle"]
 
@@ -50,6 +53,100 @@ class RemovableHandle:
 
     def __exit__(self, *args):
         self.remove()
+
+
+class _BackwardHookIdentity(Function):
+    """Passes tensors through unchanged; in backward, hands their gradients to a callback that may replace them."""
+
+    @staticmethod
+    def forward(ctx, on_grads, materialize_grads, *tensors):
+        ctx.on_grads = on_grads
+        ctx.set_materialize_grads(materialize_grads)
+        outputs = tuple(t.detach() for t in tensors)
+        ctx.mark_non_differentiable(*[o for o, t in zip(outputs, tensors) if not t.requires_grad])
+        return outputs
+
+    @staticmethod
+    def backward(ctx, *grads):
+        return (None, None) + tuple(ctx.on_grads(grads))
+
+
+def _through_identity(values, on_grads, materialize_grads):
+    """values with its tensors routed through one _BackwardHookIdentity; None when no tensor needs a gradient."""
+    positions = [i for i, v in enumerate(values) if isinstance(v, Tensor)]
+    if not (_C.is_grad_enabled() and any(values[i].requires_grad for i in positions)):
+        return None, positions
+    routed = list(values)
+    for i, t in zip(positions, _BackwardHookIdentity.apply(on_grads, materialize_grads, *[values[i] for i in positions])):
+        routed[i] = t
+    return tuple(routed), positions
+
+
+class _BackwardHookCall:
+    """One forward call's link to the module's full backward hooks: the gradients of its outputs, caught on the
+    way back (and passed through the backward pre-hooks), reach the hooks with the gradients of its inputs. As in
+    PyTorch, an output's missing gradient stays None while an input's becomes zeros."""
+
+    def __init__(self, module, args):
+        self.module = module
+        self.n_inputs = len(args)
+        self.grad_outputs = None
+        routed, self.input_positions = _through_identity(args, self._on_input_grads, True)
+        if routed is None:
+            self.input_positions = []
+        self.args = args if routed is None else routed
+
+    def wrap_output(self, output):
+        outputs = (output,) if isinstance(output, Tensor) else output
+        if not isinstance(outputs, tuple):
+            return output
+        self.n_outputs = len(outputs)
+        routed, self.output_positions = _through_identity(outputs, self._on_output_grads, False)
+        if routed is None:
+            return output
+        return routed[0] if isinstance(output, Tensor) else routed
+
+    @staticmethod
+    def _pack(grads, positions, size):
+        packed = [None] * size
+        for i, g in zip(positions, grads):
+            packed[i] = g
+        return tuple(packed)
+
+    def _on_output_grads(self, grads):
+        grad_outputs = self._pack(grads, self.output_positions, self.n_outputs)
+        for hook in list(self.module._backward_pre_hooks.values()):
+            result = hook(self.module, grad_outputs)
+            if result is not None:
+                if len(result) != len(grad_outputs):
+                    raise RuntimeError("Backward pre hook returned an invalid number of grad_output, got "
+                                       f"{len(result)}, but expected {len(grad_outputs)}")
+                grad_outputs = result
+        self.grad_outputs = grad_outputs
+        if not self.input_positions:
+            warnings.warn("Full backward hook is firing when gradients are computed with respect to module outputs "
+                          "since no inputs require gradients. See https://docs.pytorch.org/docs/main/generated/"
+                          "torch.nn.Module.html#torch.nn.Module.register_full_backward_hook for more details.",
+                          stacklevel=5)
+            grad_inputs = (None,) * self.n_inputs
+            for hook in list(self.module._backward_hooks.values()):
+                result = hook(self.module, grad_inputs, grad_outputs)
+                if result is not None and not (isinstance(result, tuple) and all(g is None for g in result)):
+                    raise RuntimeError("Backward hook for Modules where no input requires gradient should always "
+                                       "return None or None for all gradients.")
+        return [grad_outputs[i] for i in self.output_positions]
+
+    def _on_input_grads(self, grads):
+        grad_inputs = self._pack(grads, self.input_positions, self.n_inputs)
+        for hook in list(self.module._backward_hooks.values()):
+            result = hook(self.module, grad_inputs, self.grad_outputs)
+            if result is not None:
+                if not isinstance(result, tuple) or len(result) != len(grad_inputs):
+                    got = len(result) if isinstance(result, tuple) else 1
+                    raise RuntimeError(f"Backward hook returned an invalid number of grad_input, got {got}, but "
+                                       f"expected {len(grad_inputs)}")
+                grad_inputs = result
+        return [grad_inputs[i] for i in self.input_positions]
 
 
 def _forward_unimplemented(self, *input):
@@ -109,6 +206,8 @@ class Module:
         setattr_(self, "_forward_hooks_with_kwargs", {})
         setattr_(self, "_forward_pre_hooks", OrderedDict())
         setattr_(self, "_forward_pre_hooks_with_kwargs", {})
+        setattr_(self, "_backward_hooks", OrderedDict())
+        setattr_(self, "_backward_pre_hooks", OrderedDict())
         setattr_(self, "_state_dict_pre_hooks", OrderedDict())
         setattr_(self, "_load_state_dict_post_hooks", OrderedDict())
         if self.call_super_init:
@@ -118,7 +217,7 @@ class Module:
 
     # The call path stays a single branch unless hooks are registered.
     def __call__(self, *args, **kwargs):
-        if self._forward_pre_hooks or self._forward_hooks:
+        if self._forward_pre_hooks or self._forward_hooks or self._backward_hooks or self._backward_pre_hooks:
             return self._call_with_hooks(args, kwargs)
         return self.forward(*args, **kwargs)
 
@@ -136,6 +235,10 @@ class Module:
                 result = hook(self, args)
                 if result is not None:
                     args = result if isinstance(result, tuple) else (result,)
+        backward_call = None
+        if self._backward_hooks or self._backward_pre_hooks:
+            backward_call = _BackwardHookCall(self, args)
+            args = backward_call.args
         output = self.forward(*args, **kwargs)
         for hook_id, hook in list(self._forward_hooks.items()):
             if hook_id in self._forward_hooks_with_kwargs:
@@ -144,7 +247,21 @@ class Module:
                 result = hook(self, args, output)
             if result is not None:
                 output = result
-        return output
+        return output if backward_call is None else backward_call.wrap_output(output)
+
+    def register_full_backward_hook(self, hook, prepend=False):
+        handle = RemovableHandle(self._backward_hooks)
+        self._backward_hooks[handle.id] = hook
+        if prepend:
+            self._backward_hooks.move_to_end(handle.id, last=False)
+        return handle
+
+    def register_full_backward_pre_hook(self, hook, prepend=False):
+        handle = RemovableHandle(self._backward_pre_hooks)
+        self._backward_pre_hooks[handle.id] = hook
+        if prepend:
+            self._backward_pre_hooks.move_to_end(handle.id, last=False)
+        return handle
 
     def register_forward_pre_hook(self, hook, *, prepend=False, with_kwargs=False):
         handle = RemovableHandle(self._forward_pre_hooks)
@@ -480,6 +597,12 @@ class Module:
     def double(self):
         return self._apply(lambda t: t.double() if t.is_floating_point() else t)
 
+    def half(self):
+        raise TypeError("tapegrad has no float16 dtype: Module.half() is not supported (float32 and float64 are)")
+
+    def bfloat16(self):
+        raise TypeError("tapegrad has no bfloat16 dtype: Module.bfloat16() is not supported (float32 and float64 are)")
+
     def cpu(self):
         return self._apply(lambda t: t.cpu())
 
@@ -499,6 +622,20 @@ class Module:
         for name, buf in self._buffers.items():
             if buf is not None and name not in self._non_persistent_buffers_set:
                 destination[prefix + name] = buf if keep_vars else buf.detach()
+        if type(self).get_extra_state is not Module.get_extra_state:
+            destination[prefix + _EXTRA_STATE_KEY_SUFFIX] = self.get_extra_state()
+
+    def get_extra_state(self):
+        raise RuntimeError(
+            "Reached a code path in Module.get_extra_state() that should never be called. Please file an issue at "
+            "https://github.com/pytorch/pytorch/issues/new?template=bug-report.yml to report this bug."
+        )
+
+    def set_extra_state(self, state):
+        raise RuntimeError(
+            "Reached a code path in Module.set_extra_state() that should never be called. Please file an issue at "
+            "https://github.com/pytorch/pytorch/issues/new?template=bug-report.yml to report this bug."
+        )
 
     def state_dict(self, *args, destination=None, prefix="", keep_vars=False):
         if args:
@@ -566,9 +703,17 @@ class Module:
                     f"and whose dimensions in the checkpoint are {input_param.size()}, an exception occurred : "
                     f"{ex.args}."
                 )
+        extra_state_key = prefix + _EXTRA_STATE_KEY_SUFFIX
+        if type(self).set_extra_state is not Module.set_extra_state:
+            if extra_state_key in state_dict:
+                self.set_extra_state(state_dict[extra_state_key])
+            elif strict:
+                missing_keys.append(extra_state_key)
+        elif strict and extra_state_key in state_dict:
+            unexpected_keys.append(extra_state_key)
         if strict:
             for key in state_dict.keys():
-                if key.startswith(prefix):
+                if key.startswith(prefix) and key != extra_state_key:
                     input_name = key[len(prefix):].split(".", 1)
                     if len(input_name) > 1:
                         if input_name[0] not in self._modules:
