@@ -132,16 +132,30 @@ struct ConvShape {
         out_per_group(weight_sizes[0] / groups), patch(weight_sizes[1] * weight_sizes[2] * weight_sizes[3]),
         positions(window.out[0] * window.out[1]), kernel_area(weight_sizes[2] * weight_sizes[3]) {}
   int64_t columns_size() const { return channels * kernel_area * positions; }
+  // Offsets of group g's blocks: in the weight [Cout, patch], in a sample's columns [C * kh * kw, positions],
+  // and in the output [N, Cout, positions] for a sample.
+  int64_t weight_offset(int64_t g) const { return g * out_per_group * patch; }
+  int64_t columns_offset(int64_t g) const { return g * patch * positions; }
+  int64_t output_offset(int64_t sample, int64_t g) const { return (sample * groups + g) * out_per_group * positions; }
   int64_t multiply_adds() const { return samples * groups * out_per_group * patch * positions; }
 };
 
-// cols [C * kh * kw, oh * ow] = im2col of one sample of a contiguous input.
+// cols [C * kh * kw, oh * ow] = im2col of one sample of a contiguous input [N, C, H, W], and its adjoint.
 template <typename T>
 void sample_to_cols(T* cols, const T* in, int64_t sample, const ConvShape& shape, const WindowPlan& plan) {
   const T* src = in + sample * shape.channels * shape.planes.size();
   int64_t block = shape.kernel_area * shape.positions;
   vec::simd_call([&]() TG_INLINE_LAMBDA {
     for (int64_t c = 0; c < shape.channels; ++c) plane_to_cols(cols + c * block, src + c * shape.planes.size(), plan);
+  });
+}
+
+template <typename T>
+void cols_to_sample(T* out, const T* cols, int64_t sample, const ConvShape& shape, const WindowPlan& plan) {
+  T* dst = out + sample * shape.channels * shape.planes.size();
+  int64_t block = shape.kernel_area * shape.positions;
+  vec::simd_call([&]() TG_INLINE_LAMBDA {
+    for (int64_t c = 0; c < shape.channels; ++c) cols_to_plane(dst + c * shape.planes.size(), cols + c * block, plan);
   });
 }
 
@@ -239,9 +253,9 @@ void CpuBackend::conv2d(const Tensor& out, const Tensor& in, const Tensor& weigh
         sample_to_cols(cols.data<T>(), in.data<T>(), sample, shape, plan);
         for (int64_t g = 0; g < groups; ++g)
           conv_gemm<T>(serial, false, shape.out_per_group, shape.positions, shape.patch,
-                       {weight.data<T>() + g * shape.out_per_group * shape.patch, false},
-                       {cols.data<T>() + g * shape.patch * shape.positions, false},
-                       out.data<T>() + (sample * groups + g) * shape.out_per_group * shape.positions);
+                       {weight.data<T>() + shape.weight_offset(g), false},
+                       {cols.data<T>() + shape.columns_offset(g), false},
+                       out.data<T>() + shape.output_offset(sample, g));
       }
     });
   });
@@ -251,7 +265,6 @@ void CpuBackend::conv2d_backward_input(const Tensor& grad_in, const Tensor& grad
                                        const Window2d& window, int64_t groups) {
   ConvShape shape(grad_in.sizes(), weight.sizes(), window, groups);
   WindowPlan plan(window, shape.planes);
-  int64_t block = shape.kernel_area * shape.positions;
   dispatch_floating(grad_in.dtype(), "conv2d_backward_input", [&](auto tag) {
     using T = typename decltype(tag)::type;
     for_samples<T>(shape, shape.patch, shape.positions, shape.out_per_group,
@@ -260,14 +273,10 @@ void CpuBackend::conv2d_backward_input(const Tensor& grad_in, const Tensor& grad
       for (int64_t sample = first; sample < last; ++sample) {
         for (int64_t g = 0; g < groups; ++g)
           conv_gemm<T>(serial, false, shape.patch, shape.positions, shape.out_per_group,
-                       {weight.data<T>() + g * shape.out_per_group * shape.patch, true},
-                       {grad_out.data<T>() + (sample * groups + g) * shape.out_per_group * shape.positions, false},
-                       cols.data<T>() + g * shape.patch * shape.positions);
-        T* dst = grad_in.data<T>() + sample * shape.channels * shape.planes.size();
-        vec::simd_call([&]() TG_INLINE_LAMBDA {
-          for (int64_t c = 0; c < shape.channels; ++c)
-            cols_to_plane(dst + c * shape.planes.size(), cols.data<T>() + c * block, plan);
-        });
+                       {weight.data<T>() + shape.weight_offset(g), true},
+                       {grad_out.data<T>() + shape.output_offset(sample, g), false},
+                       cols.data<T>() + shape.columns_offset(g));
+        cols_to_sample(grad_in.data<T>(), cols.data<T>(), sample, shape, plan);
       }
     });
   });
@@ -293,9 +302,9 @@ void CpuBackend::conv2d_backward_weight(const Tensor& grad_weight, const Tensor&
         sample_to_cols(cols.data<T>(), in.data<T>(), sample, shape, plan);
         for (int64_t g = 0; g < groups; ++g)
           conv_gemm<T>(on_this_thread, sample > first, shape.out_per_group, shape.patch, shape.positions,
-                       {grad_out.data<T>() + (sample * groups + g) * shape.out_per_group * shape.positions, false},
-                       {cols.data<T>() + g * shape.patch * shape.positions, true},
-                       sums.data<T>() + part * weight_size + g * shape.out_per_group * shape.patch);
+                       {grad_out.data<T>() + shape.output_offset(sample, g), false},
+                       {cols.data<T>() + shape.columns_offset(g), true},
+                       sums.data<T>() + part * weight_size + shape.weight_offset(g));
       }
     };
     std::optional<CallerLockRelease> unlocked;
