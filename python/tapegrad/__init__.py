@@ -30,6 +30,9 @@ _ops.install(globals(), _contractions)
 from . import _statistics  # noqa: E402
 
 _ops.install(globals(), _statistics)
+from . import _counting  # noqa: E402
+
+_ops.install(globals(), _counting)
 from . import linalg  # noqa: E402
 
 __version__ = "0.1.0"
