@@ -146,6 +146,12 @@ void bind_shape(py::module_& m) {
     return ops::constant_pad_nd(t, pad, value);
   }, py::arg("input"), py::arg("pad"), py::arg("value") = 0);
   def_both(m, "diag", [](const Tensor& t, int64_t d) { return ops::diag(t, d); }, py::arg("input"), diagonal);
+  def_both(m, "diagonal", [](const Tensor& t, int64_t offset, int64_t dim1, int64_t dim2) {
+    return ops::diagonal(t, offset, dim1, dim2);
+  }, py::arg("input"), py::arg("offset") = 0, py::arg("dim1") = 0, py::arg("dim2") = 1);
+  // A reshape whose result is recorded as a new tensor (UnsafeViewBackward0), as PyTorch's composite ops do.
+  m.def("_unsafe_view", [](const Tensor& t, const DimVec& sizes) { return ops::unsafe_view(t, sizes); },
+        py::arg("input"), py::arg("size"));
 }
 
 }  // namespace tg::py_bridge

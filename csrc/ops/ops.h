@@ -172,6 +172,8 @@ Tensor select(const Tensor& a, int64_t dim, int64_t index);
 Tensor slice(const Tensor& a, int64_t dim, std::optional<int64_t> start, std::optional<int64_t> end, int64_t step);
 Tensor narrow(const Tensor& a, int64_t dim, int64_t start, int64_t length);
 Tensor as_strided(const Tensor& a, const DimVec& sizes, const DimVec& strides, int64_t offset);
+// A view of the offset-th diagonal of dims dim1 and dim2, appended as the last dim.
+Tensor diagonal(const Tensor& a, int64_t offset, int64_t dim1, int64_t dim2);
 Tensor cat(const TensorList& tensors, int64_t dim);
 Tensor stack(const TensorList& tensors, int64_t dim);
 // Views of consecutive pieces along dim, sharing one backward node.

@@ -403,6 +403,43 @@ Tensor narrow(const Tensor& a, int64_t dim, int64_t start, int64_t length) {
   return slice(a, d, start, start + length, 1);
 }
 
+// The elements a[..., i, ..., i + offset, ...] of dims dim1 and dim2, as a last dim of the view.
+Tensor diagonal(const Tensor& a, int64_t offset, int64_t dim1, int64_t dim2) {
+  int64_t d1 = wrap_dim(dim1, a.dim()), d2 = wrap_dim(dim2, a.dim());
+  TG_CHECK(d1 != d2, "diagonal dimensions cannot be identical ", dim1, ", ", dim2);
+  auto diagonal_geometry = [&](const DimVec& in_sizes, const DimVec& in_strides, int64_t& start) {
+    int64_t length = offset >= 0 ? std::min(in_sizes[d1], in_sizes[d2] - offset)
+                                 : std::min(in_sizes[d1] + offset, in_sizes[d2]);
+    length = std::max<int64_t>(length, 0);
+    if (length > 0) start += offset >= 0 ? offset * in_strides[d2] : -offset * in_strides[d1];
+    DimVec sizes, strides;
+    for (int64_t d = 0; d < a.dim(); ++d) {
+      if (d == d1 || d == d2) continue;
+      sizes.push_back(in_sizes[d]);
+      strides.push_back(in_strides[d]);
+    }
+    sizes.push_back(length);
+    strides.push_back(in_strides[d1] + in_strides[d2]);
+    return std::make_pair(sizes, strides);
+  };
+  int64_t start = a.offset();
+  auto [sizes, strides] = diagonal_geometry(a.sizes(), a.strides(), start);
+  Tensor out = view_of(a, sizes, strides, start);
+  if (compute_requires_grad(a)) {
+    auto node = make_node<ScatterViewBackward>(a);
+    node->op_name = "DiagonalBackward0";
+    node->double_backward_name = "DiagonalBackwardBackward0";
+    node->input_sizes = a.sizes();
+    int64_t grad_start = 0;
+    auto [view_sizes, view_strides] = diagonal_geometry(a.sizes(), contiguous_strides(a.sizes()), grad_start);
+    node->view_sizes = view_sizes;
+    node->view_strides = view_strides;
+    node->view_offset = grad_start;
+    set_history(out, node);
+  }
+  return out;
+}
+
 Tensor as_strided(const Tensor& a, const DimVec& sizes, const DimVec& strides, int64_t offset) {
   TG_CHECK(sizes.size() == strides.size(), "mismatch in length of strides and shape");
   TG_CHECK(offset >= 0, "Tensor: invalid storage offset ", offset);

@@ -24,6 +24,16 @@ from .serialization import load, save  # noqa: E402
 from . import _ops  # noqa: E402
 
 _ops.install(globals())
+from . import _contractions  # noqa: E402
+
+_ops.install(globals(), _contractions)
+from . import _statistics  # noqa: E402
+
+_ops.install(globals(), _statistics)
+from . import _counting  # noqa: E402
+
+_ops.install(globals(), _counting)
+from . import linalg  # noqa: E402
 
 __version__ = "0.1.0"
 

@@ -721,9 +721,13 @@ INPLACE = ["addcmul", "addcdiv", "lerp", "atan2", "arctan2", "hypot", "xlogy", "
            "bitwise_xor", "bitwise_not"]
 
 
-def install(namespace):
-    namespace.update(FUNCTIONS)
-    for name in METHODS:
-        setattr(Tensor, name, FUNCTIONS[name])
-    for name in INPLACE:
-        setattr(Tensor, name + "_", _inplace(name, FUNCTIONS[name]))
+def install(namespace, module=None):
+    """Puts a module's FUNCTIONS (this one's by default) in `namespace`, its METHODS on Tensor and the in-place
+    twins named in INPLACE."""
+    functions, methods, inplace = (FUNCTIONS, METHODS, INPLACE) if module is None else \
+        (module.FUNCTIONS, module.METHODS, module.INPLACE)
+    namespace.update(functions)
+    for name in methods:
+        setattr(Tensor, name, functions[name])
+    for name in inplace:
+        setattr(Tensor, name + "_", _inplace(name, functions[name]))
