@@ -152,3 +152,30 @@ def test_max_pool2d_all_negative_infinity_keeps_the_first_index():
     for kwargs in (dict(kernel_size=2), dict(kernel_size=3, stride=2, padding=1)):
         got, want = pool_result(tapegrad, x0, kwargs), pool_result(torch, x0, kwargs)
         np.testing.assert_array_equal(got[1], want[1])
+
+
+@pytest.mark.parametrize("x_shape, w_shape", [((0, 3, 5, 5), (4, 3, 3, 3)), ((0, 16, 20, 20), (32, 16, 3, 3)),
+                                              ((2, 0, 5, 5), (4, 0, 3, 3)), ((2, 0, 7, 5), (6, 0, 2, 2))])
+def test_conv2d_of_empty_inputs_matches_torch(x_shape, w_shape):
+    """No samples: empty output, zero weight and bias gradients. No input channels: as ATen, no output
+    channels either."""
+    results = []
+    for lib in (tapegrad, torch):
+        x, w = lib.ones(*x_shape, requires_grad=True), lib.ones(*w_shape, requires_grad=True)
+        b = lib.ones(w_shape[0], requires_grad=True)
+        out = lib.nn.functional.conv2d(x, w, b, padding=1)
+        out.sum().backward()
+        results.append([np.array(t.detach().numpy()) for t in (out, x.grad, w.grad, b.grad)])
+    for got, want in zip(*results):
+        assert got.shape == want.shape
+        np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("w_shape, groups", [((0, 3, 3, 3), 1), ((0, 2, 3, 3), 2), ((3, 2, 3, 3), 4)])
+def test_conv2d_with_too_few_filters_raises_like_torch(w_shape, groups):
+    x_shape = (2, w_shape[1] * groups, 5, 5)
+    with pytest.raises(RuntimeError) as want:
+        torch.nn.functional.conv2d(torch.ones(*x_shape), torch.ones(*w_shape), groups=groups)
+    with pytest.raises(RuntimeError) as got:
+        tapegrad.nn.functional.conv2d(tapegrad.ones(*x_shape), tapegrad.ones(*w_shape), groups=groups)
+    assert str(got.value) == str(want.value)

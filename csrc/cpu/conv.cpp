@@ -170,6 +170,10 @@ struct Operand {
 // as the caller shares the samples out among threads.
 template <typename T>
 void conv_gemm(bool serial, bool accumulate, int64_t m, int64_t n, int64_t k, Operand<T> a, Operand<T> b, T* c) {
+  if (k == 0) {  // an empty sum
+    if (!accumulate) std::fill_n(c, m * n, T(0));
+    return;
+  }
   if constexpr (std::is_same_v<T, float>) {
     if (sgemm_preferred(m, n, k)) {
       StridedMatrix sa = a.transposed ? StridedMatrix{a.data, 1, m} : StridedMatrix{a.data, k, 1};
@@ -289,6 +293,10 @@ void CpuBackend::conv2d_backward_weight(const Tensor& grad_weight, const Tensor&
   int64_t weight_size = grad_weight.numel();
   dispatch_floating(in.dtype(), "conv2d_backward_weight", [&](auto tag) {
     using T = typename decltype(tag)::type;
+    if (shape.samples == 0) {
+      std::fill_n(grad_weight.data<T>(), weight_size, T(0));
+      return;
+    }
     bool serial = serial_gemms<T>(shape.out_per_group, shape.patch, shape.positions);
     int64_t partials = serial ? std::clamp<int64_t>(kMaxPartialElements / weight_size, 1,
                                                    std::min(shape.samples, kMaxWeightPartials))

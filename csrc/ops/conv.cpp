@@ -74,6 +74,10 @@ struct ConvolutionBackward0 : Node {
   std::string name() const override { return "ConvolutionBackward0"; }
   TensorList apply(TensorList&& grads) override {
     Tensor x = input.unpack(*this), w = weight.unpack(*this);
+    if (grads[0].numel() == 0) {  // no samples or positions, or an input without channels
+      Tensor bias_grad = has_bias ? zeros(DimVec{w.sizes()[0]}, w.dtype(), w.device()) : Tensor();
+      return {zeros_like(x), zeros_like(w), bias_grad};
+    }
     TensorList out = GradMode::is_enabled() ? differentiable_grads(grads[0], x, w) : kernel_grads(grads[0], x, w);
     // The spatial sums first: each is a sum of adjacent dims, which runs far faster than one over (0, 2, 3).
     if (has_bias && needs_input_grad(2)) out[2] = sum(sum(grads[0], DimVec{2, 3}, false), DimVec{0}, false);
@@ -138,6 +142,9 @@ Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias, con
                    0);
   const DimVec& batched_sizes = input.sizes();
   int64_t out_channels = weight.sizes()[0];
+  TG_CHECK(out_channels >= groups, "Given groups=", groups, ", expected weight to be at least ", groups,
+           " at dimension 0, but got weight of size ", shape_str(weight.sizes()), " instead");
+  // ATen's own message doubles the brackets here.
   TG_CHECK(out_channels % groups == 0, "Given groups=", groups, ", expected weight to be divisible by ", groups,
            " at dimension 0, but got weight of size [", shape_str(weight.sizes()), "] instead");
   TG_CHECK(batched_sizes[1] == weight.sizes()[1] * groups, "Given groups=", groups, ", weight of size ",
@@ -168,11 +175,12 @@ Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias, con
     window.out[d] = (padded[d] - effective_kernel[d]) / stride[d] + 1;
   }
 
-  DimVec out_sizes{batched_sizes[0], out_channels, window.out[0], window.out[1]};
+  // As ATen, an input without channels gives an output without channels.
+  DimVec out_sizes{batched_sizes[0], batched_sizes[1] == 0 ? 0 : out_channels, window.out[0], window.out[1]};
   Tensor out = empty(out_sizes, input.dtype(), input.device());
   {
     AutoGradMode no_grad(false);
-    backend_for(out.device()).conv2d(out, contiguous(input), contiguous(weight), window, groups);
+    if (out.numel() > 0) backend_for(out.device()).conv2d(out, contiguous(input), contiguous(weight), window, groups);
     if (bias.defined())
       backend_for(out.device()).binary(BinaryOp::Add, out, out,
                                        make_view(bias, out_sizes, DimVec{0, bias.strides()[0], 0, 0}, bias.offset()));
