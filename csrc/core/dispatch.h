@@ -135,10 +135,10 @@ struct Backend {
   virtual void im2col(const Tensor& cols, const Tensor& in, const Window2d& window) = 0;
   // The adjoint of im2col: out [N, C, H, W] = the sum of the elements of cols that came from each position.
   virtual void col2im(const Tensor& out, const Tensor& cols, const Window2d& window) = 0;
-  // out [N, Cout, oh * ow] = the convolution (no bias) of in [N, C, H, W] with weight [Cout, C / groups, kh, kw];
-  // both contiguous.
-  virtual void conv2d(const Tensor& out, const Tensor& in, const Tensor& weight, const Window2d& window,
-                      int64_t groups) = 0;
+  // out [N, Cout, oh * ow] = the convolution of in [N, C, H, W] with weight [Cout, C / groups, kh, kw] (both
+  // contiguous), plus bias [Cout] where defined.
+  virtual void conv2d(const Tensor& out, const Tensor& in, const Tensor& weight, const Tensor& bias,
+                      const Window2d& window, int64_t groups) = 0;
   // grad_in [N, C, H, W] = the gradient of that convolution with respect to its input, for a contiguous
   // grad_out [N, Cout, oh * ow].
   virtual void conv2d_backward_input(const Tensor& grad_in, const Tensor& grad_out, const Tensor& weight,

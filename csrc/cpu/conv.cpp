@@ -244,8 +244,8 @@ void CpuBackend::col2im(const Tensor& out, const Tensor& cols, const Window2d& w
   });
 }
 
-void CpuBackend::conv2d(const Tensor& out, const Tensor& in, const Tensor& weight, const Window2d& window,
-                        int64_t groups) {
+void CpuBackend::conv2d(const Tensor& out, const Tensor& in, const Tensor& weight, const Tensor& bias,
+                        const Window2d& window, int64_t groups) {
   ConvShape shape(in.sizes(), weight.sizes(), window, groups);
   WindowPlan plan(window, shape.planes);
   dispatch_floating(in.dtype(), "conv2d", [&](auto tag) {
@@ -255,8 +255,14 @@ void CpuBackend::conv2d(const Tensor& out, const Tensor& in, const Tensor& weigh
       Tensor cols = empty(DimVec{shape.columns_size()}, in.dtype());
       for (int64_t sample = first; sample < last; ++sample) {
         sample_to_cols(cols.data<T>(), in.data<T>(), sample, shape, plan);
+        // The bias is where the GEMM starts its sums: a pass over the output saved.
+        if (bias.defined()) {
+          T* dst = out.data<T>() + shape.output_offset(sample, 0);
+          for (int64_t c = 0; c < groups * shape.out_per_group; ++c)
+            std::fill_n(dst + c * shape.positions, shape.positions, bias.data<T>()[c * bias.strides()[0]]);
+        }
         for (int64_t g = 0; g < groups; ++g)
-          conv_gemm<T>(serial, false, shape.out_per_group, shape.positions, shape.patch,
+          conv_gemm<T>(serial, bias.defined(), shape.out_per_group, shape.positions, shape.patch,
                        {weight.data<T>() + shape.weight_offset(g), false},
                        {cols.data<T>() + shape.columns_offset(g), false},
                        out.data<T>() + shape.output_offset(sample, g));

@@ -46,7 +46,7 @@ struct CpuBackend final : Backend {
                            const Tensor& weight) override;
   void im2col(const Tensor& cols, const Tensor& in, const Window2d& window) override;
   void col2im(const Tensor& out, const Tensor& cols, const Window2d& window) override;
-  void conv2d(const Tensor& out, const Tensor& in, const Tensor& weight, const Window2d& window,
+  void conv2d(const Tensor& out, const Tensor& in, const Tensor& weight, const Tensor& bias, const Window2d& window,
               int64_t groups) override;
   void conv2d_backward_input(const Tensor& grad_in, const Tensor& grad_out, const Tensor& weight,
                              const Window2d& window, int64_t groups) override;

@@ -180,10 +180,8 @@ Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias, con
   Tensor out = empty(out_sizes, input.dtype(), input.device());
   {
     AutoGradMode no_grad(false);
-    if (out.numel() > 0) backend_for(out.device()).conv2d(out, contiguous(input), contiguous(weight), window, groups);
-    if (bias.defined())
-      backend_for(out.device()).binary(BinaryOp::Add, out, out,
-                                       make_view(bias, out_sizes, DimVec{0, bias.strides()[0], 0, 0}, bias.offset()));
+    if (out.numel() > 0)
+      backend_for(out.device()).conv2d(out, contiguous(input), contiguous(weight), bias, window, groups);
   }
   if (compute_requires_grad(input, weight, bias)) {
     auto node = make_node<ConvolutionBackward0>(input, weight, bias);
