@@ -1,4 +1,5 @@
 """Import time and resident memory after import, each measured in a fresh interpreter."""
+import compileall
 import os
 import statistics
 import subprocess
@@ -22,6 +23,9 @@ print(seconds, int(rss_kib) * 1024)
 def import_in_child(lib):
     # The child finds the very package this process imported, whether installed or from a source tree.
     package_root = os.path.dirname(os.path.dirname(lib.__file__))
+    # pip byte-compiles a package as it installs it; a source tree run with PYTHONDONTWRITEBYTECODE=1 (as
+    # this environment sets) would compile every module on each import instead.
+    compileall.compile_dir(os.path.dirname(lib.__file__), quiet=1)
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")])))
     out = subprocess.run([sys.executable, "-c", CHILD.format(name=lib.__name__)], env=env, check=True,
                          capture_output=True, text=True).stdout.split()

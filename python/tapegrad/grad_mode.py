@@ -6,11 +6,19 @@ import sys
 from . import _C
 
 
+# inspect.CO_GENERATOR: importing inspect takes milliseconds, and `@no_grad()` runs at import time.
+_CO_GENERATOR = 0x20
+
+
+def _is_generator_function(fn):
+    fn = getattr(fn, "__func__", fn)
+    code = getattr(fn, "__code__", None)
+    return code is not None and bool(code.co_flags & _CO_GENERATOR)
+
+
 def _decorate(make_context, fn):
     """Runs fn (or each step of a generator fn) inside a fresh context from make_context()."""
-    import inspect  # here, not at the top: it is slow to import and `import tapegrad` should be fast
-
-    if inspect.isgeneratorfunction(fn):
+    if _is_generator_function(fn):
         @functools.wraps(fn)
         def generator_wrapper(*args, **kwargs):
             gen = fn(*args, **kwargs)
