@@ -37,6 +37,7 @@ DECODERS = {
 }
 
 
+@pytest.mark.filterwarnings("ignore:Support for mismatched key_padding_mask and attn_mask is deprecated")
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("name", list(DECODERS))
 def test_transformer_decoder_matches_torch(name, dtype):
