@@ -1,4 +1,6 @@
 """tapegrad.autograd: backward, grad and gradcheck."""
+import contextlib
+import threading
 import warnings
 
 from .. import _C
@@ -37,6 +39,26 @@ def _flag(value):
     return bool(number)
 
 
+_backward_runs = threading.local()  # backward calls run the engine (and Functions' backward) on the caller's thread
+
+
+@contextlib.contextmanager
+def _running_backward(on_whole_graph):
+    """Notes, for the duration of one engine run, whether it walks the whole graph (no `inputs`, not grad())."""
+    stack = _backward_runs.__dict__.setdefault("whole_graph", [])
+    stack.append(on_whole_graph)
+    try:
+        yield
+    finally:
+        stack.pop()
+
+
+def _is_checkpoint_valid():
+    """False inside grad() or backward(inputs=...): a reentrant checkpoint cannot run there."""
+    stack = getattr(_backward_runs, "whole_graph", None)
+    return not stack or stack[-1]
+
+
 def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, inputs=None):
     inputs = _as_tuple(inputs)
     if inputs is not None and len(inputs) == 0:
@@ -54,12 +76,14 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
         grad_tensors = grad_tensors[:len(tensors)]
     if create_graph:
         warnings.warn(_CREATE_GRAPH_WARNING, UserWarning, stacklevel=2)
-    _C._backward(tensors, grad_tensors, retain_graph, create_graph, inputs)
+    with _running_backward(inputs is None):
+        _C._backward(tensors, grad_tensors, retain_graph, create_graph, inputs)
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=False):
     create_graph = _flag(create_graph)
     allow_unused = False if allow_unused is None else _flag(allow_unused)
     retain_graph = create_graph if retain_graph is None else _flag(retain_graph)
-    return _C._grad(_as_tuple(outputs), _as_tuple(inputs), _as_tuple(grad_outputs), retain_graph, create_graph,
-                    allow_unused)
+    with _running_backward(False):
+        return _C._grad(_as_tuple(outputs), _as_tuple(inputs), _as_tuple(grad_outputs), retain_graph, create_graph,
+                        allow_unused)

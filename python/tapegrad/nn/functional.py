@@ -347,3 +347,9 @@ from ._losses import (  # noqa: E402
 __all__ += ["kl_div", "poisson_nll_loss", "gaussian_nll_loss", "huber_loss", "soft_margin_loss",
             "multilabel_soft_margin_loss", "margin_ranking_loss", "hinge_embedding_loss", "cosine_embedding_loss",
             "triplet_margin_loss", "triplet_margin_with_distance_loss", "multi_margin_loss", "multilabel_margin_loss"]
+
+# ---- embedding_bag composed in _embedding_bag.py ----
+
+from ._embedding_bag import embedding_bag  # noqa: E402
+
+__all__ += ["embedding_bag"]

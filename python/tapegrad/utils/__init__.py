@@ -1,2 +1,2 @@
 """tapegrad.utils: helpers with torch.utils' names."""
-from . import data
+from . import checkpoint, data

@@ -8,6 +8,7 @@ from ... import _C
 from .. import functional as F
 from .. import init
 from ..parameter import Parameter
+from ..utils.rnn import PackedSequence
 from .module import Module
 
 __all__ = ["RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell", "GRUCell"]
@@ -47,16 +48,43 @@ def _lstm_step(x_proj, state, w_hh, b_hh, w_hr=None):
 _STEPS = {"LSTM": _lstm_step, "GRU": _gru_step, "RNN_TANH": _rnn_tanh_step, "RNN_RELU": _rnn_relu_step}
 
 
-def _run_direction(step, inputs, state, weights, reverse):
-    """Steps one layer in one direction over inputs (T, N, features); returns the outputs (T, N, H) and the
-    final state. weights = (w_ih, w_hh, b_ih, b_hh, extra...) with None for absent biases."""
+def _state_rows(state, start, end):
+    return tuple(s[start:end] for s in state) if isinstance(state, tuple) else state[start:end]
+
+
+def _cat_state_rows(states):
+    if isinstance(states[0], tuple):
+        return tuple(_C.cat(parts) for parts in zip(*states))
+    return _C.cat(states)
+
+
+def _run_direction(step, data, batch_sizes, state, weights, reverse):
+    """Steps one layer in one direction over time-major packed rows (the first batch_sizes[t] sequences run at
+    step t, as in a PackedSequence; a padded batch is the case of equal sizes); returns the output rows and the
+    final state of every sequence, as torch's PackedLayer / ReversedPackedLayer compute them. weights =
+    (w_ih, w_hh, b_ih, b_hh, extra...) with None for absent biases."""
     w_ih, w_hh, b_ih, b_hh, *extra = weights
-    x_proj = F.linear(inputs, w_ih, b_ih).unbind(0)
+    x_proj = F.linear(data, w_ih, b_ih).split(batch_sizes)
     outputs = [None] * len(x_proj)
-    for t in (reversed(range(len(x_proj))) if reverse else range(len(x_proj))):
+    if reverse:  # starts with the fewest sequences and takes on each longer one's initial state as it begins
+        initial, running = state, batch_sizes[-1]
+        state = _state_rows(initial, 0, running)
+        for t in reversed(range(len(x_proj))):
+            if batch_sizes[t] > running:
+                state = _cat_state_rows([state, _state_rows(initial, running, batch_sizes[t])])
+                running = batch_sizes[t]
+            state = step(x_proj[t], state, w_hh, b_hh, *extra)
+            outputs[t] = state[0] if isinstance(state, tuple) else state
+        return _C.cat(outputs), state
+    finished, running = [], batch_sizes[0]
+    for t in range(len(x_proj)):
+        if batch_sizes[t] < running:  # the sequences that just ended keep their state
+            finished.append(_state_rows(state, batch_sizes[t], running))
+            state = _state_rows(state, 0, batch_sizes[t])
+            running = batch_sizes[t]
         state = step(x_proj[t], state, w_hh, b_hh, *extra)
         outputs[t] = state[0] if isinstance(state, tuple) else state
-    return _C.stack(outputs), state
+    return _C.cat(outputs), _cat_state_rows([state] + finished[::-1]) if finished else state
 
 
 class RNNBase(Module):
@@ -129,14 +157,15 @@ class RNNBase(Module):
             raise ValueError(
                 f"RNN input dtype ({input.dtype}) does not match weight dtype ({weight_dtype}). "
                 f"Convert input: input.to({weight_dtype}), or convert model: model.to({input.dtype})")
-        if input.dim() != 3:
-            raise RuntimeError(f"input must have 3 dimensions, got {input.dim()}")
+        expected_dim = 2 if batch_sizes is not None else 3
+        if input.dim() != expected_dim:
+            raise RuntimeError(f"input must have {expected_dim} dimensions, got {input.dim()}")
         if self.input_size != input.size(-1):
             raise RuntimeError(
                 f"input.size(-1) must be equal to input_size. Expected {self.input_size}, got {input.size(-1)}")
 
     def get_expected_hidden_size(self, input, batch_sizes=None):
-        mini_batch = input.size(0) if self.batch_first else input.size(1)
+        mini_batch = _mini_batch(input, batch_sizes, self.batch_first)
         num_directions = 2 if self.bidirectional else 1
         size = self.proj_size if self.proj_size > 0 else self.hidden_size
         return (self.num_layers * num_directions, mini_batch, size)
@@ -149,18 +178,27 @@ class RNNBase(Module):
         self.check_input(input, batch_sizes)
         self.check_hidden_size(hidden, self.get_expected_hidden_size(input, batch_sizes))
 
-    def _zeros_state(self, input, size):
+    def _zeros_state(self, input, size, batch=None):
         num_directions = 2 if self.bidirectional else 1
-        batch = input.size(0) if self.batch_first else input.size(1)
+        if batch is None:
+            batch = input.size(0) if self.batch_first else input.size(1)
         return _C.zeros(self.num_layers * num_directions, batch, size, dtype=input.dtype, device=input.device)
 
     def _run(self, input, hidden):
-        """All layers and directions over a batched input; hidden is a tensor (or an (h, c) pair for LSTM) of
+        """All layers and directions over a padded batch; hidden is a tensor (or an (h, c) pair for LSTM) of
         shape (layers * directions, N, H). Returns the last layer's output and the stacked final states."""
+        steps = input.transpose(0, 1) if self.batch_first else input
+        length, batch = steps.size(0), steps.size(1)
+        output, hidden = self._run_packed(steps.reshape(length * batch, steps.size(2)), [batch] * length, hidden)
+        output = output.reshape(length, batch, output.size(-1))
+        return output.transpose(0, 1) if self.batch_first else output, hidden
+
+    def _run_packed(self, data, batch_sizes, hidden):
+        """All layers and directions over packed rows (see _run_direction)."""
         step = _STEPS[self.mode]
         is_lstm = self.mode == "LSTM"
-        layer_input = input.transpose(0, 1) if self.batch_first else input
         num_directions = 2 if self.bidirectional else 1
+        layer_input = data
         finals = []
         for layer in range(self.num_layers):
             outputs = []
@@ -168,16 +206,39 @@ class RNNBase(Module):
                 index = layer * num_directions + direction
                 state = (hidden[0][index], hidden[1][index]) if is_lstm else hidden[index]
                 weights = self._layer_weights(self._all_weights[index])
-                output, state = _run_direction(step, layer_input, state, weights, direction == 1)
+                output, state = _run_direction(step, layer_input, batch_sizes, state, weights, direction == 1)
                 outputs.append(output)
                 finals.append(state)
             layer_input = outputs[0] if num_directions == 1 else _C.cat(outputs, -1)
             if self.dropout > 0 and self.training and layer < self.num_layers - 1:
                 layer_input = F.dropout(layer_input, self.dropout, True)
-        output = layer_input.transpose(0, 1) if self.batch_first else layer_input
         if is_lstm:
-            return output, (_C.stack([h for h, _ in finals]), _C.stack([c for _, c in finals]))
-        return output, _C.stack(finals)
+            return layer_input, (_C.stack([h for h, _ in finals]), _C.stack([c for _, c in finals]))
+        return layer_input, _C.stack(finals)
+
+    def permute_hidden(self, hx, permutation):
+        if permutation is None:
+            return hx
+        if isinstance(hx, tuple):
+            return tuple(h.index_select(1, permutation) for h in hx)
+        return hx.index_select(1, permutation)
+
+    def _forward_packed(self, input, hx):
+        """forward on a PackedSequence: the output is packed the same way, hx and the final state are in the
+        caller's batch order (sorted_indices / unsorted_indices undo the packing's sort)."""
+        data, batch_sizes, sorted_indices, unsorted_indices = input
+        sizes = batch_sizes.tolist()
+        if hx is None:
+            size = self.proj_size if self.proj_size > 0 else self.hidden_size
+            hx = self._zeros_state(data, size, sizes[0])
+            if self.mode == "LSTM":
+                hx = (hx, self._zeros_state(data, self.hidden_size, sizes[0]))
+        else:
+            hx = self.permute_hidden(hx, sorted_indices)
+        self.check_forward_args(data, hx, batch_sizes)
+        output, hidden = self._run_packed(data, sizes, hx)
+        return PackedSequence(output, batch_sizes, sorted_indices, unsorted_indices), \
+            self.permute_hidden(hidden, unsorted_indices)
 
     def extra_repr(self):
         s = "{input_size}, {hidden_size}"
@@ -194,6 +255,12 @@ class RNNBase(Module):
         if self.bidirectional is not False:
             s += ", bidirectional={bidirectional}"
         return s.format(**self.__dict__)
+
+
+def _mini_batch(input, batch_sizes, batch_first):
+    if batch_sizes is not None:
+        return int(batch_sizes[0])
+    return input.size(0) if batch_first else input.size(1)
 
 
 def _check_rnn_options(mode, input_size, hidden_size, num_layers, bias, batch_first, dropout, proj_size):
@@ -242,6 +309,8 @@ class _SingleStateRNN(RNNBase):
     """RNN and GRU: one hidden state tensor."""
 
     def forward(self, input, hx=None):
+        if isinstance(input, PackedSequence):
+            return self._forward_packed(input, hx)
         name = "GRU" if self.mode == "GRU" else "RNN"
         input, hx, is_batched = _batch_unbatched(name, input, hx, self.batch_first)
         if hx is None:
@@ -290,7 +359,7 @@ class LSTM(RNNBase):
         super().__init__("LSTM", *args, **kwargs)
 
     def get_expected_cell_size(self, input, batch_sizes=None):
-        mini_batch = input.size(0) if self.batch_first else input.size(1)
+        mini_batch = _mini_batch(input, batch_sizes, self.batch_first)
         num_directions = 2 if self.bidirectional else 1
         return (self.num_layers * num_directions, mini_batch, self.hidden_size)
 
@@ -302,6 +371,8 @@ class LSTM(RNNBase):
                                "Expected hidden[1] size {}, got {}")
 
     def forward(self, input, hx=None):
+        if isinstance(input, PackedSequence):
+            return self._forward_packed(input, hx)
         if input.dim() not in (2, 3):
             raise ValueError(f"LSTM: Expected input to be 2D or 3D, got {input.dim()}D instead")
         is_batched = input.dim() == 3

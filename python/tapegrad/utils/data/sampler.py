@@ -3,7 +3,10 @@
 RandomSampler draws exactly what torch's does (a seed from the default generator, then
 `randperm` from a generator seeded with it), so `manual_seed(s)` gives torch's order.
 """
+import bisect
+import contextlib
 import itertools
+import math
 
 import tapegrad
 from tapegrad import _C
@@ -80,6 +83,81 @@ class SubsetRandomSampler(Sampler):
 
     def __len__(self):
         return len(self.indices)
+
+
+class WeightedRandomSampler(Sampler):
+    """`num_samples` indices drawn with probabilities proportional to `weights`, as torch.multinomial draws them."""
+
+    def __init__(self, weights, num_samples, replacement=True, generator=None):
+        if not isinstance(num_samples, int) or isinstance(num_samples, bool) or num_samples <= 0:
+            raise ValueError(f"num_samples should be a positive integer value, but got num_samples={num_samples}")
+        if not isinstance(replacement, bool):
+            raise ValueError(f"replacement should be a boolean value, but got replacement={replacement}")
+        weights_tensor = tapegrad.tensor(weights.tolist() if isinstance(weights, tapegrad.Tensor) else weights,
+                                         dtype=tapegrad.float64)
+        if len(weights_tensor.shape) != 1:
+            raise ValueError(f"weights should be a 1d sequence but given weights have shape "
+                             f"{tuple(weights_tensor.shape)}")
+        self.weights = weights_tensor
+        self.num_samples = num_samples
+        self.replacement = replacement
+        self.generator = generator
+
+    def __iter__(self):
+        yield from _multinomial(self.weights.tolist(), self.num_samples, self.replacement, self.generator)
+
+    def __len__(self):
+        return self.num_samples
+
+
+@contextlib.contextmanager
+def _drawing_from(generator):
+    """Makes `generator` the source of tapegrad.rand for a while (rand takes no generator argument)."""
+    if generator is None:
+        yield
+        return
+    default_state = tapegrad.get_rng_state()
+    tapegrad.set_rng_state(generator.get_state())
+    try:
+        yield
+    finally:
+        generator.set_state(tapegrad.get_rng_state())
+        tapegrad.set_rng_state(default_state)
+
+
+def _multinomial(weights, num_samples, replacement, generator):
+    """torch.multinomial of one row of float64 weights, with the draws of torch's CPU kernel: with replacement,
+    one uniform per sample looked up in the normalised cumulative sum; otherwise (or for a single sample) the
+    largest weight / Exp(1) per category, the exponentials being -log1p(-uniform)."""
+    n = len(weights)
+    if num_samples <= 0:
+        raise RuntimeError("cannot sample n_sample <= 0 samples")
+    if not replacement and num_samples > n:
+        raise RuntimeError("cannot sample n_sample > prob_dist.size(-1) samples without replacement")
+    if replacement and num_samples > 1:
+        total, cumulative = 0.0, []
+        for w in weights:
+            if not w >= 0:
+                raise RuntimeError("invalid multinomial distribution (encountering probability entry < 0)")
+            if not math.isfinite(w):
+                raise RuntimeError("invalid multinomial distribution (encountering probability entry = infinity or "
+                                   "NaN)")
+            total += w
+            cumulative.append(total)
+        if not total > 0:
+            raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
+        cumulative = [c / total for c in cumulative]
+        with _drawing_from(generator):
+            uniforms = tapegrad.rand(num_samples, dtype=tapegrad.float64).tolist()
+        return [bisect.bisect_left(cumulative, u) for u in uniforms]
+    if not (max(weights) < math.inf and min(weights) >= 0):
+        raise RuntimeError("probability tensor contains either `inf`, `nan` or element < 0")
+    if sum(weights) == 0:
+        raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
+    with _drawing_from(generator):
+        uniforms = tapegrad.rand(n, dtype=tapegrad.float64).tolist()
+    keys = [w / -math.log1p(-u) for w, u in zip(weights, uniforms)]
+    return sorted(range(n), key=lambda i: -keys[i])[:num_samples]
 
 
 class BatchSampler(Sampler):
