@@ -8,12 +8,14 @@
 namespace tg {
 
 enum class BinaryOp : uint8_t {
-  Add, Sub, Mul, Div, Pow, Maximum, Minimum, Remainder, FloorDivide,
+  Add, Sub, Mul, Div, Pow, Maximum, Minimum, Remainder, FloorDivide, Atan2, Hypot, Zeta,
   Eq, Ne, Lt, Le, Gt, Ge, LogicalAnd, LogicalOr, LogicalXor,
 };
 enum class UnaryOp : uint8_t {
   Neg, Abs, Exp, Log, Sqrt, Rsqrt, Sin, Cos, Tanh, Sigmoid, Relu, Sign, Square,
   Reciprocal, Log1p, Expm1, Floor, Ceil, Round, Trunc, LogicalNot,
+  Tan, Asin, Acos, Atan, Sinh, Cosh, Asinh, Acosh, Atanh, Log2, Log10, Exp2, Erfc, Erfinv, Lgamma, Digamma,
+  Trigamma,
 };
 enum class ReduceOp : uint8_t { Sum, Prod, Max, Min, Any, All };
 enum class ArgReduceOp : uint8_t { Max, Min };

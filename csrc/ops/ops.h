@@ -42,6 +42,12 @@ Tensor& div_(Tensor& self, const Tensor& other);
 Tensor& pow_(Tensor& self, const Tensor& other);
 // The dtype binary ops compute in, with PyTorch's rules for numbers and 0-dim tensors.
 ScalarType result_type(const Tensor& a, const Tensor& b);
+Tensor atan2(const Tensor& a, const Tensor& b);
+Tensor hypot(const Tensor& a, const Tensor& b);
+Tensor& atan2_(Tensor& self, const Tensor& other);
+Tensor& hypot_(Tensor& self, const Tensor& other);
+// The Hurwitz zeta function of x and q (torch.special.zeta).
+Tensor special_zeta(const Tensor& x, const Tensor& q);
 
 // ---- elementwise: unary.cpp ----
 Tensor neg(const Tensor& a);
@@ -65,6 +71,24 @@ Tensor ceil(const Tensor& a);
 Tensor round(const Tensor& a);
 Tensor trunc(const Tensor& a);
 Tensor logical_not(const Tensor& a);
+Tensor tan(const Tensor& a);
+Tensor asin(const Tensor& a);
+Tensor acos(const Tensor& a);
+Tensor atan(const Tensor& a);
+Tensor sinh(const Tensor& a);
+Tensor cosh(const Tensor& a);
+Tensor asinh(const Tensor& a);
+Tensor acosh(const Tensor& a);
+Tensor atanh(const Tensor& a);
+Tensor log2(const Tensor& a);
+Tensor log10(const Tensor& a);
+Tensor exp2(const Tensor& a);
+Tensor erfc(const Tensor& a);
+Tensor erfinv(const Tensor& a);
+Tensor lgamma(const Tensor& a);
+Tensor digamma(const Tensor& a);
+// The n-th derivative of digamma; n >= 0.
+Tensor polygamma(int64_t n, const Tensor& x);
 Tensor clamp(const Tensor& a, std::optional<Scalar> min, std::optional<Scalar> max);
 Tensor& clamp_(Tensor& self, std::optional<Scalar> min, std::optional<Scalar> max);
 Tensor& neg_(Tensor& self);

@@ -33,7 +33,10 @@ _ops.install(globals(), _statistics)
 from . import _counting  # noqa: E402
 
 _ops.install(globals(), _counting)
-from . import linalg  # noqa: E402
+from . import _special  # noqa: E402
+
+_ops.install(globals(), _special)
+from . import linalg, special  # noqa: E402
 
 __version__ = "0.1.0"
 
