@@ -136,3 +136,15 @@ def test_errors_match_torch(name):
                 BAD[name](lib)
             out.append(str(info.value))
         assert ours == ref
+
+
+@pytest.mark.parametrize("name", ["xlogy", "xlog1py"])
+def test_xlogy_gradient_where_x_is_zero(name):
+    def run(lib):
+        x = lib.tensor([0.0, 0.0, 0.0, 2.0], requires_grad=True)
+        y = lib.tensor([3.0, -1.0, -2.0, 0.5], requires_grad=True)
+        getattr(lib.special, name)(x, y).sum().backward()
+        return x.grad.numpy(), y.grad.numpy()
+
+    for ours, ref in zip(run(tapegrad), run(torch)):
+        np.testing.assert_allclose(ours, ref)

@@ -95,6 +95,8 @@ struct Backend {
   // dst[i + offset(i)] = values[i] (or += with accumulate: repeated indices add up). See IndexSpec.
   virtual void index(const Tensor& out, const Tensor& src, const IndexSpec& spec) = 0;
   virtual void index_put(const Tensor& dst, const Tensor& values, const IndexSpec& spec, bool accumulate) = 0;
+  // dst[i + offset(i)] = op(dst[...], values[i]) for op Prod, Max or Min (a NaN value wins Max and Min).
+  virtual void index_reduce(const Tensor& dst, const Tensor& values, const IndexSpec& spec, ReduceOp op) = 0;
   // The int64 [n, in.dim()] coordinates of the nonzero elements of `in`, in C order.
   virtual Tensor nonzero(const Tensor& in) = 0;
 

@@ -36,6 +36,9 @@ _ops.install(globals(), _counting)
 from . import _special  # noqa: E402
 
 _ops.install(globals(), _special)
+from . import _indexing  # noqa: E402
+
+_ops.install(globals(), _indexing)
 from . import linalg, special  # noqa: E402
 
 __version__ = "0.1.0"

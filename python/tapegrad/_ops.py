@@ -208,7 +208,10 @@ def _xlog(log_name):
     def grads(g, x, y):
         gx = gy = None
         if isinstance(x, Tensor):
-            gx = g * compute((x != 0).to(g.dtype), y)  # as PyTorch: no gradient where x is 0
+            y = _as_tensor(y, g.dtype)
+            # As PyTorch: 0 only where x is 0 and the log is undefined.
+            undefined = (x == 0) & (y <= (0 if log_name == "log" else -1))
+            gx = g * _C.where(undefined, _C.zeros_like(g), getattr(y, log_name)())
         if isinstance(y, Tensor):
             gy = g * x / (y if log_name == "log" else y + 1)
         return gx, gy
