@@ -39,6 +39,11 @@ _ops.install(globals(), _special)
 from . import _indexing  # noqa: E402
 
 _ops.install(globals(), _indexing)
+from . import _random  # noqa: E402
+
+_ops.install(globals(), _random)
+for _name, _method in _random.TENSOR_ONLY.items():
+    setattr(Tensor, _name, _method)
 from . import linalg, special  # noqa: E402
 
 __version__ = "0.1.0"
