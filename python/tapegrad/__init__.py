@@ -46,6 +46,8 @@ for _name, _method in _random.TENSOR_ONLY.items():
     setattr(Tensor, _name, _method)
 from . import linalg, special  # noqa: E402
 
+_ops.install(globals(), linalg)
+
 __version__ = "0.1.0"
 
 
