@@ -52,6 +52,8 @@ SAME_SAMPLES = {
     "random_from_to": lambda L: L.empty(10, dtype=L.int64).random_(-5, 5, generator=seeded(L)),
     "random_to": lambda L: L.empty(10).random_(7),
     "multinomial_replacement_1d": lambda L: L.multinomial(L.tensor([0.2, 0.3, 0.5]), 50, replacement=True),
+    "multinomial_replacement_one_sample": lambda L: L.cat([L.multinomial(L.rand(3, 4), 1, True).view(-1).double(),
+                                                           L.rand(2, dtype=L.float64)]),
     "multinomial_replacement_2d": lambda L: L.rand(4, 7).multinomial(20, True, generator=seeded(L)),
     "poisson": lambda L: L.poisson(L.rand(50) * 30),
     "poisson_then_rand": lambda L: L.cat([L.poisson(L.tensor([0.0, 1.5, 12.0, 100.0])), L.rand(3)]),

@@ -44,6 +44,10 @@ from . import _random  # noqa: E402
 _ops.install(globals(), _random)
 for _name, _method in _random.TENSOR_ONLY.items():
     setattr(Tensor, _name, _method)
+from . import _views  # noqa: E402
+
+_ops.install(globals(), _views)
+_views.install_tensor_members()
 from . import linalg, special  # noqa: E402
 
 _ops.install(globals(), linalg)
@@ -52,8 +56,8 @@ __version__ = "0.1.0"
 
 
 def __getattr__(name):
-    # tapegrad.nn and tapegrad.utils load on first use, so that `import tapegrad` stays fast.
-    if name in ("nn", "utils"):
+    # tapegrad.nn, tapegrad.utils and tapegrad.distributions load on first use, so that `import tapegrad` stays fast.
+    if name in ("nn", "utils", "distributions"):
         import importlib
 
         return importlib.import_module("." + name, __name__)

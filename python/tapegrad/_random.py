@@ -185,7 +185,7 @@ def multinomial(input, num_samples, replacement=False, *, generator=None):
     _check_multinomial(input, num_samples, replacement)
     probs = input.detach()
     rows = probs.reshape(-1, probs.shape[-1])
-    if replacement:
+    if replacement and num_samples > 1:
         import numpy as np
 
         # ATen's kernel: a running sum in the input's dtype, divided by the total, the last bucket set to 1, then
@@ -197,7 +197,7 @@ def multinomial(input, num_samples, replacement=False, *, generator=None):
         picks = np.stack([np.searchsorted(c, d, side="left") for c, d in zip(cumulative, draws)])
         result = _C.from_numpy(np.ascontiguousarray(picks.astype(np.int64)))
     else:
-        # ATen's exponential race: the largest p / q with q ~ Exp(1) win.
+        # ATen's exponential race (its path for one sample too): the largest p / q with q ~ Exp(1) win.
         q = _C.empty_like(rows)
         exponential_(q, 1.0, generator=generator)
         keys = rows / q
