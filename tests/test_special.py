@@ -7,6 +7,7 @@ import pytest
 import torch
 
 import tapegrad
+from fuzzkit import assert_same_error
 
 EDGES = [0.0, -0.0, 1.0, -1.0, 2.0, -2.0, 0.5, -0.5, 1e-30, 1e30, -1e30, math.inf, -math.inf, math.nan, 0.999999,
          -0.9999999, 10.0, -10.5, 1e17, 3.5, -3.0000001]
@@ -123,19 +124,8 @@ BAD = {
 
 @pytest.mark.parametrize("name", list(BAD))
 def test_errors_match_torch(name):
-    errors = []
-    for lib in (tapegrad, torch):
-        with pytest.raises(Exception) as info:
-            BAD[name](lib)
-        errors.append(type(info.value))
-    assert errors[0] == errors[1]
-    if name != "atan2_number":  # pybind11 words its argument errors its own way
-        ours, ref = [], []
-        for lib, out in ((tapegrad, ours), (torch, ref)):
-            with pytest.raises(Exception) as info:
-                BAD[name](lib)
-            out.append(str(info.value))
-        assert ours == ref
+    # pybind11 words its argument errors its own way: only the type is compared there.
+    assert_same_error(BAD[name], (lambda text: "") if name == "atan2_number" else (lambda text: text))
 
 
 @pytest.mark.parametrize("name", ["xlogy", "xlog1py"])

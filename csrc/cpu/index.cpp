@@ -122,7 +122,12 @@ void CpuBackend::index_reduce(const Tensor& dst, const Tensor& values, const Ind
     auto is_nan = [](T v) { return v != v; };
     switch (op) {
       case ReduceOp::Prod:
-        return put_each<T>(dst, values, spec, [](T& slot, T v) { slot = static_cast<T>(slot * v); });
+        return put_each<T>(dst, values, spec, [](T& slot, T v) {
+          if constexpr (std::is_same_v<T, int64_t>)  // wraps on overflow, as torch's, without signed overflow
+            slot = static_cast<T>(static_cast<uint64_t>(slot) * static_cast<uint64_t>(v));
+          else
+            slot = static_cast<T>(slot * v);
+        });
       case ReduceOp::Max:
         return put_each<T>(dst, values, spec, [is_nan](T& slot, T v) { slot = is_nan(v) || v > slot ? v : slot; });
       case ReduceOp::Min:

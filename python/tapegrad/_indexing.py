@@ -2,14 +2,7 @@
 tapegrad's indexing kernels, each recorded as the node PyTorch records with PyTorch's backward formulas."""
 from . import _C
 from ._C import Tensor
-from ._ops import _TYPE_WORD, _recorded
-
-
-def _wrap_dim(dim, ndim):
-    n = max(ndim, 1)
-    if not -n <= dim < n:
-        raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {dim})")
-    return dim % n
+from ._ops import _TYPE_WORD, _recorded, _wrap_dim
 
 
 def _leading(t, dim):

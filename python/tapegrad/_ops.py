@@ -490,6 +490,14 @@ def dist(input, other, p=2):
     return _dist(input, other, float(p))
 
 
+def _wrap_dim(dim, ndim):
+    """dim counted from 0, with PyTorch's IndexError for one out of range (a 0-dim tensor takes 0 and -1)."""
+    n = builtins.max(ndim, 1)
+    if not -n <= dim < n:
+        raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {dim})")
+    return dim % n
+
+
 def movedim(input, source, destination):
     sources = [source] if isinstance(source, int) else list(source)
     destinations = [destination] if isinstance(destination, int) else list(destination)
@@ -497,15 +505,8 @@ def movedim(input, source, destination):
         raise RuntimeError(f"movedim: Invalid source or destination dims: source ({sources} dims) should contain "
                            f"the same number of dims as destination ({destinations} dims)")
     n = input.dim()
-
-    def wrap(d):
-        if not -builtins.max(n, 1) <= d < builtins.max(n, 1):
-            raise IndexError(f"Dimension out of range (expected to be in range of [{-builtins.max(n, 1)}, "
-                             f"{builtins.max(n, 1) - 1}], but got {d})")
-        return d % builtins.max(n, 1)
-
-    sources = [wrap(d) for d in sources]
-    destinations = [wrap(d) for d in destinations]
+    sources = [_wrap_dim(d, n) for d in sources]
+    destinations = [_wrap_dim(d, n) for d in destinations]
     if len(set(sources)) != len(sources):
         raise RuntimeError(f"movedim: repeated dim in `source` ({list(source) if not isinstance(source, int) else source})")
     if len(set(destinations)) != len(destinations):

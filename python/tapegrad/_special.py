@@ -3,7 +3,6 @@ sinc, entr, ndtr, mvlgamma and round with decimals."""
 import math
 
 from . import _C
-from ._C import Tensor
 from ._ops import _TYPE_WORD, _recorded
 
 

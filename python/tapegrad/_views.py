@@ -4,16 +4,9 @@ import math
 
 from . import _C
 from ._C import Tensor
-from ._ops import _recorded
+from ._ops import _recorded, _wrap_dim
 from ._size import Size
 from .grad_mode import no_grad
-
-
-def _wrap_dim(dim, ndim):
-    n = max(ndim, 1)
-    if not -n <= dim < n:
-        raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {dim})")
-    return dim % n
 
 
 def _unfold_view(x, dim, size, step):

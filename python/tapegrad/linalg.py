@@ -3,7 +3,6 @@ partial pivoting (LAPACK's getrf, written over NumPy batches), with PyTorch's gr
 import math
 
 from . import _C
-from ._C import Tensor
 from ._contractions import linalg_cross as cross  # noqa: F401
 from ._ops import _TYPE_WORD, _recorded
 from ._statistics import _values_indices_type
