@@ -63,6 +63,17 @@ def attempt(fn, *args):
         return None, exc
 
 
+def assert_same_error(call, message=lambda text: text):
+    """call(tapegrad) and call(torch) both raise, with the same type and the same message (as `message` keeps it)."""
+    import tapegrad
+    import torch
+
+    (_, ours), (_, ref) = attempt(call, tapegrad), attempt(call, torch)
+    assert ref is not None, "torch raised nothing"
+    assert ours is not None, f"tapegrad raised nothing where torch raised {ref!r}"
+    assert (type(ours), message(str(ours))) == (type(ref), message(str(ref)))
+
+
 def builtin_base(exc_type):
     """The first built-in class an exception type derives from (torch.OutOfMemoryError -> RuntimeError)."""
     return next(c for c in exc_type.__mro__ if c.__module__ == "builtins")

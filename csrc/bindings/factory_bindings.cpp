@@ -322,8 +322,19 @@ void bind_factory(py::module_& m) {
   });
   def_filled("ones", [](const DimVec& s, ScalarType t, Device d) { return ops::ones(s, t, d); });
   def_filled("empty", [](const DimVec& s, ScalarType t, Device d) { return ops::zeros(s, t, d); });
-  def_filled("rand", [](const DimVec& s, ScalarType t, Device d) { return ops::rand(s, t, d); });
-  def_filled("randn", [](const DimVec& s, ScalarType t, Device d) { return ops::randn(s, t, d); });
+  // rand and randn: def_filled's arguments and a generator.
+  auto def_random = [&](const char* name, Tensor (*make)(const DimVec&, ScalarType, Device, Generator*)) {
+    m.def(name, [make, name](py::args size, py::handle generator, OptDtype dtype, OptDevice device,
+                             OptFlag requires_grad) {
+      DimVec sizes = sizes_from_args(size, name);
+      check_requires_grad(dtype_or_default(dtype), requires_grad);
+      return finish(make(sizes, dtype_or_default(dtype), device.value_or(Device()), generator_from_py(generator)),
+                    std::nullopt, requires_grad);
+    }, py::kw_only(), py::arg("generator") = py::none(), py::arg("dtype") = py::none(), py::arg("device") = py::none(),
+       py::arg("requires_grad").noconvert() = false);
+  };
+  def_random("rand", &ops::rand);
+  def_random("randn", &ops::randn);
 
   m.def("full", [](py::handle size_arg, Scalar value, OptDtype dtype, OptDevice device, OptFlag requires_grad) {
     DimVec size = shape_arg(size_arg, "full", "size", 1);
@@ -567,16 +578,16 @@ void bind_factory(py::module_& m) {
     ops::copy_(t, *source);
     return self;
   }, py::arg("src"), py::arg("non_blocking").noconvert() = false);
-  def_method("uniform_", [](py::object self, double from, double to) {
+  def_method("uniform_", [](py::object self, double from, double to, py::handle generator) {
     Tensor t = unwrap(self.ptr());
-    ops::uniform_(t, from, to);
+    ops::uniform_(t, from, to, generator_from_py(generator));
     return self;
-  }, py::arg("from") = 0.0, py::arg("to") = 1.0);
-  def_method("normal_", [](py::object self, double mean, double std) {
+  }, py::arg("from") = 0.0, py::arg("to") = 1.0, py::kw_only(), py::arg("generator") = py::none());
+  def_method("normal_", [](py::object self, double mean, double std, py::handle generator) {
     Tensor t = unwrap(self.ptr());
-    ops::normal_(t, mean, std);
+    ops::normal_(t, mean, std, generator_from_py(generator));
     return self;
-  }, py::arg("mean") = 0.0, py::arg("std") = 1.0);
+  }, py::arg("mean") = 0.0, py::arg("std") = 1.0, py::kw_only(), py::arg("generator") = py::none());
 }
 
 }  // namespace tg::py_bridge

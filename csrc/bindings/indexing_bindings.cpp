@@ -287,6 +287,9 @@ void bind_indexing(py::module_& m) {
   def_inplace<int64_t, const Tensor&, Scalar>("scatter_", [](Tensor& t, int64_t d, const Tensor& i, Scalar v) {
     ops::scatter_(t, d, i, wrapped_scalar(v));
   }, dim, index, value);
+  m.def("_scatter_reduce", [](const Tensor& a, int64_t d, const Tensor& i, const Tensor& s, const std::string& reduce,
+                              bool include_self) { return ops::scatter_reduce_values(a, d, i, s, reduce, include_self); },
+        input, dim, index, src, py::arg("reduce"), py::arg("include_self"));
   def_both(m, "scatter_add", [](const Tensor& a, int64_t d, const Tensor& i, const Tensor& s) {
     return ops::scatter_add(a, d, i, s);
   }, input, dim, index, src);

@@ -2,6 +2,7 @@
 #include "autograd/node.h"
 #include "bindings/python.h"
 #include "ops/elementwise_util.h"
+#include "ops/nn.h"
 #include "ops/ops.h"
 
 namespace tg::py_bridge {
@@ -107,8 +108,27 @@ void bind_ops(py::module_& m) {
   UNARY("sigmoid", sigmoid); UNARY("relu", relu); UNARY("sign", sign); UNARY("square", square);
   UNARY("reciprocal", reciprocal); UNARY("log1p", log1p); UNARY("expm1", expm1); UNARY("floor", floor);
   UNARY("ceil", ceil); UNARY("round", round); UNARY("trunc", trunc); UNARY("isnan", isnan); UNARY("isinf", isinf);
-  UNARY("isfinite", isfinite);
+  UNARY("isfinite", isfinite); UNARY("tan", tan); UNARY("asin", asin); UNARY("arcsin", asin); UNARY("acos", acos);
+  UNARY("arccos", acos); UNARY("atan", atan); UNARY("arctan", atan); UNARY("sinh", sinh); UNARY("cosh", cosh);
+  UNARY("asinh", asinh); UNARY("arcsinh", asinh); UNARY("acosh", acosh); UNARY("arccosh", acosh);
+  UNARY("atanh", atanh); UNARY("arctanh", atanh); UNARY("log2", log2); UNARY("log10", log10); UNARY("exp2", exp2);
+  UNARY("erfc", erfc); UNARY("erfinv", erfinv); UNARY("lgamma", lgamma); UNARY("digamma", digamma);
 #undef UNARY
+  m.def("polygamma", [](int64_t n, const Tensor& x) { return ops::polygamma(n, x); }, py::arg("n"), py::arg("input"));
+  def_method("polygamma", [](const Tensor& x, int64_t n) { return ops::polygamma(n, x); }, py::arg("n"));
+  m.def("_special_zeta", [](Operand x, Operand q) {
+    check_has_tensor("special_zeta", x, q);
+    return ops::special_zeta(x.t, q.t);
+  }, py::arg("input"), other);
+  def_both(m, "atan2", [](const Tensor& a, const Tensor& b) { return ops::atan2(a, b); }, py::arg("input"), other);
+  def_both(m, "arctan2", [](const Tensor& a, const Tensor& b) { return ops::atan2(a, b); }, py::arg("input"), other);
+  def_both(m, "hypot", [](const Tensor& a, const Tensor& b) { return ops::hypot(a, b); }, py::arg("input"), other);
+  def_inplace<const Tensor&>("atan2_", [](Tensor& t, const Tensor& b) { ops::atan2_(t, b); }, other);
+  def_inplace<const Tensor&>("arctan2_", [](Tensor& t, const Tensor& b) { ops::atan2_(t, b); }, other);
+  def_inplace<const Tensor&>("hypot_", [](Tensor& t, const Tensor& b) { ops::hypot_(t, b); }, other);
+  def_inplace<int64_t>("polygamma_", [](Tensor& t, int64_t n) {
+    compute_inplace(t, [n](const Tensor& x) { return ops::polygamma(n, x); });
+  }, py::arg("n"));
   def_inplace("neg_", [](Tensor& t) { ops::neg_(t); });
   def_inplace("relu_", [](Tensor& t) { ops::relu_(t); });
   // Other in-place unary methods compute out of place and write back, recording the op's node.
@@ -118,7 +138,14 @@ void bind_ops(py::module_& m) {
                           {"cos_", &ops::cos}, {"square_", &ops::square}, {"reciprocal_", &ops::reciprocal},
                           {"log1p_", &ops::log1p}, {"expm1_", &ops::expm1}, {"floor_", &ops::floor},
                           {"ceil_", &ops::ceil}, {"round_", &ops::round}, {"trunc_", &ops::trunc},
-                          {"sign_", &ops::sign}}) {
+                          {"sign_", &ops::sign}, {"tan_", &ops::tan}, {"asin_", &ops::asin},
+                          {"arcsin_", &ops::asin}, {"acos_", &ops::acos}, {"arccos_", &ops::acos},
+                          {"atan_", &ops::atan}, {"arctan_", &ops::atan}, {"sinh_", &ops::sinh},
+                          {"cosh_", &ops::cosh}, {"asinh_", &ops::asinh}, {"arcsinh_", &ops::asinh},
+                          {"acosh_", &ops::acosh}, {"arccosh_", &ops::acosh}, {"atanh_", &ops::atanh},
+                          {"arctanh_", &ops::atanh}, {"log2_", &ops::log2}, {"log10_", &ops::log10},
+                          {"exp2_", &ops::exp2}, {"erfc_", &ops::erfc}, {"erfinv_", &ops::erfinv},
+                          {"lgamma_", &ops::lgamma}, {"digamma_", &ops::digamma}, {"erf_", &ops::erf}}) {
     def_method(name, [fn = fn](py::object self) {
       Tensor t = unwrap(self.ptr());
       compute_inplace(t, [fn = fn, &t](const Tensor& x) {

@@ -8,12 +8,14 @@
 namespace tg {
 
 enum class BinaryOp : uint8_t {
-  Add, Sub, Mul, Div, Pow, Maximum, Minimum, Remainder, FloorDivide,
+  Add, Sub, Mul, Div, Pow, Maximum, Minimum, Remainder, FloorDivide, Atan2, Hypot, Zeta,
   Eq, Ne, Lt, Le, Gt, Ge, LogicalAnd, LogicalOr, LogicalXor,
 };
 enum class UnaryOp : uint8_t {
   Neg, Abs, Exp, Log, Sqrt, Rsqrt, Sin, Cos, Tanh, Sigmoid, Relu, Sign, Square,
   Reciprocal, Log1p, Expm1, Floor, Ceil, Round, Trunc, LogicalNot,
+  Tan, Asin, Acos, Atan, Sinh, Cosh, Asinh, Acosh, Atanh, Log2, Log10, Exp2, Erfc, Erfinv, Lgamma, Digamma,
+  Trigamma,
 };
 enum class ReduceOp : uint8_t { Sum, Prod, Max, Min, Any, All };
 enum class ArgReduceOp : uint8_t { Max, Min };
@@ -93,6 +95,8 @@ struct Backend {
   // dst[i + offset(i)] = values[i] (or += with accumulate: repeated indices add up). See IndexSpec.
   virtual void index(const Tensor& out, const Tensor& src, const IndexSpec& spec) = 0;
   virtual void index_put(const Tensor& dst, const Tensor& values, const IndexSpec& spec, bool accumulate) = 0;
+  // dst[i + offset(i)] = op(dst[...], values[i]) for op Prod, Max or Min (a NaN value wins Max and Min).
+  virtual void index_reduce(const Tensor& dst, const Tensor& values, const IndexSpec& spec, ReduceOp op) = 0;
   // The int64 [n, in.dim()] coordinates of the nonzero elements of `in`, in C order.
   virtual Tensor nonzero(const Tensor& in) = 0;
 

@@ -24,6 +24,7 @@ struct CpuBackend final : Backend {
   void bmm(const Tensor& out, const Tensor& a, const Tensor& b) override;
   void index(const Tensor& out, const Tensor& src, const IndexSpec& spec) override;
   void index_put(const Tensor& dst, const Tensor& values, const IndexSpec& spec, bool accumulate) override;
+  void index_reduce(const Tensor& dst, const Tensor& values, const IndexSpec& spec, ReduceOp op) override;
   Tensor nonzero(const Tensor& in) override;
   void pointwise_loss(PointwiseLoss op, const Tensor& out, const Tensor& input, const Tensor& target,
                       const PointwiseLossArgs& args, bool mean) override;

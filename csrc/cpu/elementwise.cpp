@@ -3,6 +3,7 @@
 #include <type_traits>
 #include "cpu/cpu_backend.h"
 #include "cpu/loops.h"
+#include "cpu/special_math.h"
 #include "cpu/vec_math.h"
 
 namespace tg::cpu {
@@ -94,6 +95,18 @@ void arithmetic(BinaryOp op, const Tensor& out, const Tensor& a, const Tensor& b
       if constexpr (!std::is_same_v<T, bool>)
         return binary_loop<T, T>(out, a, b, [](T x, T y) { return floor_div(x, y); });
       break;
+    case BinaryOp::Atan2:
+      if constexpr (std::is_floating_point_v<T>)
+        return binary_loop<T, T>(out, a, b, [](T x, T y) { return std::atan2(x, y); });
+      break;
+    case BinaryOp::Hypot:
+      if constexpr (std::is_floating_point_v<T>)
+        return binary_loop<T, T>(out, a, b, [](T x, T y) { return std::hypot(x, y); });
+      break;
+    case BinaryOp::Zeta:
+      if constexpr (std::is_floating_point_v<T>)
+        return binary_loop<T, T>(out, a, b, [](T x, T q) { return special::zeta(x, q); });
+      break;
     default: break;
   }
   throw NotImplementedError(str_cat("binary op not implemented for '", dtype_name(out.dtype()), "'"));
@@ -137,6 +150,23 @@ void floating_unary(UnaryOp op, const Tensor& out, const Tensor& a) {
     case UnaryOp::Ceil: return run([](T x) TG_INLINE_LAMBDA { return std::ceil(x); });
     case UnaryOp::Round: return run([](T x) TG_INLINE_LAMBDA { return std::nearbyint(x); });
     case UnaryOp::Trunc: return run([](T x) TG_INLINE_LAMBDA { return std::trunc(x); });
+    case UnaryOp::Tan: return run([](T x) { return std::tan(x); });
+    case UnaryOp::Asin: return run([](T x) { return std::asin(x); });
+    case UnaryOp::Acos: return run([](T x) { return std::acos(x); });
+    case UnaryOp::Atan: return run([](T x) { return std::atan(x); });
+    case UnaryOp::Sinh: return run([](T x) { return std::sinh(x); });
+    case UnaryOp::Cosh: return run([](T x) { return std::cosh(x); });
+    case UnaryOp::Asinh: return run([](T x) { return std::asinh(x); });
+    case UnaryOp::Acosh: return run([](T x) { return std::acosh(x); });
+    case UnaryOp::Atanh: return run([](T x) { return std::atanh(x); });
+    case UnaryOp::Log2: return run([](T x) { return std::log2(x); });
+    case UnaryOp::Log10: return run([](T x) { return std::log10(x); });
+    case UnaryOp::Exp2: return run([](T x) { return std::exp2(x); });
+    case UnaryOp::Erfc: return run([](T x) { return std::erfc(x); });
+    case UnaryOp::Erfinv: return run([](T x) { return special::erfinv(x); });
+    case UnaryOp::Lgamma: return run([](T x) { return special::lgamma(x); });
+    case UnaryOp::Digamma: return run([](T x) { return special::digamma(x); });
+    case UnaryOp::Trigamma: return run([](T x) { return special::trigamma(x); });
     default: break;
   }
   throw Error("not a floating unary op");

@@ -81,28 +81,59 @@ void CpuBackend::index(const Tensor& out, const Tensor& src, const IndexSpec& sp
   });
 }
 
-void CpuBackend::index_put(const Tensor& dst, const Tensor& values, const IndexSpec& spec, bool accumulate) {
+namespace {
+
+// dst[i + offset(i)] = put(dst[...], values[i]) for every i, sequentially on purpose: with repeated indices
+// the last write wins, or every value joins the reduction.
+template <typename T, typename Put>
+void put_each(const Tensor& dst, const Tensor& values, const IndexSpec& spec, Put put) {
   with_offsets(spec, values.sizes(), [&](const Tensor& idx, auto to_offset) {
-    dispatch_all(dst.dtype(), [&](auto tag) {
-      using T = typename decltype(tag)::type;
-      auto put = [accumulate](T& slot, T v) {
-        if (!accumulate) slot = v;
-        else if constexpr (std::is_same_v<T, bool>) slot = slot || v;
-        else slot += v;
-      };
-      // Sequential on purpose: with repeated indices the last write wins, or every value adds up.
-      for_each_run<3>(values.sizes(), operands_of<3>({&dst, &values, &idx}), [&](auto p, auto s, int64_t n) {
-        T* o = reinterpret_cast<T*>(p[0]);
-        const T* v = reinterpret_cast<const T*>(p[1]);
-        const int64_t* ix = reinterpret_cast<const int64_t*>(p[2]);
-        if (s[2] == 0) {
-          T* row = o + to_offset(*ix);
-          for (int64_t i = 0; i < n; ++i) put(row[i * s[0]], v[i * s[1]]);
-        } else {
-          for (int64_t i = 0; i < n; ++i) put(o[i * s[0] + to_offset(ix[i * s[2]])], v[i * s[1]]);
-        }
-      });
+    for_each_run<3>(values.sizes(), operands_of<3>({&dst, &values, &idx}), [&](auto p, auto s, int64_t n) {
+      T* o = reinterpret_cast<T*>(p[0]);
+      const T* v = reinterpret_cast<const T*>(p[1]);
+      const int64_t* ix = reinterpret_cast<const int64_t*>(p[2]);
+      if (s[2] == 0) {
+        T* row = o + to_offset(*ix);
+        for (int64_t i = 0; i < n; ++i) put(row[i * s[0]], v[i * s[1]]);
+      } else {
+        for (int64_t i = 0; i < n; ++i) put(o[i * s[0] + to_offset(ix[i * s[2]])], v[i * s[1]]);
+      }
     });
+  });
+}
+
+}  // namespace
+
+void CpuBackend::index_put(const Tensor& dst, const Tensor& values, const IndexSpec& spec, bool accumulate) {
+  dispatch_all(dst.dtype(), [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    put_each<T>(dst, values, spec, [accumulate](T& slot, T v) {
+      if (!accumulate) slot = v;
+      else if constexpr (std::is_same_v<T, bool>) slot = slot || v;
+      else slot += v;
+    });
+  });
+}
+
+void CpuBackend::index_reduce(const Tensor& dst, const Tensor& values, const IndexSpec& spec, ReduceOp op) {
+  dispatch_all(dst.dtype(), [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    // As ATen's scatter_reduce: a NaN value wins amax and amin (v != v only for NaN).
+    auto is_nan = [](T v) { return v != v; };
+    switch (op) {
+      case ReduceOp::Prod:
+        return put_each<T>(dst, values, spec, [](T& slot, T v) {
+          if constexpr (std::is_same_v<T, int64_t>)  // wraps on overflow, as torch's, without signed overflow
+            slot = static_cast<T>(static_cast<uint64_t>(slot) * static_cast<uint64_t>(v));
+          else
+            slot = static_cast<T>(slot * v);
+        });
+      case ReduceOp::Max:
+        return put_each<T>(dst, values, spec, [is_nan](T& slot, T v) { slot = is_nan(v) || v > slot ? v : slot; });
+      case ReduceOp::Min:
+        return put_each<T>(dst, values, spec, [is_nan](T& slot, T v) { slot = is_nan(v) || v < slot ? v : slot; });
+      default: throw Error("index_reduce: not a product, max or min");
+    }
   });
 }
 

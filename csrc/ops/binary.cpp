@@ -322,6 +322,84 @@ static Tensor max_min(const Tensor& a, const Tensor& b, bool is_max) {
 Tensor maximum(const Tensor& a, const Tensor& b) { return max_min(a, b, true); }
 Tensor minimum(const Tensor& a, const Tensor& b) { return max_min(a, b, false); }
 
+// ---- atan2 / hypot / zeta: math in floating point ----
+
+static Tensor float_binary(BinaryOp op, const Tensor& a, const Tensor& b) {
+  ScalarType dt = float_result_type(result_type(a, b));
+  return binary_kernel(op, a, b, dt, dt);
+}
+
+struct Atan2Backward0 : Node {
+  SavedTensor self, other;
+  std::string name() const override { return "Atan2Backward0"; }
+  TensorList apply(TensorList&& grads) override {
+    Tensor a = self.unpack(*this), b = other.unpack(*this);
+    Tensor scale = div(grads[0], add(mul(a, a), mul(b, b)));
+    return {needs_input_grad(0) ? mul(scale, b) : Tensor(), needs_input_grad(1) ? mul(scale, neg(a)) : Tensor()};
+  }
+  void release_saved() override { self.reset(); other.reset(); }
+};
+
+Tensor atan2(const Tensor& a, const Tensor& b) {
+  Tensor out = float_binary(BinaryOp::Atan2, a, b);
+  if (compute_requires_grad(a, b)) {
+    auto node = make_node<Atan2Backward0>(a, b);
+    node->self = SavedTensor(a, false);
+    node->other = SavedTensor(b, false);
+    set_history(out, node);
+  }
+  return out;
+}
+
+struct HypotBackward0 : Node {
+  SavedTensor self, other, result;
+  std::string name() const override { return "HypotBackward0"; }
+  TensorList apply(TensorList&& grads) override {
+    Tensor scale = div(grads[0], result.unpack(*this));
+    return {needs_input_grad(0) ? mul(scale, self.unpack(*this)) : Tensor(),
+            needs_input_grad(1) ? mul(scale, other.unpack(*this)) : Tensor()};
+  }
+  void release_saved() override { self.reset(); other.reset(); result.reset(); }
+  void keep_output_in_place(const Tensor& out) override { result = SavedTensor(out, true); }
+};
+
+Tensor hypot(const Tensor& a, const Tensor& b) {
+  Tensor out = float_binary(BinaryOp::Hypot, a, b);
+  if (compute_requires_grad(a, b)) {
+    auto node = make_node<HypotBackward0>(a, b);
+    node->self = SavedTensor(a, false);
+    node->other = SavedTensor(b, false);
+    node->result = SavedTensor(out, true);
+    set_history(out, node);
+  }
+  return out;
+}
+
+// d/dq zeta(x, q) = -x * zeta(x + 1, q); PyTorch has no derivative in x.
+struct SpecialZetaBackward : Node {
+  SavedTensor self, other;
+  int variant = 0;
+  std::string name() const override { return "SpecialZetaBackward" + std::to_string(variant); }
+  TensorList apply(TensorList&& grads) override {
+    if (needs_input_grad(0)) throw NotImplementedError("the derivative for 'zeta' is not implemented.");
+    Tensor x = self.unpack(*this);
+    return {Tensor(), mul(grads[0], mul(neg(x), special_zeta(add(x, wrap(1.0)), other.unpack(*this))))};
+  }
+  void release_saved() override { self.reset(); other.reset(); }
+};
+
+Tensor special_zeta(const Tensor& x, const Tensor& q) {
+  Tensor out = float_binary(BinaryOp::Zeta, x, q);
+  if (compute_requires_grad(x, q)) {
+    auto node = make_node<SpecialZetaBackward>(x, q);
+    node->variant = x.is_wrapped_number() ? 1 : (q.is_wrapped_number() ? 2 : 0);
+    node->self = SavedTensor(x, false);
+    node->other = SavedTensor(q, false);
+    set_history(out, node);
+  }
+  return out;
+}
+
 // ---- ops without a gradient (piecewise constant) ----
 
 static Tensor no_grad_binary(BinaryOp op, const Tensor& a, const Tensor& b, bool bool_out) {
@@ -516,5 +594,15 @@ Tensor& pow_(Tensor& self, const Tensor& other) {
   check_can_cast(result_type(self, other), self.dtype());
   return compute_inplace(self, [&](const Tensor& t) { return pow(t, other); });
 }
+
+// atan2_ and hypot_: the out-of-place op written into self, whose shape the result must keep.
+static Tensor& float_binary_(Tensor& self, const Tensor& other, Tensor (*fn)(const Tensor&, const Tensor&)) {
+  DimVec shape = broadcast_shapes(self.sizes(), other.sizes());
+  TG_CHECK(shape == self.sizes(), "output with shape ", shape_str(self.sizes()), " doesn't match the broadcast shape ",
+           shape_str(shape));
+  return compute_inplace(self, [&](const Tensor& t) { return fn(t, other); });
+}
+Tensor& atan2_(Tensor& self, const Tensor& other) { return float_binary_(self, other, atan2); }
+Tensor& hypot_(Tensor& self, const Tensor& other) { return float_binary_(self, other, hypot); }
 
 }  // namespace tg::ops

@@ -163,7 +163,7 @@ static void check_random_floating(const Tensor& t, const char* kernel) {
     throw NotImplementedError(str_cat("\"", kernel, "\" not implemented for '", scalar_type_word(t.dtype()), "'"));
 }
 
-Tensor& uniform_(Tensor& self, double from, double to) {
+Tensor& uniform_(Tensor& self, double from, double to, Generator* generator) {
   check_random_floating(self, "check_uniform_bounds");
   // ATen's check_uniform_bounds: both ends finite in the tensor's dtype (NaN is out of bounds too).
   double limit = self.dtype() == ScalarType::Float32 ? double(std::numeric_limits<float>::max())
@@ -176,10 +176,10 @@ Tensor& uniform_(Tensor& self, double from, double to) {
     dispatch_floating(buf.dtype(), "uniform_", [&](auto tag) {
       g.uniform(buf.data<typename decltype(tag)::type>(), buf.numel(), from, to);
     });
-  });
+  }, generator);
 }
 
-Tensor& normal_(Tensor& self, double mean, double std) {
+Tensor& normal_(Tensor& self, double mean, double std, Generator* generator) {
   TG_CHECK(std >= 0.0, "normal expects std >= 0.0, but found std ", std);
   if (self.numel() == 0) return self;  // as ATen, whose normal_ dispatches no kernel for an empty tensor
   check_random_floating(self, "normal_kernel_cpu");
@@ -187,17 +187,17 @@ Tensor& normal_(Tensor& self, double mean, double std) {
     dispatch_floating(buf.dtype(), "normal_", [&](auto tag) {
       g.normal(buf.data<typename decltype(tag)::type>(), buf.numel(), mean, std);
     });
-  });
+  }, generator);
 }
 
-Tensor rand(const DimVec& sizes, ScalarType dtype, Device device) {
+Tensor rand(const DimVec& sizes, ScalarType dtype, Device device, Generator* generator) {
   Tensor t = empty(sizes, dtype, device);
-  return uniform_(t, 0.0, 1.0);
+  return uniform_(t, 0.0, 1.0, generator);
 }
 
-Tensor randn(const DimVec& sizes, ScalarType dtype, Device device) {
+Tensor randn(const DimVec& sizes, ScalarType dtype, Device device, Generator* generator) {
   Tensor t = empty(sizes, dtype, device);
-  return normal_(t, 0.0, 1.0);
+  return normal_(t, 0.0, 1.0, generator);
 }
 
 Tensor randint(int64_t low, int64_t high, const DimVec& sizes, ScalarType dtype, Device device,

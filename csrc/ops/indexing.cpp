@@ -1,6 +1,9 @@
 // Advanced indexing and its relatives (index_select, gather, scatter, masked ops, take, nonzero):
 // forwards and backward nodes side by side. All of them lower to the kernels index and index_put.
+#include <cmath>
+#include <limits>
 #include "autograd/node.h"
+#include "core/grad_mode.h"
 #include "core/dispatch.h"
 #include "ops/elementwise_util.h"
 #include "ops/ops.h"
@@ -224,8 +227,9 @@ void with_dim_error(int64_t dim, F&& f) {
 }
 
 // Writes src (or a value, as a 0-dim tensor) into self along dim at index; no autograd.
+// With accumulate, values join by `reduce` (Sum, Prod, Max or Min); without, the last write wins.
 void scatter_into(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src, bool is_value,
-                  bool accumulate) {
+                  bool accumulate, ReduceOp reduce = ReduceOp::Sum) {
   if (index.numel() == 0) return;  // as ATen, an empty index is not checked at all
   TG_CHECK(index.dtype() == ScalarType::Int64, "scatter(): Expected dtype int32/int64 for index");
   TG_CHECK(is_value || src.dtype() == self.dtype(), "scatter(): Expected self.dtype to be equal to src.dtype");
@@ -246,8 +250,10 @@ void scatter_into(const Tensor& self, int64_t dim, const Tensor& index, const Te
                            : make_view(src, index.sizes(), src.strides(), src.offset());
   check_no_overlap(self, values);
   with_dim_error(dim, [&] {
-    backend_for(self.device())
-        .index_put(along_dim_view(self, index, dim), values, along_dim_spec(self, index, dim), accumulate);
+    Tensor dst = along_dim_view(self, index, dim);
+    IndexSpec spec = along_dim_spec(self, index, dim);
+    if (accumulate && reduce != ReduceOp::Sum) backend_for(self.device()).index_reduce(dst, values, spec, reduce);
+    else backend_for(self.device()).index_put(dst, values, spec, accumulate);
   });
 }
 
@@ -415,6 +421,35 @@ Tensor gather(const Tensor& a, int64_t dim_in, const Tensor& index) {
     set_history(out, node);
   }
   return out;
+}
+
+// scatter_reduce's values; its gradients are written in Python (tapegrad/_indexing.py) from these.
+Tensor scatter_reduce_values(const Tensor& self, int64_t dim_in, const Tensor& index, const Tensor& src,
+                             const std::string& reduce, bool include_self) {
+  int64_t dim = wrap_dim(dim_in, self.dim());
+  ReduceOp op = ReduceOp::Sum;
+  if (reduce == "prod") op = ReduceOp::Prod;
+  else if (reduce == "amax" || reduce == "max") op = ReduceOp::Max;  // max and min: PyTorch's older spellings
+  else if (reduce == "amin" || reduce == "min") op = ReduceOp::Min;
+  else TG_CHECK(reduce == "sum" || reduce == "mean",
+                "reduce argument must be either sum, prod, mean, amax or amin, got ", reduce);
+  AutoGradMode no_grad(false);
+  Tensor out = fresh_copy(self);
+  if (!include_self && index.numel()) {
+    // The scattered-to slots start from the reduction's identity.
+    bool floating = is_floating(self.dtype());
+    Scalar identity = op == ReduceOp::Prod ? Scalar(int64_t(1))
+                      : op == ReduceOp::Max ? (floating ? Scalar(-INFINITY) : Scalar(std::numeric_limits<int64_t>::lowest()))
+                      : op == ReduceOp::Min ? (floating ? Scalar(INFINITY) : Scalar(std::numeric_limits<int64_t>::max()))
+                                            : Scalar(int64_t(0));
+    scatter_into(out, dim, index, wrapped_scalar(identity), true, false);
+  }
+  scatter_into(out, dim, index, src, false, true, op);
+  if (reduce != "mean") return out;
+  Tensor count = include_self ? ones_like(out) : zeros_like(out);
+  scatter_into(count, dim, index, ones_like(src), false, true);
+  count = where(eq(count, wrapped_scalar(Scalar(int64_t(0)))), ones_like(count), count);
+  return is_floating(out.dtype()) ? div(out, count) : div(out, count, "floor");
 }
 
 // ScatterBackward0 (src tensor), ScatterBackward1 (a number), ScatterAddBackward0.

@@ -42,6 +42,12 @@ Tensor& div_(Tensor& self, const Tensor& other);
 Tensor& pow_(Tensor& self, const Tensor& other);
 // The dtype binary ops compute in, with PyTorch's rules for numbers and 0-dim tensors.
 ScalarType result_type(const Tensor& a, const Tensor& b);
+Tensor atan2(const Tensor& a, const Tensor& b);
+Tensor hypot(const Tensor& a, const Tensor& b);
+Tensor& atan2_(Tensor& self, const Tensor& other);
+Tensor& hypot_(Tensor& self, const Tensor& other);
+// The Hurwitz zeta function of x and q (torch.special.zeta).
+Tensor special_zeta(const Tensor& x, const Tensor& q);
 
 // ---- elementwise: unary.cpp ----
 Tensor neg(const Tensor& a);
@@ -65,6 +71,24 @@ Tensor ceil(const Tensor& a);
 Tensor round(const Tensor& a);
 Tensor trunc(const Tensor& a);
 Tensor logical_not(const Tensor& a);
+Tensor tan(const Tensor& a);
+Tensor asin(const Tensor& a);
+Tensor acos(const Tensor& a);
+Tensor atan(const Tensor& a);
+Tensor sinh(const Tensor& a);
+Tensor cosh(const Tensor& a);
+Tensor asinh(const Tensor& a);
+Tensor acosh(const Tensor& a);
+Tensor atanh(const Tensor& a);
+Tensor log2(const Tensor& a);
+Tensor log10(const Tensor& a);
+Tensor exp2(const Tensor& a);
+Tensor erfc(const Tensor& a);
+Tensor erfinv(const Tensor& a);
+Tensor lgamma(const Tensor& a);
+Tensor digamma(const Tensor& a);
+// The n-th derivative of digamma; n >= 0.
+Tensor polygamma(int64_t n, const Tensor& x);
 Tensor clamp(const Tensor& a, std::optional<Scalar> min, std::optional<Scalar> max);
 Tensor& clamp_(Tensor& self, std::optional<Scalar> min, std::optional<Scalar> max);
 Tensor& neg_(Tensor& self);
@@ -88,14 +112,14 @@ Tensor empty_like(const Tensor& t, ScalarType dtype, Device device);
 Tensor arange(Scalar start, Scalar end, Scalar step, ScalarType dtype, Device device = Device());
 Tensor linspace(double start, double end, int64_t steps, ScalarType dtype, Device device = Device());
 Tensor eye(int64_t n, int64_t m, ScalarType dtype, Device device = Device());
-Tensor rand(const DimVec& sizes, ScalarType dtype, Device device = Device());
-Tensor randn(const DimVec& sizes, ScalarType dtype, Device device = Device());
+Tensor rand(const DimVec& sizes, ScalarType dtype, Device device = Device(), Generator* generator = nullptr);
+Tensor randn(const DimVec& sizes, ScalarType dtype, Device device = Device(), Generator* generator = nullptr);
 // randint and randperm draw from `generator`, or from the default generator when it is null.
 Tensor randint(int64_t low, int64_t high, const DimVec& sizes, ScalarType dtype, Device device = Device(),
                Generator* generator = nullptr);
 Tensor randperm(int64_t n, ScalarType dtype, Device device = Device(), Generator* generator = nullptr);
-Tensor& uniform_(Tensor& self, double from, double to);
-Tensor& normal_(Tensor& self, double mean, double std);
+Tensor& uniform_(Tensor& self, double from, double to, Generator* generator = nullptr);
+Tensor& normal_(Tensor& self, double mean, double std, Generator* generator = nullptr);
 Tensor& fill_(Tensor& self, Scalar value);
 // fill_ with a 0-dim tensor: the value gets the summed gradient (FillBackward3).
 Tensor& fill_(Tensor& self, const Tensor& value);
@@ -223,6 +247,9 @@ Tensor scatter(const Tensor& a, int64_t dim, const Tensor& index, const Tensor& 
 Tensor scatter_add(const Tensor& a, int64_t dim, const Tensor& index, const Tensor& src);
 Tensor& scatter_(Tensor& self, int64_t dim, const Tensor& index, const Tensor& src);
 Tensor& scatter_add_(Tensor& self, int64_t dim, const Tensor& index, const Tensor& src);
+// reduce: sum, prod, mean, amax or amin; no autograd.
+Tensor scatter_reduce_values(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src,
+                             const std::string& reduce, bool include_self);
 // value is a 0-dim tensor or a wrapped number.
 Tensor masked_fill(const Tensor& a, const Tensor& mask, const Tensor& value);
 Tensor& masked_fill_(Tensor& self, const Tensor& mask, const Tensor& value);

@@ -148,6 +148,105 @@ Tensor expm1(const Tensor& a) {
   return unary_op(UnaryOp::Expm1, a, true, "Expm1Backward0", Saves::Output,
                   [](const Tensor& g, const Tensor& y) { return mul(g, add(y, num(1.0))); });
 }
+Tensor tan(const Tensor& a) {
+  return unary_op(UnaryOp::Tan, a, true, "TanBackward0", Saves::Output,
+                  [](const Tensor& g, const Tensor& y) { return mul(g, add(mul(y, y), num(1.0))); });
+}
+// 1 / sqrt(1 - x^2), as PyTorch writes it: (-x * x + 1).rsqrt().
+static Tensor rsqrt_one_minus_square(const Tensor& x) { return rsqrt(add(neg(mul(x, x)), num(1.0))); }
+Tensor asin(const Tensor& a) {
+  return unary_op(UnaryOp::Asin, a, true, "AsinBackward0", Saves::Input,
+                  [](const Tensor& g, const Tensor& x) { return mul(g, rsqrt_one_minus_square(x)); });
+}
+Tensor acos(const Tensor& a) {
+  return unary_op(UnaryOp::Acos, a, true, "AcosBackward0", Saves::Input,
+                  [](const Tensor& g, const Tensor& x) { return mul(g, neg(rsqrt_one_minus_square(x))); });
+}
+Tensor atan(const Tensor& a) {
+  return unary_op(UnaryOp::Atan, a, true, "AtanBackward0", Saves::Input,
+                  [](const Tensor& g, const Tensor& x) { return div(g, add(mul(x, x), num(1.0))); });
+}
+Tensor sinh(const Tensor& a) {
+  return unary_op(UnaryOp::Sinh, a, true, "SinhBackward0", Saves::Input,
+                  [](const Tensor& g, const Tensor& x) { return mul(g, cosh(x)); });
+}
+Tensor cosh(const Tensor& a) {
+  return unary_op(UnaryOp::Cosh, a, true, "CoshBackward0", Saves::Input,
+                  [](const Tensor& g, const Tensor& x) { return mul(g, sinh(x)); });
+}
+Tensor asinh(const Tensor& a) {
+  return unary_op(UnaryOp::Asinh, a, true, "AsinhBackward0", Saves::Input,
+                  [](const Tensor& g, const Tensor& x) { return mul(g, rsqrt(add(mul(x, x), num(1.0)))); });
+}
+Tensor acosh(const Tensor& a) {
+  return unary_op(UnaryOp::Acosh, a, true, "AcoshBackward0", Saves::Input,
+                  [](const Tensor& g, const Tensor& x) { return mul(g, rsqrt(sub(mul(x, x), num(1.0)))); });
+}
+Tensor atanh(const Tensor& a) {
+  return unary_op(UnaryOp::Atanh, a, true, "AtanhBackward0", Saves::Input,
+                  [](const Tensor& g, const Tensor& x) { return div(g, sub(num(1.0), mul(x, x))); });
+}
+Tensor log2(const Tensor& a) {
+  return unary_op(UnaryOp::Log2, a, true, "Log2Backward0", Saves::Input,
+                  [](const Tensor& g, const Tensor& x) { return div(g, mul(x, num(M_LN2))); });
+}
+Tensor log10(const Tensor& a) {
+  return unary_op(UnaryOp::Log10, a, true, "Log10Backward0", Saves::Input,
+                  [](const Tensor& g, const Tensor& x) { return div(g, mul(x, num(M_LN10))); });
+}
+Tensor exp2(const Tensor& a) {
+  return unary_op(UnaryOp::Exp2, a, true, "Exp2Backward0", Saves::Output,
+                  [](const Tensor& g, const Tensor& y) { return mul(g, mul(y, num(M_LN2))); });
+}
+Tensor erfc(const Tensor& a) {
+  return unary_op(UnaryOp::Erfc, a, true, "ErfcBackward0", Saves::Input, [](const Tensor& g, const Tensor& x) {
+    return mul(mul(num(-M_2_SQRTPI), exp(neg(mul(x, x)))), g);
+  });
+}
+Tensor erfinv(const Tensor& a) {
+  return unary_op(UnaryOp::Erfinv, a, true, "ErfinvBackward0", Saves::Output, [](const Tensor& g, const Tensor& y) {
+    return mul(mul(num(0.5 * std::sqrt(M_PI)), exp(mul(y, y))), g);
+  });
+}
+Tensor lgamma(const Tensor& a) {
+  return unary_op(UnaryOp::Lgamma, a, true, "LgammaBackward0", Saves::Input,
+                  [](const Tensor& g, const Tensor& x) { return mul(g, digamma(x)); });
+}
+Tensor digamma(const Tensor& a) {
+  return unary_op(UnaryOp::Digamma, a, true, "DigammaBackward0", Saves::Input,
+                  [](const Tensor& g, const Tensor& x) { return mul(g, polygamma(1, x)); });
+}
+
+struct PolygammaBackward0 : Node {
+  int64_t n = 0;
+  SavedTensor self;
+  std::string name() const override { return "PolygammaBackward0"; }
+  TensorList apply(TensorList&& grads) override { return {mul(grads[0], polygamma(n + 1, self.unpack(*this)))}; }
+  void release_saved() override { self.reset(); }
+};
+
+// polygamma(n, x) = (-1)^(n+1) n! zeta(n + 1, x) beyond the kernels for n = 0 and 1, as in ATen.
+Tensor polygamma(int64_t n, const Tensor& x) {
+  TG_CHECK(n >= 0, "polygamma(n, x) does not support negative n.");
+  if (n == 0) return digamma(x);
+  ScalarType dt = float_result_type(x.dtype());
+  Tensor out;
+  if (n == 1) {
+    out = unary_kernel(UnaryOp::Trigamma, x, dt);
+  } else {
+    AutoGradMode no_grad(false);
+    Tensor series = binary_kernel(BinaryOp::Zeta, num(double(n + 1)), x, dt, dt);
+    out = mul(series, num((n % 2 ? 1.0 : -1.0) * std::exp(std::lgamma(n + 1.0))));
+  }
+  if (compute_requires_grad(x)) {
+    auto node = make_node<PolygammaBackward0>(x);
+    node->n = n;
+    node->self = SavedTensor(x, false);
+    set_history(out, node);
+  }
+  return out;
+}
+
 // Piecewise constant: zero gradient, as in PyTorch.
 static Tensor zero_grad(const Tensor& g, const Tensor&) { return zeros_like(g); }
 Tensor sign(const Tensor& a) { return unary_op(UnaryOp::Sign, a, false, "SignBackward0", Saves::Nothing, zero_grad); }

@@ -33,14 +33,31 @@ _ops.install(globals(), _statistics)
 from . import _counting  # noqa: E402
 
 _ops.install(globals(), _counting)
-from . import linalg  # noqa: E402
+from . import _special  # noqa: E402
+
+_ops.install(globals(), _special)
+from . import _indexing  # noqa: E402
+
+_ops.install(globals(), _indexing)
+from . import _random  # noqa: E402
+
+_ops.install(globals(), _random)
+for _name, _method in _random.TENSOR_ONLY.items():
+    setattr(Tensor, _name, _method)
+from . import _views  # noqa: E402
+
+_ops.install(globals(), _views)
+_views.install_tensor_members()
+from . import linalg, special  # noqa: E402
+
+_ops.install(globals(), linalg)
 
 __version__ = "0.1.0"
 
 
 def __getattr__(name):
-    # tapegrad.nn and tapegrad.utils load on first use, so that `import tapegrad` stays fast.
-    if name in ("nn", "utils"):
+    # tapegrad.nn, tapegrad.utils and tapegrad.distributions load on first use, so that `import tapegrad` stays fast.
+    if name in ("nn", "utils", "distributions"):
         import importlib
 
         return importlib.import_module("." + name, __name__)

@@ -1,7 +1,5 @@
 """Ops composed in Python from tapegrad's C++ ops, each recorded as the one graph node PyTorch records
-(AddcmulBackward0, Atan2Backward0, ...) with its backward written in differentiable tapegrad ops.
-
-NumPy computes the forward of the few elementwise functions the C++ kernels lack (atan2, hypot).
+(AddcmulBackward0, LerpBackward0, ...) with its backward written in differentiable tapegrad ops.
 """
 import builtins
 
@@ -82,21 +80,6 @@ def _recorded(node_name, compute, gradients):
         return node.apply(*args) if _requires_grad(args) else compute(*args)
 
     return op
-
-
-def _numpy_binary(np_fn):
-    """A binary float function computed by NumPy in the promoted float dtype, with broadcasting."""
-
-    def compute(a, b):
-        import numpy as np
-
-        dtype = result_type(a, b)
-        if not _is_float(dtype):
-            dtype = _C.get_default_dtype()
-        x, y = (np.asarray(_as_tensor(v, dtype).detach()) for v in (a, b))
-        return _C.from_numpy(np.ascontiguousarray(np_fn(x, y)))
-
-    return compute
 
 
 def _inplace(name, out_of_place):
@@ -197,35 +180,6 @@ def lerp(input, end, weight):
 
 # ---- binary math ----
 
-def _atan2_grads(g, a, b):
-    denominator = a * a + b * b
-    return g * b / denominator, -g * a / denominator
-
-
-def _np(name):
-    def fn(x, y):
-        import numpy as np
-
-        return getattr(np, name)(x, y)
-
-    return fn
-
-
-atan2 = _recorded("Atan2Backward0", _numpy_binary(_np("arctan2")), _atan2_grads)
-arctan2 = atan2
-
-
-_hypot_compute = _numpy_binary(_np("hypot"))
-
-
-def _hypot_grads(g, a, b):
-    out = _hypot_compute(a, b)
-    return g * a / out, g * b / out
-
-
-hypot = _recorded("HypotBackward0", _hypot_compute, _hypot_grads)
-
-
 def _logaddexp_compute(a, b):
     high = _C.maximum(a, b)
     # exp of the gap can not overflow; equal infinities keep their value.
@@ -240,31 +194,44 @@ def _logaddexp_grads(g, a, b):
 logaddexp = _recorded("LogaddexpBackward0", _logaddexp_compute, _logaddexp_grads)
 
 
-def _xlogy_compute(x, y):
-    dtype = result_type(x, y)
-    if not _is_float(dtype):
-        dtype = _C.get_default_dtype()
-    x, y = _as_tensor(x, dtype), _as_tensor(y, dtype)
-    out = x * y.log()
-    return _C.where(y.isnan(), y, _C.where(x == 0, _C.zeros_like(out), out))
+def _xlog(log_name):
+    """x * log(y) (xlogy) or x * log1p(y) (xlog1py): 0 where x is 0 unless y is NaN, and their gradients."""
+
+    def compute(x, y):
+        dtype = result_type(x, y)
+        if not _is_float(dtype):
+            dtype = _C.get_default_dtype()
+        x, y = _as_tensor(x, dtype), _as_tensor(y, dtype)
+        out = x * getattr(y, log_name)()
+        return _C.where(y.isnan(), y, _C.where(x == 0, _C.zeros_like(out), out))
+
+    def grads(g, x, y):
+        gx = gy = None
+        if isinstance(x, Tensor):
+            y = _as_tensor(y, g.dtype)
+            # As PyTorch: 0 only where x is 0 and the log is undefined.
+            undefined = (x == 0) & (y <= (0 if log_name == "log" else -1))
+            gx = g * _C.where(undefined, _C.zeros_like(g), getattr(y, log_name)())
+        if isinstance(y, Tensor):
+            gy = g * x / (y if log_name == "log" else y + 1)
+        return gx, gy
+
+    return compute, grads
 
 
-def _xlogy_grads(g, x, y):
-    gx = gy = None
-    if isinstance(x, Tensor):
-        y = _as_tensor(y, g.dtype)
-        gx = g * _C.where((x == 0) & (y <= 0), _C.zeros_like(g), y.log())
-    if isinstance(y, Tensor):
-        gy = g * x / y
-    return gx, gy
+def _xlog_op(log_name, node_prefix):
+    """One node per PyTorch overload: <prefix>0 for two tensors, 1 for a number input, 2 for a number other."""
+    nodes = {kind: _recorded(f"{node_prefix}{kind}", *_xlog(log_name)) for kind in (0, 1, 2)}
+
+    def op(input, other):
+        kind = 1 if not isinstance(input, Tensor) else 2 if not isinstance(other, Tensor) else 0
+        return nodes[kind](input, other)
+
+    return op
 
 
-_xlogy_nodes = {kind: _recorded(f"XlogyBackward{kind}", _xlogy_compute, _xlogy_grads) for kind in (0, 1, 2)}
-
-
-def xlogy(input, other):
-    kind = 1 if not isinstance(input, Tensor) else 2 if not isinstance(other, Tensor) else 0
-    return _xlogy_nodes[kind](input, other)
+xlogy = _xlog_op("log", "XlogyBackward")
+xlog1py = _xlog_op("log1p", "SpecialXlog1PyBackward")
 
 
 def _fmod_compute(a, b):
@@ -523,6 +490,14 @@ def dist(input, other, p=2):
     return _dist(input, other, float(p))
 
 
+def _wrap_dim(dim, ndim):
+    """dim counted from 0, with PyTorch's IndexError for one out of range (a 0-dim tensor takes 0 and -1)."""
+    n = builtins.max(ndim, 1)
+    if not -n <= dim < n:
+        raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {dim})")
+    return dim % n
+
+
 def movedim(input, source, destination):
     sources = [source] if isinstance(source, int) else list(source)
     destinations = [destination] if isinstance(destination, int) else list(destination)
@@ -530,15 +505,8 @@ def movedim(input, source, destination):
         raise RuntimeError(f"movedim: Invalid source or destination dims: source ({sources} dims) should contain "
                            f"the same number of dims as destination ({destinations} dims)")
     n = input.dim()
-
-    def wrap(d):
-        if not -builtins.max(n, 1) <= d < builtins.max(n, 1):
-            raise IndexError(f"Dimension out of range (expected to be in range of [{-builtins.max(n, 1)}, "
-                             f"{builtins.max(n, 1) - 1}], but got {d})")
-        return d % builtins.max(n, 1)
-
-    sources = [wrap(d) for d in sources]
-    destinations = [wrap(d) for d in destinations]
+    sources = [_wrap_dim(d, n) for d in sources]
+    destinations = [_wrap_dim(d, n) for d in destinations]
     if len(set(sources)) != len(sources):
         raise RuntimeError(f"movedim: repeated dim in `source` ({list(source) if not isinstance(source, int) else source})")
     if len(set(destinations)) != len(destinations):
@@ -699,9 +667,8 @@ def bitwise_not(input):
 
 
 FUNCTIONS = {
-    "result_type": result_type, "addcmul": addcmul, "addcdiv": addcdiv, "lerp": lerp, "atan2": atan2,
-    "arctan2": arctan2, "hypot": hypot, "logaddexp": logaddexp, "xlogy": xlogy, "fmod": fmod, "fmax": fmax,
-    "fmin": fmin, "frac": frac, "sgn": sgn, "logit": logit, "nan_to_num": nan_to_num, "clamp_min": clamp_min,
+    "result_type": result_type, "addcmul": addcmul, "addcdiv": addcdiv, "lerp": lerp, "logaddexp": logaddexp,
+    "xlogy": xlogy, "fmod": fmod, "fmax": fmax, "fmin": fmin, "frac": frac, "sgn": sgn, "logit": logit, "nan_to_num": nan_to_num, "clamp_min": clamp_min,
     "clamp_max": clamp_max, "addmm": addmm, "addmv": addmv, "baddbmm": baddbmm, "trace": trace, "dist": dist,
     "movedim": movedim, "moveaxis": moveaxis, "atleast_1d": atleast_1d, "atleast_2d": atleast_2d,
     "atleast_3d": atleast_3d, "hstack": hstack, "vstack": vstack, "row_stack": row_stack, "dstack": dstack,
@@ -712,11 +679,10 @@ FUNCTIONS = {
 }
 
 # Tensor methods: the function with self first, and in-place twins where PyTorch has them.
-METHODS = ["addcmul", "addcdiv", "lerp", "atan2", "arctan2", "hypot", "logaddexp", "xlogy", "fmod", "fmax", "fmin",
-           "frac", "sgn", "logit", "nan_to_num", "clamp_min", "clamp_max", "addmm", "addmv", "baddbmm", "trace",
+METHODS = ["addcmul", "addcdiv", "lerp", "logaddexp", "xlogy", "fmod", "fmax", "fmin", "frac", "sgn", "logit", "nan_to_num", "clamp_min", "clamp_max", "addmm", "addmv", "baddbmm", "trace",
            "dist", "movedim", "moveaxis", "take_along_dim", "count_nonzero", "bitwise_and", "bitwise_or",
            "bitwise_xor", "bitwise_not"]
-INPLACE = ["addcmul", "addcdiv", "lerp", "atan2", "arctan2", "hypot", "xlogy", "fmod", "frac", "sgn", "logit",
+INPLACE = ["addcmul", "addcdiv", "lerp", "xlogy", "fmod", "frac", "sgn", "logit",
            "nan_to_num", "clamp_min", "clamp_max", "addmm", "addmv", "baddbmm", "bitwise_and", "bitwise_or",
            "bitwise_xor", "bitwise_not"]
 

@@ -12,13 +12,14 @@ from ._ops import _TYPE_WORD, _recorded
 from .autograd.function import Function
 
 
-def _values_indices_type(name):
-    """A (values, indices) named tuple printed as torch.return_types.<name>."""
+def _values_indices_type(name, fields=("values", "indices")):
+    """A named tuple of tensors (values and indices by default) printed as torch.return_types.<name>."""
 
     def __repr__(self):
-        return f"torch.return_types.{name}(\nvalues={self.values!r},\nindices={self.indices!r})"
+        shown = ",\n".join(f"{field}={value!r}" for field, value in zip(fields, self))
+        return f"torch.return_types.{name}(\n{shown})"
 
-    cls = type(name, (collections.namedtuple(name, ["values", "indices"]),),
+    cls = type(name, (collections.namedtuple(name, fields),),
                {"__repr__": __repr__, "__slots__": (), "__module__": "tapegrad.return_types"})
     setattr(_C.return_types, name, cls)
     return cls
