@@ -1,7 +1,6 @@
 """TransformerDecoderLayer, TransformerDecoder and Transformer against PyTorch: outputs and every gradient (the
 target's, the memory's and the weights') from torch's weights in eval mode or with dropout 0, with causal and
 padding masks; the square subsequent mask, default init, reprs and errors."""
-import warnings
 
 import numpy as np
 import pytest
@@ -10,7 +9,7 @@ import torch
 import tapegrad
 from test_errors import check_same_error
 from test_nn_attention import _mask
-from test_nn_modules import assert_close
+from test_nn_modules import assert_close, check_default_init, check_same_repr
 from test_nn_rnn import _randn, check_module_against_torch
 
 
@@ -79,14 +78,7 @@ def test_generate_square_subsequent_mask_matches_torch(dtype):
     lambda L: L.nn.Transformer(8, 2, 1, 1, 16),
 ])
 def test_default_init_matches_torch(make):
-    layers = []
-    for lib in (tapegrad, torch):
-        lib.manual_seed(3)
-        layers.append(make(lib))
-    ours, ref = (m.state_dict() for m in layers)
-    assert list(ours) == list(ref)
-    for key in ref:
-        assert_close(ours[key], ref[key], "float32")
+    check_default_init(make, 3)
 
 
 @pytest.mark.filterwarnings("ignore:enable_nested_tensor is True")
@@ -96,7 +88,7 @@ def test_default_init_matches_torch(make):
     "lib.nn.Transformer(8, 2, 1, 1, 16)",
 ])
 def test_repr_matches_torch(code):
-    assert repr(eval(code, {"lib": tapegrad})) == repr(eval(code, {"lib": torch}))
+    check_same_repr(code)
 
 
 ERRORS = [
@@ -108,7 +100,6 @@ ERRORS = [
 
 
 @pytest.mark.parametrize("code", ERRORS)
+@pytest.mark.filterwarnings("ignore")
 def test_error_matches_torch(code):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        check_same_error(code)
+    check_same_error(code)
