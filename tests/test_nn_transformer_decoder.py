@@ -17,6 +17,14 @@ def _causal(d, n=4):
     return np.triu(np.full((n, n), -np.inf, dtype=d), 1)
 
 
+def _check_two_inputs(cases, name, dtype, labels):
+    """Runs cases[name] = (module factory, first input's shape, second's, keyword arguments given the dtype) in
+    both libraries on random inputs seeded by name and labels."""
+    make, first_shape, second_shape, kwargs = cases[name]
+    inputs = [_randn(name + label, *shape, dtype=dtype) for label, shape in zip(labels, (first_shape, second_shape))]
+    check_module_against_torch(name, make, inputs, dtype, kwargs=kwargs(dtype))
+
+
 # (module factory, target shape, memory shape, keyword arguments given the dtype)
 DECODERS = {
     "layer_post_norm": (lambda L: L.nn.TransformerDecoderLayer(8, 2, 16, dropout=0.0), (4, 3, 8), (5, 3, 8),
@@ -40,9 +48,7 @@ DECODERS = {
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("name", list(DECODERS))
 def test_transformer_decoder_matches_torch(name, dtype):
-    make, tgt_shape, memory_shape, kwargs = DECODERS[name]
-    inputs = [_randn(name + "tgt", *tgt_shape, dtype=dtype), _randn(name + "mem", *memory_shape, dtype=dtype)]
-    check_module_against_torch(name, make, inputs, dtype, kwargs=kwargs(dtype))
+    _check_two_inputs(DECODERS, name, dtype, ("tgt", "mem"))
 
 
 TRANSFORMERS = {
@@ -60,9 +66,7 @@ TRANSFORMERS = {
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("name", list(TRANSFORMERS))
 def test_transformer_matches_torch(name, dtype):
-    make, src_shape, tgt_shape, kwargs = TRANSFORMERS[name]
-    inputs = [_randn(name + "src", *src_shape, dtype=dtype), _randn(name + "tgt", *tgt_shape, dtype=dtype)]
-    check_module_against_torch(name, make, inputs, dtype, kwargs=kwargs(dtype))
+    _check_two_inputs(TRANSFORMERS, name, dtype, ("src", "tgt"))
 
 
 @pytest.mark.parametrize("dtype", [None, "float64"])
