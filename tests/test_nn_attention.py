@@ -8,7 +8,7 @@ import torch
 
 import tapegrad
 from test_errors import check_same_error
-from test_nn_modules import assert_close
+from test_nn_modules import check_default_init, check_same_repr
 from test_nn_rnn import _randn, assert_chain_close, check_module_against_torch
 
 
@@ -238,14 +238,7 @@ def test_encoder_inference_zeroes_padded_positions_like_torch():
     lambda L: L.nn.TransformerEncoderLayer(8, 2, 16),
 ])
 def test_default_init_matches_torch(make):
-    layers = []
-    for lib in (tapegrad, torch):
-        lib.manual_seed(7)
-        layers.append(make(lib))
-    ours, ref = (m.state_dict() for m in layers)
-    assert list(ours) == list(ref)
-    for key in ref:
-        assert_close(ours[key], ref[key], "float32")
+    check_default_init(make, 7)
 
 
 REPRS = [
@@ -256,10 +249,9 @@ REPRS = [
 
 
 @pytest.mark.parametrize("code", REPRS)
+@pytest.mark.filterwarnings("ignore")
 def test_repr_matches_torch(code):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        assert repr(eval(code, {"lib": tapegrad})) == repr(eval(code, {"lib": torch}))
+    check_same_repr(code)
 
 
 @pytest.mark.parametrize("layer, reason", [

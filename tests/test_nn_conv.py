@@ -2,7 +2,6 @@
 weights, PyTorch's default init, reprs and errors; then two end-to-end checks: a small CNN and a tiny
 causal-attention language model trained a few SGD steps in both libraries."""
 import math
-import warnings
 
 import numpy as np
 import pytest
@@ -10,7 +9,7 @@ import torch
 
 import tapegrad
 from test_errors import check_same_error
-from test_nn_modules import assert_close, check_layer_against_torch, copy_weights
+from test_nn_modules import check_default_init, check_layer_against_torch, check_same_repr, copy_weights
 
 LAYERS = {
     "conv2d": (lambda L: L.nn.Conv2d(3, 4, 3), (2, 3, 6, 5)),
@@ -40,12 +39,7 @@ def test_layer_matches_torch(name, dtype):
 
 
 def test_conv2d_default_init_matches_torch():
-    layers = []
-    for lib in (tapegrad, torch):
-        lib.manual_seed(5)
-        layers.append(lib.nn.Conv2d(4, 6, (3, 2), groups=2))
-    for o, r in zip(layers[0].parameters(), layers[1].parameters()):
-        assert_close(o, r, "float32")
+    check_default_init(lambda lib: lib.nn.Conv2d(4, 6, (3, 2), groups=2), 5)
 
 
 REPRS = [
@@ -64,7 +58,7 @@ REPRS = [
 
 @pytest.mark.parametrize("code", REPRS)
 def test_repr_matches_torch(code):
-    assert repr(eval(code, {"lib": tapegrad})) == repr(eval(code, {"lib": torch}))
+    check_same_repr(code)
 
 
 def test_conv2d_attributes_match_torch():

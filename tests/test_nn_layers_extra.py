@@ -1,6 +1,5 @@
 """GroupNorm, InstanceNorm1d/2d, RMSNorm, channel dropout, the newer activations, similarities and Bilinear
 against PyTorch: outputs, input and parameter gradients, running statistics, reprs and errors."""
-import warnings
 
 import numpy as np
 import pytest
@@ -8,7 +7,7 @@ import torch
 
 import tapegrad
 from test_errors import check_same_error
-from test_nn_modules import assert_close, copy_weights
+from test_nn_modules import assert_close, check_default_init, check_same_repr, copy_weights
 from test_nn_rnn import _randn, check_module_against_torch
 
 LAYERS = {
@@ -90,12 +89,7 @@ def test_gumbel_softmax_samples_a_distribution(hard):
 
 
 def test_bilinear_default_init_matches_torch():
-    layers = []
-    for lib in (tapegrad, torch):
-        lib.manual_seed(3)
-        layers.append(lib.nn.Bilinear(3, 4, 5))
-    for o, r in zip(layers[0].parameters(), layers[1].parameters()):
-        assert_close(o, r, "float32")
+    check_default_init(lambda lib: lib.nn.Bilinear(3, 4, 5), 3)
 
 
 def test_instance_norm_running_stats_match_torch():
@@ -168,7 +162,7 @@ REPRS = [
 
 @pytest.mark.parametrize("code", REPRS)
 def test_repr_matches_torch(code):
-    assert repr(eval(code, {"lib": tapegrad})) == repr(eval(code, {"lib": torch}))
+    check_same_repr(code)
 
 
 def test_state_dict_keys_match_torch():
@@ -197,7 +191,6 @@ ERRORS = [
 
 
 @pytest.mark.parametrize("code", ERRORS)
+@pytest.mark.filterwarnings("ignore")
 def test_error_matches_torch(code):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        check_same_error(code)
+    check_same_error(code)

@@ -35,6 +35,23 @@ def copy_weights(ours, ref):
     ours.load_state_dict(state)
 
 
+def check_same_repr(code):
+    """`code`, an expression over `lib`, builds a module that prints as torch's does."""
+    assert repr(eval(code, {"lib": tapegrad})) == repr(eval(code, {"lib": torch}))
+
+
+def check_default_init(make, seed):
+    """make(lib) after manual_seed(seed) has torch's state_dict: the same keys in the same order, and values."""
+    layers = []
+    for lib in (tapegrad, torch):
+        lib.manual_seed(seed)
+        layers.append(make(lib))
+    ours, ref = (m.state_dict() for m in layers)
+    assert list(ours) == list(ref)
+    for key in ref:
+        assert_close(ours[key], ref[key], "float32")
+
+
 # ---- a model built the same way in both libraries ----
 
 def make_model(L):

@@ -1,6 +1,5 @@
 """RNN, LSTM, GRU and their cells against PyTorch: outputs, final states and every gradient from torch's weights,
 default init after manual_seed, parameter names, reprs and the errors PyTorch raises for bad input."""
-import warnings
 import zlib
 
 import numpy as np
@@ -9,7 +8,7 @@ import torch
 
 import tapegrad
 from test_errors import check_same_error
-from test_nn_modules import assert_close, copy_weights
+from test_nn_modules import assert_close, check_same_repr, copy_weights
 
 pytestmark = pytest.mark.filterwarnings("ignore:LSTM with projections is not supported with oneDNN")
 
@@ -231,10 +230,9 @@ REPRS = [
 
 
 @pytest.mark.parametrize("code", REPRS)
+@pytest.mark.filterwarnings("ignore")
 def test_repr_matches_torch(code):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        assert repr(eval(code, {"lib": tapegrad})) == repr(eval(code, {"lib": torch}))
+    check_same_repr(code)
 
 
 def test_dropout_with_one_layer_warns_like_torch():
@@ -278,7 +276,6 @@ ERRORS = [
 
 
 @pytest.mark.parametrize("code", ERRORS)
+@pytest.mark.filterwarnings("ignore")
 def test_error_matches_torch(code):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        check_same_error(code)
+    check_same_error(code)

@@ -6,7 +6,7 @@ import torch
 
 import tapegrad
 from test_errors import check_same_error
-from test_nn_modules import assert_close
+from test_nn_modules import assert_close, check_default_init, check_same_repr
 from test_nn_rnn import _randn, check_module_against_torch
 
 LAYERS = {
@@ -93,12 +93,7 @@ def test_unfold_keeps_infinities_in_place():
 
 
 def test_conv1d_default_init_matches_torch():
-    layers = []
-    for lib in (tapegrad, torch):
-        lib.manual_seed(5)
-        layers.append(lib.nn.Conv1d(4, 6, 3, groups=2))
-    for o, r in zip(layers[0].parameters(), layers[1].parameters()):
-        assert_close(o, r, "float32")
+    check_default_init(lambda lib: lib.nn.Conv1d(4, 6, 3, groups=2), 5)
 
 
 REPRS = [
@@ -126,7 +121,7 @@ REPRS = [
 
 @pytest.mark.parametrize("code", REPRS)
 def test_repr_matches_torch(code):
-    assert repr(eval(code, {"lib": tapegrad})) == repr(eval(code, {"lib": torch}))
+    check_same_repr(code)
 
 
 ERRORS = [

@@ -1,7 +1,6 @@
 """TransformerDecoderLayer, TransformerDecoder and Transformer against PyTorch: outputs and every gradient (the
 target's, the memory's and the weights') from torch's weights in eval mode or with dropout 0, with causal and
 padding masks; the square subsequent mask, default init, reprs and errors."""
-import warnings
 
 import numpy as np
 import pytest
@@ -10,12 +9,20 @@ import torch
 import tapegrad
 from test_errors import check_same_error
 from test_nn_attention import _mask
-from test_nn_modules import assert_close
+from test_nn_modules import assert_close, check_default_init, check_same_repr
 from test_nn_rnn import _randn, check_module_against_torch
 
 
 def _causal(d, n=4):
     return np.triu(np.full((n, n), -np.inf, dtype=d), 1)
+
+
+def _check_two_inputs(cases, name, dtype, labels):
+    """Runs cases[name] = (module factory, first input's shape, second's, keyword arguments given the dtype) in
+    both libraries on random inputs seeded by name and labels."""
+    make, first_shape, second_shape, kwargs = cases[name]
+    inputs = [_randn(name + label, *shape, dtype=dtype) for label, shape in zip(labels, (first_shape, second_shape))]
+    check_module_against_torch(name, make, inputs, dtype, kwargs=kwargs(dtype))
 
 
 # (module factory, target shape, memory shape, keyword arguments given the dtype)
@@ -41,9 +48,7 @@ DECODERS = {
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("name", list(DECODERS))
 def test_transformer_decoder_matches_torch(name, dtype):
-    make, tgt_shape, memory_shape, kwargs = DECODERS[name]
-    inputs = [_randn(name + "tgt", *tgt_shape, dtype=dtype), _randn(name + "mem", *memory_shape, dtype=dtype)]
-    check_module_against_torch(name, make, inputs, dtype, kwargs=kwargs(dtype))
+    _check_two_inputs(DECODERS, name, dtype, ("tgt", "mem"))
 
 
 TRANSFORMERS = {
@@ -61,9 +66,7 @@ TRANSFORMERS = {
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("name", list(TRANSFORMERS))
 def test_transformer_matches_torch(name, dtype):
-    make, src_shape, tgt_shape, kwargs = TRANSFORMERS[name]
-    inputs = [_randn(name + "src", *src_shape, dtype=dtype), _randn(name + "tgt", *tgt_shape, dtype=dtype)]
-    check_module_against_torch(name, make, inputs, dtype, kwargs=kwargs(dtype))
+    _check_two_inputs(TRANSFORMERS, name, dtype, ("src", "tgt"))
 
 
 @pytest.mark.parametrize("dtype", [None, "float64"])
@@ -79,14 +82,7 @@ def test_generate_square_subsequent_mask_matches_torch(dtype):
     lambda L: L.nn.Transformer(8, 2, 1, 1, 16),
 ])
 def test_default_init_matches_torch(make):
-    layers = []
-    for lib in (tapegrad, torch):
-        lib.manual_seed(3)
-        layers.append(make(lib))
-    ours, ref = (m.state_dict() for m in layers)
-    assert list(ours) == list(ref)
-    for key in ref:
-        assert_close(ours[key], ref[key], "float32")
+    check_default_init(make, 3)
 
 
 @pytest.mark.filterwarnings("ignore:enable_nested_tensor is True")
@@ -96,7 +92,7 @@ def test_default_init_matches_torch(make):
     "lib.nn.Transformer(8, 2, 1, 1, 16)",
 ])
 def test_repr_matches_torch(code):
-    assert repr(eval(code, {"lib": tapegrad})) == repr(eval(code, {"lib": torch}))
+    check_same_repr(code)
 
 
 ERRORS = [
@@ -108,7 +104,6 @@ ERRORS = [
 
 
 @pytest.mark.parametrize("code", ERRORS)
+@pytest.mark.filterwarnings("ignore")
 def test_error_matches_torch(code):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        check_same_error(code)
+    check_same_error(code)

@@ -21,11 +21,23 @@ def _step_tensor():
     return _C.tensor(0.0)  # float32, as torch keeps its step counts
 
 
+def _apply_weight_decay(p, grad, group, decoupled=False):
+    """The L2 penalty added to the gradient, or with decoupled (AdamW-style) applied to the parameter itself."""
+    weight_decay = group["weight_decay"]
+    if weight_decay == 0:
+        return grad
+    if decoupled:
+        p.mul_(1 - group["lr"] * weight_decay)
+        return grad
+    return grad.add(p, alpha=weight_decay)
+
+
 class _PerParameterOptimizer(Optimizer):
     """step() runs update(param, grad, state, group) for every parameter with a gradient, with no history;
     init_state fills a parameter's empty state first."""
 
     _group_defaults = {"foreach": None, "maximize": False, "differentiable": False, "capturable": False}
+    _zero_buffers = ()  # the per-parameter state tensors that start as zeros_like(param), after "step"
 
     def __setstate__(self, state):
         super().__setstate__(state)
@@ -52,7 +64,9 @@ class _PerParameterOptimizer(Optimizer):
         return loss
 
     def init_state(self, p, state, group):
-        raise NotImplementedError
+        state["step"] = _step_tensor()
+        for name in self._zero_buffers:
+            state[name] = _C.zeros_like(p)
 
     def update(self, p, grad, state, group):
         raise NotImplementedError
@@ -66,11 +80,8 @@ class Adagrad(_PerParameterOptimizer):
     def __init__(self, params, lr=1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0, eps=1e-10,
                  foreach=None, *, maximize=False, differentiable=False, fused=None):
         _check_lr(lr)
-        if not 0.0 <= lr_decay:
-            raise ValueError(f"Invalid lr_decay value: {lr_decay}")
-        _check_non_negative(weight_decay=weight_decay, initial_accumulator_value=initial_accumulator_value)
-        if not 0.0 <= eps:
-            raise ValueError(f"Invalid epsilon value: {eps}")
+        _check_non_negative(lr_decay=lr_decay, weight_decay=weight_decay,
+                            initial_accumulator_value=initial_accumulator_value, epsilon=eps)
         _check_flags("Adagrad", foreach, fused, differentiable)
         defaults = dict(lr=lr, lr_decay=lr_decay, eps=eps, weight_decay=weight_decay,
                         initial_accumulator_value=initial_accumulator_value, foreach=foreach, maximize=maximize,
@@ -88,8 +99,7 @@ class Adagrad(_PerParameterOptimizer):
         step_t = state["step"]
         step_t += 1
         step = step_t.item()
-        if group["weight_decay"] != 0:
-            grad = grad.add(p, alpha=group["weight_decay"])
+        grad = _apply_weight_decay(p, grad, group)
         clr = group["lr"] / (1 + (step - 1) * group["lr_decay"])
         state["sum"].addcmul_(grad, grad, value=1)
         std = state["sum"].sqrt().add_(group["eps"])
@@ -100,29 +110,23 @@ class Adadelta(_PerParameterOptimizer):
     """square_avg = rho * square_avg + (1 - rho) * g * g; delta = sqrt(acc_delta + eps) / sqrt(square_avg + eps) * g;
     acc_delta = rho * acc_delta + (1 - rho) * delta * delta; p -= lr * delta."""
 
+    _zero_buffers = ("square_avg", "acc_delta")
+
     def __init__(self, params, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0, foreach=None, *, capturable=False,
                  maximize=False, differentiable=False):
         _check_lr(lr)
         if not 0.0 <= rho <= 1.0:
             raise ValueError(f"Invalid rho value: {rho}")
-        if not 0.0 <= eps:
-            raise ValueError(f"Invalid epsilon value: {eps}")
-        _check_non_negative(weight_decay=weight_decay)
+        _check_non_negative(epsilon=eps, weight_decay=weight_decay)
         _check_flags("Adadelta", foreach, False, differentiable, capturable)
         defaults = dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay, maximize=maximize, capturable=capturable,
                         foreach=foreach, differentiable=differentiable)
         super().__init__(params, defaults)
 
-    def init_state(self, p, state, group):
-        state["step"] = _step_tensor()
-        state["square_avg"] = _C.zeros_like(p)
-        state["acc_delta"] = _C.zeros_like(p)
-
     def update(self, p, grad, state, group):
         rho, eps = group["rho"], group["eps"]
         state["step"] += 1
-        if group["weight_decay"] != 0:
-            grad = grad.add(p, alpha=group["weight_decay"])
+        grad = _apply_weight_decay(p, grad, group)
         square_avg, acc_delta = state["square_avg"], state["acc_delta"]
         square_avg.mul_(rho).addcmul_(grad, grad, value=1 - rho)
         std = square_avg.add(eps).sqrt_()
@@ -135,11 +139,12 @@ class Adadelta(_PerParameterOptimizer):
 class Adamax(_PerParameterOptimizer):
     """Adam with the infinity norm: exp_inf = max(beta2 * exp_inf, |g| + eps); p -= lr / (1 - beta1^t) * m / exp_inf."""
 
+    _zero_buffers = ("exp_avg", "exp_inf")
+
     def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, foreach=None, *,
                  maximize=False, differentiable=False, capturable=False):
         _check_lr(lr)
-        if not 0.0 <= eps:
-            raise ValueError(f"Invalid epsilon value: {eps}")
+        _check_non_negative(epsilon=eps)
         _check_betas(betas)
         _check_non_negative(weight_decay=weight_decay)
         _check_flags("Adamax", foreach, False, differentiable, capturable)
@@ -147,17 +152,11 @@ class Adamax(_PerParameterOptimizer):
                         differentiable=differentiable, capturable=capturable)
         super().__init__(params, defaults)
 
-    def init_state(self, p, state, group):
-        state["step"] = _step_tensor()
-        state["exp_avg"] = _C.zeros_like(p)
-        state["exp_inf"] = _C.zeros_like(p)
-
     def update(self, p, grad, state, group):
         beta1, beta2 = group["betas"]
         step_t = state["step"]
         step_t += 1
-        if group["weight_decay"] != 0:
-            grad = grad.add(p, alpha=group["weight_decay"])
+        grad = _apply_weight_decay(p, grad, group)
         exp_avg, exp_inf = state["exp_avg"], state["exp_inf"]
         exp_avg.lerp_(grad, 1 - beta1)
         exp_inf.copy_(_C.maximum(exp_inf.mul_(beta2), grad.abs().add_(group["eps"])))
@@ -175,8 +174,7 @@ class NAdam(_PerParameterOptimizer):
                  decoupled_weight_decay=False, *, foreach=None, maximize=False, capturable=False,
                  differentiable=False):
         _check_lr(lr)
-        if not 0.0 <= eps:
-            raise ValueError(f"Invalid epsilon value: {eps}")
+        _check_non_negative(epsilon=eps)
         _check_betas(betas)
         _check_non_negative(weight_decay=weight_decay, momentum_decay=momentum_decay)
         _check_flags("NAdam", foreach, False, differentiable, capturable)
@@ -193,16 +191,12 @@ class NAdam(_PerParameterOptimizer):
 
     def update(self, p, grad, state, group):
         beta1, beta2 = group["betas"]
-        lr, weight_decay, momentum_decay = group["lr"], group["weight_decay"], group["momentum_decay"]
+        lr, momentum_decay = group["lr"], group["momentum_decay"]
         step_t, mu_product = state["step"], state["mu_product"]
         step_t += 1
         step = step_t.item()
         bias_correction2 = 1 - beta2 ** step
-        if weight_decay != 0:
-            if group["decoupled_weight_decay"]:
-                p.mul_(1 - lr * weight_decay)
-            else:
-                grad = grad.add(p, alpha=weight_decay)
+        grad = _apply_weight_decay(p, grad, group, decoupled=group["decoupled_weight_decay"])
         mu = beta1 * (1.0 - 0.5 * (0.96 ** (step * momentum_decay)))
         mu_next = beta1 * (1.0 - 0.5 * (0.96 ** ((step + 1) * momentum_decay)))
         mu_product *= mu
@@ -222,12 +216,12 @@ class RAdam(_PerParameterOptimizer):
     (rho_t <= 5)."""
 
     _group_defaults = NAdam._group_defaults
+    _zero_buffers = ("exp_avg", "exp_avg_sq")
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, decoupled_weight_decay=False,
                  *, foreach=None, maximize=False, capturable=False, differentiable=False):
         _check_lr(lr)
-        if not 0.0 <= eps:
-            raise ValueError(f"Invalid epsilon value: {eps}")
+        _check_non_negative(epsilon=eps)
         _check_betas(betas)
         _check_non_negative(weight_decay=weight_decay)
         _check_flags("RAdam", foreach, False, differentiable, capturable)
@@ -236,22 +230,13 @@ class RAdam(_PerParameterOptimizer):
                         differentiable=differentiable)
         super().__init__(params, defaults)
 
-    def init_state(self, p, state, group):
-        state["step"] = _step_tensor()
-        state["exp_avg"] = _C.zeros_like(p)
-        state["exp_avg_sq"] = _C.zeros_like(p)
-
     def update(self, p, grad, state, group):
         beta1, beta2 = group["betas"]
-        lr, weight_decay = group["lr"], group["weight_decay"]
+        lr = group["lr"]
         step_t = state["step"]
         step_t += 1
         step = step_t.item()
-        if weight_decay != 0:
-            if group["decoupled_weight_decay"]:
-                p.mul_(1 - lr * weight_decay)
-            else:
-                grad = grad.add(p, alpha=weight_decay)
+        grad = _apply_weight_decay(p, grad, group, decoupled=group["decoupled_weight_decay"])
         exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
         exp_avg.lerp_(grad, 1 - beta1)
         exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)

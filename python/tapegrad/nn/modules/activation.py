@@ -79,7 +79,9 @@ class Mish(_InplaceActivation):
         return F.mish(input, inplace=self.inplace)
 
 
-class ELU(Module):
+class _AlphaActivation(Module):
+    """An activation whose options are `alpha` and `inplace` (ELU, CELU)."""
+
     __constants__ = ["alpha", "inplace"]
 
     def __init__(self, alpha=1.0, inplace=False):
@@ -87,12 +89,14 @@ class ELU(Module):
         self.alpha = alpha
         self.inplace = inplace
 
-    def forward(self, input):
-        return F.elu(input, self.alpha, self.inplace)
-
     def extra_repr(self):
         inplace_str = ", inplace=True" if self.inplace else ""
         return f"alpha={self.alpha}{inplace_str}"
+
+
+class ELU(_AlphaActivation):
+    def forward(self, input):
+        return F.elu(input, self.alpha, self.inplace)
 
 
 class Softplus(Module):
@@ -245,18 +249,9 @@ class Hardsigmoid(_InplaceActivation):
         return ""
 
 
-class CELU(Module):
-    __constants__ = ["alpha", "inplace"]
-
-    def __init__(self, alpha=1.0, inplace=False):
-        super().__init__()
-        self.alpha = alpha
-        self.inplace = inplace
-
+class CELU(_AlphaActivation):
     def forward(self, input):
         return F.celu(input, self.alpha, self.inplace)
-
-    extra_repr = ELU.extra_repr
 
 
 class SELU(_InplaceActivation):
