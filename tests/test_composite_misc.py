@@ -49,3 +49,14 @@ BAD = {
 @pytest.mark.parametrize("name", list(BAD))
 def test_errors_match_torch(name):
     assert_same_error(BAD[name])
+
+
+@pytest.mark.parametrize("make", [
+    lambda L: (L.tensor([1, 2]), L.tensor([1.0])),
+    lambda L: (L.tensor([1, 2]), 2.5),
+    lambda L: (L.tensor([True]), L.tensor([3])),
+    lambda L: (L.tensor([1.0], dtype=L.float64), L.tensor(2.0)),
+    lambda L: (L.tensor(1.0, dtype=L.float64), L.tensor([1.0])),
+], ids=["int_float", "int_number", "bool_int", "double_float_0dim", "double_0dim_float"])
+def test_result_type_matches_torch(make):
+    assert str(tapegrad.result_type(*make(tapegrad))) == str(torch.result_type(*make(torch)))

@@ -1,6 +1,6 @@
-// Convolution and pooling over [N, C, H, W] (or unbatched [C, H, W]) inputs. conv2d is im2col plus one
-// batched GEMM; its backward is the GEMMs' transposes plus col2im. im2col and col2im are ops of their own
-// (each the other's gradient), so every backward here is differentiable again.
+// Convolution and pooling over [N, C, H, W] (or unbatched [C, H, W]) inputs. conv2d and its gradients are
+// the backend's kernels (a GEMM per sample); a backward that is itself recorded takes im2col, matmul and
+// col2im instead, ops of their own (each the other's gradient), so every backward here is differentiable again.
 #include <algorithm>
 #include "ops/elementwise_util.h"
 #include "ops/nn.h"
@@ -87,13 +87,14 @@ struct ConvolutionBackward0 : Node {
   TensorList kernel_grads(const Tensor& grad, const Tensor& x, const Tensor& w) {
     TensorList out(3);
     Backend& backend = backend_for(x.device());
+    Tensor dense_grad = contiguous(grad);
     if (needs_input_grad(0)) {
       out[0] = empty(x.sizes(), x.dtype(), x.device());
-      backend.conv2d_backward_input(out[0], contiguous(grad), contiguous(w), window, groups);
+      backend.conv2d_backward_input(out[0], dense_grad, contiguous(w), window, groups);
     }
     if (needs_input_grad(1)) {
       out[1] = empty(w.sizes(), w.dtype(), w.device());
-      backend.conv2d_backward_weight(out[1], contiguous(grad), contiguous(x), window, groups);
+      backend.conv2d_backward_weight(out[1], dense_grad, contiguous(x), window, groups);
     }
     return out;
   }

@@ -13,6 +13,11 @@ UNARY = {
     "asinh": ("any", lambda L, a: L.asinh(a)),
     "acosh": ("positive", lambda L, a: L.acosh(a + 1)),
     "atanh": ("unit", lambda L, a: L.atanh(a)),
+    # NumPy-style aliases.
+    "arccos": ("unit", lambda L, a: L.arccos(a)),
+    "arcsinh": ("any", lambda L, a: L.arcsinh(a)),
+    "arccosh": ("positive", lambda L, a: L.arccosh(a + 1)),
+    "arctanh": ("unit", lambda L, a: a.arctanh()),
     "log2": ("positive", lambda L, a: L.log2(a)),
     "log10": ("positive", lambda L, a: a.log10()),
     "exp2": ("any", lambda L, a: L.exp2(a)),
