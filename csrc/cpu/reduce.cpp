@@ -87,10 +87,21 @@ TG_ALWAYS_INLINE void store_with_nans(T* dst, V m, Mask nan, int64_t lanes) {
 template <typename T>
 constexpr bool kVectorMaxMin = std::is_arithmetic_v<T> && !std::is_same_v<T, bool>;
 
+// Row reductions of inputs above a last-level cache's size read memory: a software prefetch kPrefetchBytes
+// ahead keeps more lines in flight than the hardware prefetcher alone (amax(1) of a 4096x4096 float32 on
+// one thread: 2.4 to 1.6 ms). On cache-resident input the prefetches only cost, so smaller inputs go without.
+constexpr int64_t kStreamBytes = int64_t(32) << 20;
+constexpr int64_t kPrefetchBytes = 8192;
+
+template <bool Stream, typename T>
+TG_ALWAYS_INLINE void prefetch_ahead(const T* p) {
+  if constexpr (Stream) __builtin_prefetch(reinterpret_cast<const char*>(p) + kPrefetchBytes);
+}
+
 // Floating sums of a contiguous run in double. Four vector accumulators hide the add latency; float lanes
 // add at most 30 steps and the four are then combined pairwise before widening, so a float partial goes
 // through at most 31 roundings.
-template <typename T>
+template <bool Stream, typename T>
 TG_ALWAYS_INLINE double sum_run_floating(const T* x, int64_t n) {
   constexpr int64_t kLanes = 64 / sizeof(T), kStep = 4 * kLanes;
   typedef T V __attribute__((vector_size(64)));
@@ -106,6 +117,7 @@ TG_ALWAYS_INLINE double sum_run_floating(const T* x, int64_t n) {
       __builtin_memcpy(acc, x + i, sizeof(acc));
       for (int64_t s = 1; s < steps; ++s)
         for (int k = 0; k < 4; ++k) {
+          prefetch_ahead<Stream>(x + i + s * kStep + k * kLanes);
           __builtin_memcpy(&v, x + i + s * kStep + k * kLanes, sizeof(V));
           acc[k] += v;
         }
@@ -124,6 +136,7 @@ TG_ALWAYS_INLINE double sum_run_floating(const T* x, int64_t n) {
       __builtin_memcpy(acc, x, sizeof(acc));
       for (i = kStep; i + kStep <= n; i += kStep)
         for (int k = 0; k < 4; ++k) {
+          prefetch_ahead<Stream>(x + i + k * kLanes);
           __builtin_memcpy(&v, x + i + k * kLanes, sizeof(V));
           acc[k] += v;
         }
@@ -140,10 +153,10 @@ TG_ALWAYS_INLINE double sum_run_floating(const T* x, int64_t n) {
 }
 
 // Reduces a contiguous run with independent lanes, so the loop vectorises despite FP ordering.
-template <typename A, ReduceOp Op, typename T>
+template <typename A, ReduceOp Op, bool Stream, typename T>
 TG_ALWAYS_INLINE A reduce_run_inline(const T* x, int64_t n) {
   if constexpr (Op == ReduceOp::Sum && std::is_floating_point_v<T>) {
-    return sum_run_floating(x, n);
+    return sum_run_floating<Stream>(x, n);
   } else {
     constexpr int64_t kLanes = 16;
     A acc = static_cast<A>(x[0]);
@@ -162,6 +175,7 @@ TG_ALWAYS_INLINE A reduce_run_inline(const T* x, int64_t n) {
         decltype(nan) nans[4] = {nan, nan, nan, nan};
         for (; i + 4 * kLanes <= n; i += 4 * kLanes)
           for (int k = 0; k < 4; ++k) {
+            prefetch_ahead<Stream>(x + i + k * kLanes);
             __builtin_memcpy(&v, x + i + k * kLanes, sizeof(V));
             m[k] = max_min_step<Op>(m[k], v, nans[k]);
           }
@@ -228,10 +242,15 @@ TG_ALWAYS_INLINE void reduce_columns_inline(A* acc, const T* x, int64_t rows, in
   }
 }
 
-// The two loops above in the version compiled for this CPU.
+// The two loops above in the version compiled for this CPU; `stream` asks for prefetching where the loop
+// has it (floating sums, max and min).
 template <typename A, ReduceOp Op, typename T>
-A reduce_run(const T* x, int64_t n) {
-  return vec::simd_call([&]() TG_INLINE_LAMBDA { return reduce_run_inline<A, Op>(x, n); });
+A reduce_run(const T* x, int64_t n, bool stream) {
+  constexpr bool kPrefetches = (Op == ReduceOp::Sum && std::is_floating_point_v<T>) ||
+                               ((Op == ReduceOp::Max || Op == ReduceOp::Min) && kVectorMaxMin<T>);
+  if constexpr (kPrefetches)
+    if (stream) return vec::simd_call([&]() TG_INLINE_LAMBDA { return reduce_run_inline<A, Op, true>(x, n); });
+  return vec::simd_call([&]() TG_INLINE_LAMBDA { return reduce_run_inline<A, Op, false>(x, n); });
 }
 
 template <typename A, ReduceOp Op, typename T>
@@ -249,17 +268,18 @@ constexpr int64_t kReduceGrain = 32768;
 
 // A row reduced in kReduceChunk pieces combined in order, as the few-long-rows path below computes it.
 template <typename A, ReduceOp Op, typename T>
-A reduce_row(const T* row, int64_t len) {
-  if (len < 2 * kReduceChunk) return reduce_run<A, Op>(row, len);
-  A acc = reduce_run<A, Op>(row, kReduceChunk);
+A reduce_row(const T* row, int64_t len, bool stream) {
+  if (len < 2 * kReduceChunk) return reduce_run<A, Op>(row, len, stream);
+  A acc = reduce_run<A, Op>(row, kReduceChunk, stream);
   for (int64_t start = kReduceChunk; start < len; start += kReduceChunk)
-    acc = combine<A>(Op, acc, reduce_run<A, Op>(row + start, std::min(kReduceChunk, len - start)));
+    acc = combine<A>(Op, acc, reduce_run<A, Op>(row + start, std::min(kReduceChunk, len - start), stream));
   return acc;
 }
 
 template <typename T, ReduceOp Op>
 void reduce_outer_len_inner(T* out, const T* in, int64_t outer, int64_t len, int64_t inner) {
   using A = FastAcc<T, Op>;
+  const bool stream = outer * len * inner * static_cast<int64_t>(sizeof(T)) > kStreamBytes;
   if (inner == 1 && outer < num_threads() && len >= 2 * kReduceChunk) {
     // Few long rows: the chunks of each row split across the pool.
     int64_t chunks = (len + kReduceChunk - 1) / kReduceChunk;
@@ -267,8 +287,10 @@ void reduce_outer_len_inner(T* out, const T* in, int64_t outer, int64_t len, int
     for (int64_t o = 0; o < outer; ++o) {
       const T* row = in + o * len;
       parallel_for(chunks, 1, [&](int64_t begin, int64_t end) {
-        for (int64_t c = begin; c < end; ++c)
-          partial[c] = reduce_run<A, Op>(row + c * kReduceChunk, std::min(kReduceChunk, len - c * kReduceChunk));
+        for (int64_t c = begin; c < end; ++c) {
+          const int64_t start = c * kReduceChunk;
+          partial[c] = reduce_run<A, Op>(row + start, std::min(kReduceChunk, len - start), stream);
+        }
       });
       A acc = partial[0];
       for (int64_t c = 1; c < chunks; ++c) acc = combine<A>(Op, acc, partial[c]);
@@ -276,7 +298,7 @@ void reduce_outer_len_inner(T* out, const T* in, int64_t outer, int64_t len, int
     }
   } else if (inner == 1) {
     parallel_for(outer, std::max<int64_t>(1, kReduceGrain / len), [&](int64_t begin, int64_t end) {
-      for (int64_t o = begin; o < end; ++o) out[o] = static_cast<T>(reduce_row<A, Op>(in + o * len, len));
+      for (int64_t o = begin; o < end; ++o) out[o] = static_cast<T>(reduce_row<A, Op>(in + o * len, len, stream));
     });
   } else {
     // Columns: units of rows by columns, each reduced on its own; with several row chunks the units'
