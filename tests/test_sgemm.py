@@ -1,9 +1,9 @@
 """float32 matrix products against torch's float64 product, through the public API.
 
-On AVX-512 CPUs tapegrad computes float32 products itself (csrc/cpu/sgemm.cpp: 12x32 micro-tiles, k in
-blocks of 256, rows in blocks of 288, columns in panels of 4096); elsewhere, and for products with under
-4 rows or 16 columns, OpenBLAS does. The shapes straddle those sizes, and every case runs on 1, 2 and 3
-threads.
+On AVX-512 CPUs tapegrad computes float32 products itself (csrc/cpu/sgemm.cpp: 12x32 micro-tiles, 8x32 or
+4x32 for a last sliver of up to 8 or 4 rows, k in blocks of 256, rows in blocks of 288, columns in panels of
+4096); elsewhere, and for products with under 4 rows or 16 columns, OpenBLAS does. The shapes straddle those
+sizes, and every case runs on 1, 2 and 3 threads.
 """
 import numpy as np
 import pytest
@@ -15,11 +15,11 @@ from child_process import run_python
 
 EPS32 = float(np.finfo(np.float32).eps)
 
-# (m, n, k): edges one below, at and above the micro-tile (12 x 32), the k block (256), the row block
+# (m, n, k): edges one below, at and above the micro-tile (12 x 32) and its short forms (8 and 4 rows), the k block (256), the row block
 # (288) and the column panel (4096), either side of the shapes left to OpenBLAS (under 4 rows or 16
 # columns), tall, wide and skinny products, and the MLP benchmark's layers.
 SHAPES = [
-    (1, 1, 1), (3, 5, 7), (3, 300, 300), (4, 300, 300), (300, 15, 300), (300, 16, 300), (40, 17, 1),
+    (1, 1, 1), (3, 5, 7), (3, 300, 300), (4, 300, 300), (5, 300, 300), (16, 1024, 27), (17, 64, 9), (300, 15, 300), (300, 16, 300), (40, 17, 1),
     (11, 1024, 300), (31, 300, 300), (300, 31, 300), (300, 300, 31), (100, 96, 1),
     (32, 32, 32), (64, 64, 64), (129, 127, 130),
     (35, 1024, 300), (36, 1024, 300), (37, 1024, 300),

@@ -141,12 +141,14 @@ TG_AVX512 void pack_b(const StridedMatrix& b, int64_t kc, int64_t nc, float* dst
   }
 }
 
-// c[mr, nr] (+)= a_sliver @ b_sliver over kc: the first k block writes C, later ones add to it.
+// c[mr, nr] (+)= a_sliver @ b_sliver over kc: the first k block writes C, later ones add to it. Rows run
+// to Rows >= mr: a short last sliver of A (C with 16 or 32 rows) takes a narrower kernel, not all 12 rows.
+template <int Rows>
 TG_AVX512 void micro_kernel(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, int mr, int nr,
                             bool accumulate) {
-  __m512 acc[kMr][2];
+  __m512 acc[Rows][2];
 #pragma GCC unroll 12
-  for (int r = 0; r < kMr; ++r) {
+  for (int r = 0; r < Rows; ++r) {
     acc[r][0] = _mm512_setzero_ps();
     acc[r][1] = _mm512_setzero_ps();
     _mm_prefetch(reinterpret_cast<const char*>(c + r * ldc), _MM_HINT_T0);
@@ -157,7 +159,7 @@ TG_AVX512 void micro_kernel(int64_t kc, const float* a, const float* b, float* c
     __m512 b0 = _mm512_load_ps(b + p * kNr);
     __m512 b1 = _mm512_load_ps(b + p * kNr + 16);
 #pragma GCC unroll 12
-    for (int r = 0; r < kMr; ++r) {
+    for (int r = 0; r < Rows; ++r) {
       __m512 av = _mm512_set1_ps(a[p * kMr + r]);
       acc[r][0] = _mm512_fmadd_ps(av, b0, acc[r][0]);
       acc[r][1] = _mm512_fmadd_ps(av, b1, acc[r][1]);
@@ -165,7 +167,7 @@ TG_AVX512 void micro_kernel(int64_t kc, const float* a, const float* b, float* c
   }
   __mmask16 lo = first_lanes(nr), hi = first_lanes(nr - 16);
 #pragma GCC unroll 12
-  for (int r = 0; r < kMr; ++r) {
+  for (int r = 0; r < Rows; ++r) {
     if (r >= mr) break;
     float* row = c + r * ldc;
     __m512 v0 = acc[r][0], v1 = acc[r][1];
@@ -195,9 +197,10 @@ TG_AVX512 void sgemm_block(int64_t m, int64_t n, int64_t k, StridedMatrix a, Str
         for (int64_t jr = 0; jr < nc; jr += kNr) {
           const float* b_sliver = packed_b + jr * kc;
           for (int64_t ir = 0; ir < mc; ir += kMr) {
-            micro_kernel(kc, packed_a + ir * kc, b_sliver, c + (ic + ir) * ldc + jc + jr, ldc,
-                         static_cast<int>(std::min<int64_t>(kMr, mc - ir)),
-                         static_cast<int>(std::min<int64_t>(kNr, nc - jr)), accumulate || pc > 0);
+            const int mr = static_cast<int>(std::min<int64_t>(kMr, mc - ir));
+            const auto kernel = mr > 8 ? micro_kernel<kMr> : mr > 4 ? micro_kernel<8> : micro_kernel<4>;
+            kernel(kc, packed_a + ir * kc, b_sliver, c + (ic + ir) * ldc + jc + jr, ldc, mr,
+                   static_cast<int>(std::min<int64_t>(kNr, nc - jr)), accumulate || pc > 0);
           }
         }
       }
