@@ -75,3 +75,42 @@ def test_small_cnn(benchmark, lib):
         optimizer.zero_grad()
 
     benchmark(step)
+
+
+
+class CharLM:
+    """A character language model's step: embedding, a sequence model (module `body`, applied by `run`), a linear
+    head, cross-entropy over every position, AdamW. 65 symbols, width 128, batch 32 of 64 steps."""
+    VOCAB, WIDTH, BATCH, STEPS = 65, 128, 32, 64
+
+    def __init__(self, lib, body, run):
+        nn = lib.nn
+        rng = np.random.default_rng(0)
+        self.lib, self.run = lib, run
+        self.embed, self.head = nn.Embedding(self.VOCAB, self.WIDTH), nn.Linear(self.WIDTH, self.VOCAB)
+        self.optimizer = lib.optim.AdamW(nn.ModuleList([self.embed, body, self.head]).parameters(), lr=1e-3)
+        self.x = lib.tensor(rng.integers(0, self.VOCAB, size=(self.BATCH, self.STEPS)))
+        self.y = lib.tensor(rng.integers(0, self.VOCAB, size=(self.BATCH * self.STEPS,)))
+
+    def __call__(self):
+        logits = self.head(self.run(self.embed(self.x)))
+        loss = self.lib.nn.functional.cross_entropy(logits.reshape(-1, self.VOCAB), self.y)
+        loss.backward()
+        self.optimizer.step()
+        self.optimizer.zero_grad()
+
+
+@pytest.mark.benchmark(group="char LM step: embedding, LSTM 128, linear, AdamW; 32x64 tokens")
+def test_lstm_language_model(benchmark, lib):
+    lstm = lib.nn.LSTM(CharLM.WIDTH, CharLM.WIDTH, batch_first=True)
+    benchmark(CharLM(lib, lstm, lambda x: lstm(x)[0]))
+
+
+@pytest.mark.benchmark(group="char LM step: embedding, 2 causal Transformer layers (4 heads), linear, AdamW; "
+                             "32x64 tokens")
+def test_transformer_language_model(benchmark, lib):
+    nn = lib.nn
+    layer = nn.TransformerEncoderLayer(CharLM.WIDTH, 4, 4 * CharLM.WIDTH, dropout=0.0, batch_first=True)
+    encoder = nn.TransformerEncoder(layer, 2, enable_nested_tensor=False)
+    mask = nn.Transformer.generate_square_subsequent_mask(CharLM.STEPS)
+    benchmark(CharLM(lib, encoder, lambda x: encoder(x, mask=mask, is_causal=True)))

@@ -196,6 +196,89 @@ def test_dropout_between_layers_only_while_training():
     assert tapegrad.equal(lstm(x)[0], lstm(x)[0])
 
 
+# ---- the fused LSTM layer: LSTMs without projections over padded batches run each layer and direction as
+# one node (MkldnnRnnLayerBackward0, as PyTorch's oneDNN layer), with a C++ step kernel ----
+
+@pytest.mark.parametrize("batch, hidden", [(3, 5), (130, 37)], ids=["small", "rows_across_threads"])
+def test_fused_lstm_layer_sizes_match_torch(threads, batch, hidden):
+    """130 rows of 4 * 37 gates split across the pool's threads and leave vector tails."""
+    make = lambda L: L.nn.LSTM(6, hidden, 2, bidirectional=True)
+    check_module_against_torch(f"fused{batch}", make, [_randn("fused", 4, batch, 6, dtype="float32")], "float32")
+
+
+@pytest.mark.parametrize("used", ["output", "h_n", "c_n"])
+def test_fused_lstm_layer_with_one_output_used(used):
+    """The layer's other outputs get no gradient (None reaches its backward)."""
+    grads = []
+    for lib in (tapegrad, torch):
+        lib.manual_seed(0)
+        layer = lib.nn.LSTM(3, 4, batch_first=True)
+        with lib.no_grad():
+            for p, value in zip(layer.parameters(), [_randn(f"one{i}", *p.shape) for i, p in
+                                                       enumerate(layer.parameters())]):
+                p.copy_(lib.tensor(value))
+        x = lib.tensor(_randn("one_x", 2, 5, 3), requires_grad=True)
+        h0 = lib.tensor(_randn("one_h", 1, 2, 4), requires_grad=True)
+        c0 = lib.tensor(_randn("one_c", 1, 2, 4), requires_grad=True)
+        layer = layer.double()
+        output, (h_n, c_n) = layer(x, (h0, c0))
+        chosen = {"output": output, "h_n": h_n, "c_n": c_n}[used]
+        (chosen * chosen).sum().backward()
+        grads.append([x.grad, h0.grad, c0.grad] + [p.grad for p in layer.parameters()])
+    for ours, ref in zip(*grads):
+        assert_chain_close(ours, ref, "float64")
+
+
+def test_fused_lstm_layer_double_backward_matches_torch():
+    """Under create_graph the layer's backward goes through the composite steps, so gradients of gradients
+    (here of the input gradient's norm) reach the input, the initial state and every weight."""
+    results = []
+    for lib in (tapegrad, torch):
+        lib.manual_seed(0)
+        layer = lib.nn.LSTM(3, 4, 2, bidirectional=True).double()
+        with lib.no_grad():
+            for i, p in enumerate(layer.parameters()):
+                p.copy_(lib.tensor(_randn(f"dd{i}", *p.shape)) * 0.5)
+        x = lib.tensor(_randn("dd_x", 5, 2, 3), requires_grad=True)
+        h0 = lib.tensor(_randn("dd_h", 4, 2, 4), requires_grad=True)
+        c0 = lib.tensor(_randn("dd_c", 4, 2, 4), requires_grad=True)
+        output, (h_n, c_n) = layer(x, (h0, c0))
+        loss = (output ** 2).sum() + h_n.sum() + (c_n * c_n).sum()
+        (grad_x,) = lib.autograd.grad(loss, [x], create_graph=True)
+        (grad_x ** 2).sum().backward()
+        results.append([grad_x, x.grad, h0.grad, c0.grad] + [p.grad for p in layer.parameters()])
+    for ours, ref in zip(*results):
+        assert_chain_close(ours, ref, "float64")
+
+
+def test_fused_lstm_layer_node_name_and_inplace_check():
+    layer = tapegrad.nn.LSTM(3, 4)
+    output, (h_n, c_n) = layer(tapegrad.randn(5, 2, 3))
+    names, node = [], output.grad_fn
+    while node is not None:
+        names.append(node.name())
+        node = node.next_functions[0][0] if node.next_functions else None
+    assert "MkldnnRnnLayerBackward0" in names
+    output.mul_(2)  # the layer saved its output for backward, as torch does
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        h_n.sum().backward()
+
+
+@pytest.mark.parametrize("case", ["gates_not_3d", "gates_not_4h", "state_shape", "w_hh_shape", "b_hh_shape",
+                                  "dtype", "integer"])
+def test_fused_lstm_layer_rejects_inconsistent_arguments(case):
+    f32 = tapegrad.float32
+    gates, h, c = tapegrad.zeros(2, 3, 8), tapegrad.zeros(3, 2), tapegrad.zeros(3, 2)
+    w, b = tapegrad.zeros(8, 2), tapegrad.zeros(8)
+    args = {"gates_not_3d": (tapegrad.zeros(6, 8), h, c, w, b), "gates_not_4h": (tapegrad.zeros(2, 3, 6), h, c, w, b),
+            "state_shape": (gates, tapegrad.zeros(2, 2), c, w, b), "w_hh_shape": (gates, h, c, tapegrad.zeros(2, 8), b),
+            "b_hh_shape": (gates, h, c, w, tapegrad.zeros(4)), "dtype": (gates, h.double(), c, w, b),
+            "integer": (gates.long(), h.long(), c.long(), w.long(), b.long())}[case]
+    assert gates.dtype == f32
+    with pytest.raises(RuntimeError, match="LSTM layer"):
+        tapegrad._C._nn._lstm_layer_forward(*args, False)
+
+
 def test_training_step_through_lstm_converges_like_torch():
     losses = []
     for lib in (tapegrad, torch):

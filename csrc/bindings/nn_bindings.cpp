@@ -43,6 +43,23 @@ py::object write_back(py::object self, const std::function<Tensor(const Tensor&)
   return self;
 }
 
+// The fused LSTM layer's arguments: tapegrad.nn.LSTM passes consistent ones; this guards direct calls.
+void check_lstm_layer(const Tensor& gates, const std::vector<Tensor>& states, const Tensor& w_hh,
+                      const OptTensor& b_hh) {
+  TG_CHECK(gates.dim() == 3 && gates.sizes()[2] % 4 == 0 && gates.numel() > 0,
+           "LSTM layer: the gates must be a non-empty [T, B, 4H] tensor");
+  TG_CHECK(is_floating(gates.dtype()), "LSTM layer: expected a floating point dtype");
+  const int64_t steps = gates.sizes()[0], batch = gates.sizes()[1], gate_size = gates.sizes()[2];
+  const DimVec state_shape{batch, gate_size / 4}, sequence_shape{steps, batch, gate_size / 4};
+  for (const Tensor& state : states)
+    TG_CHECK(state.sizes() == state_shape || state.sizes() == sequence_shape, "LSTM layer: a state of shape ",
+             shape_str(state.sizes()), " does not match the gates' ", shape_str(gates.sizes()));
+  TG_CHECK(w_hh.sizes() == (DimVec{gate_size, gate_size / 4}), "LSTM layer: w_hh must be [4H, H]");
+  TG_CHECK(!b_hh || b_hh->sizes() == DimVec{gate_size}, "LSTM layer: b_hh must be [4H]");
+  for (const Tensor& t : states) TG_CHECK(t.dtype() == gates.dtype(), "LSTM layer: dtypes differ");
+  TG_CHECK(w_hh.dtype() == gates.dtype() && (!b_hh || b_hh->dtype() == gates.dtype()), "LSTM layer: dtypes differ");
+}
+
 }  // namespace
 
 void bind_nn(py::module_& m) {
@@ -162,6 +179,24 @@ void bind_nn(py::module_& m) {
     return ops::nll_loss(input, target, value_or_undefined(weight), reduction_from(reduction), ignore_index);
   }, py::arg("input"), py::arg("target"), py::arg("weight") = py::none(), py::arg("reduction") = "mean",
      py::arg("ignore_index") = -100);
+  // tapegrad.nn.LSTM's fused layer: the forward without autograd, and its backward (see ops/nn.h).
+  nn.def("_lstm_layer_forward", [](const Tensor& input_gates, const Tensor& h0, const Tensor& c0, const Tensor& w_hh,
+                                   const OptTensor& b_hh, bool reverse) {
+    check_lstm_layer(input_gates, {h0, c0}, w_hh, b_hh);
+    return ops::lstm_layer_forward(input_gates, h0, c0, w_hh, value_or_undefined(b_hh), reverse);
+  });
+  nn.def("_lstm_layer_backward", [](const OptTensor& grad_output, const OptTensor& grad_hn, const OptTensor& grad_cn,
+                                    const Tensor& gates, const Tensor& cells, const Tensor& output, const Tensor& h0,
+                                    const Tensor& c0, const Tensor& w_hh, bool has_bias, bool reverse) {
+    std::vector<Tensor> states{cells, output, h0, c0};
+    for (const OptTensor& g : {grad_output, grad_hn, grad_cn})
+      if (g) states.push_back(*g);
+    check_lstm_layer(gates, states, w_hh, std::nullopt);
+    TG_CHECK(cells.sizes() == output.sizes() && cells.dim() == 3, "LSTM layer: cells and output must be [T, B, H]");
+    return ops::lstm_layer_backward(value_or_undefined(grad_output), value_or_undefined(grad_hn),
+                                    value_or_undefined(grad_cn), gates, cells, output, h0, c0, w_hh, has_bias,
+                                    reverse);
+  });
   nn.def("cross_entropy", [](const Tensor& input, const Tensor& target, const OptTensor& weight,
                              py::handle reduction, int64_t ignore_index, double label_smoothing) {
     return ops::cross_entropy(input, target, value_or_undefined(weight), reduction_from(reduction), ignore_index,

@@ -160,6 +160,16 @@ struct Backend {
                                    double param, double param2) = 0;
   // grad_in = grad_out * op'(x), from the op's output y = op(x); grad_out arrives expanded to y's shape.
   virtual void output_grad(OutputGradOp op, const Tensor& grad_in, const Tensor& grad_out, const Tensor& out) = 0;
+  // One LSTM time step over contiguous [B, 4H] gates in PyTorch's order (input, forget, cell, output): gates
+  // holds h @ w_hh.T on entry and input_gates + (gates + bias) activated on exit (tanh for the cell block,
+  // sigmoid for the others); then cell = f * prev_cell + i * g and hidden = o * tanh(cell). bias may be undefined.
+  virtual void lstm_cell(const Tensor& hidden, const Tensor& cell, const Tensor& gates, const Tensor& input_gates,
+                         const Tensor& bias, const Tensor& prev_cell) = 0;
+  // Its gradient: grad_gates (before the activations) and grad_prev_cell, from the gradients reaching the step's
+  // hidden state (grad_hidden, plus grad_output when defined) and its cell (grad_cell), given the activated gates.
+  virtual void lstm_cell_backward(const Tensor& grad_gates, const Tensor& grad_prev_cell, const Tensor& grad_hidden,
+                                  const Tensor& grad_output, const Tensor& grad_cell, const Tensor& gates,
+                                  const Tensor& prev_cell, const Tensor& cell) = 0;
 };
 
 Backend& backend_for(Device device);

@@ -58,6 +58,11 @@ struct CpuBackend final : Backend {
   void activation_backward(ActivationOp op, const Tensor& grad_in, const Tensor& grad_out, const Tensor& in,
                            double param, double param2) override;
   void output_grad(OutputGradOp op, const Tensor& grad_in, const Tensor& grad_out, const Tensor& out) override;
+  void lstm_cell(const Tensor& hidden, const Tensor& cell, const Tensor& gates, const Tensor& input_gates,
+                 const Tensor& bias, const Tensor& prev_cell) override;
+  void lstm_cell_backward(const Tensor& grad_gates, const Tensor& grad_prev_cell, const Tensor& grad_hidden,
+                          const Tensor& grad_output, const Tensor& grad_cell, const Tensor& gates,
+                          const Tensor& prev_cell, const Tensor& cell) override;
 };
 
 }  // namespace tg::cpu

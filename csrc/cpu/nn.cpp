@@ -1,10 +1,12 @@
-// CPU kernels for tapegrad.nn: pointwise losses, negative log likelihood and activations.
+// CPU kernels for tapegrad.nn: pointwise losses, negative log likelihood, activations and the LSTM step.
 // Formulas follow ATen's CPU kernels operation for operation, so float32 results round alike.
 #include <algorithm>
 #include <cmath>
 #include <vector>
 #include "cpu/cpu_backend.h"
 #include "cpu/loops.h"
+#include "cpu/parallel.h"
+#include "cpu/simd.h"
 #include "cpu/vec_math.h"
 
 namespace tg::cpu {
@@ -454,6 +456,92 @@ void CpuBackend::activation_backward(ActivationOp op, const Tensor& grad_in, con
   dispatch_floating(in.dtype(), "activation_backward", [&](auto tag) {
     using T = typename decltype(tag)::type;
     with_activation_grad<T>(op, T(param), T(param2), [&](auto f) { binary_loop<T, T>(grad_in, grad_out, in, f); });
+  });
+}
+
+namespace {
+
+// One row of lstm_cell_backward. The arrays are distinct (restrict): with this many, GCC would not check them
+// for overlap at run time and would leave the loop scalar. dout is used when WithOutputGrad.
+template <bool WithOutputGrad, typename T>
+TG_ALWAYS_INLINE void lstm_cell_backward_row(T* __restrict dg, T* __restrict dc_prev, const T* __restrict dh,
+                                             const T* __restrict dout, const T* __restrict dc_next,
+                                             const T* __restrict g, const T* __restrict c_prev,
+                                             const T* __restrict c, int64_t size) {
+  for (int64_t j = 0; j < size; ++j) {
+    const T in_gate = g[j], forget_gate = g[size + j], cell_gate = g[2 * size + j], out_gate = g[3 * size + j];
+    const T tanh_cell = vec::tanh(c[j]);
+    const T d_hidden = WithOutputGrad ? dh[j] + dout[j] : dh[j];
+    const T d_cell = dc_next[j] + d_hidden * out_gate * (T(1) - tanh_cell * tanh_cell);
+    dg[j] = d_cell * cell_gate * (T(1) - in_gate) * in_gate;
+    dg[size + j] = d_cell * c_prev[j] * (T(1) - forget_gate) * forget_gate;
+    dg[2 * size + j] = d_cell * in_gate * (T(1) - cell_gate * cell_gate);
+    dg[3 * size + j] = d_hidden * tanh_cell * (T(1) - out_gate) * out_gate;
+    dc_prev[j] = d_cell * forget_gate;
+  }
+}
+
+}  // namespace
+
+// The LSTM step kernels: rows of the batch split across the pool. Every tensor is contiguous, rows of H
+// values (4H for the gates).
+void CpuBackend::lstm_cell(const Tensor& hidden, const Tensor& cell, const Tensor& gates, const Tensor& input_gates,
+                           const Tensor& bias, const Tensor& prev_cell) {
+  const int64_t rows = hidden.sizes()[0], size = hidden.sizes()[1];
+  dispatch_floating(gates.dtype(), "lstm_cell", [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    T *g = gates.data<T>(), *c = cell.data<T>(), *h = hidden.data<T>();
+    const T *x = input_gates.data<T>(), *c_prev = prev_cell.data<T>();
+    const T* b = bias.defined() ? bias.data<T>() : nullptr;
+    parallel_for(rows, rows_per_grain(4 * size), [&](int64_t begin, int64_t end) {
+      vec::simd_call([&]() TG_INLINE_LAMBDA {
+        for (int64_t r = begin; r < end; ++r) {
+          T* gr = g + r * 4 * size;
+          const T* xr = x + r * 4 * size;
+          // In the order of the composite x_proj + (h @ w_hh.T + b_hh).
+          if (b) {
+            for (int64_t j = 0; j < 4 * size; ++j) gr[j] = xr[j] + (gr[j] + b[j]);
+          } else {
+            for (int64_t j = 0; j < 4 * size; ++j) gr[j] = xr[j] + gr[j];
+          }
+          for (int64_t j = 0; j < 2 * size; ++j) gr[j] = vec::sigmoid(gr[j]);
+          for (int64_t j = 2 * size; j < 3 * size; ++j) gr[j] = vec::tanh(gr[j]);
+          for (int64_t j = 3 * size; j < 4 * size; ++j) gr[j] = vec::sigmoid(gr[j]);
+          const T *in_gate = gr, *forget_gate = gr + size, *cell_gate = gr + 2 * size, *out_gate = gr + 3 * size;
+          T *cr = c + r * size, *hr = h + r * size;
+          const T* pr = c_prev + r * size;
+          // Two loops: with every array in one, GCC gives up checking them for overlap and leaves it scalar.
+          for (int64_t j = 0; j < size; ++j) cr[j] = forget_gate[j] * pr[j] + in_gate[j] * cell_gate[j];
+          for (int64_t j = 0; j < size; ++j) hr[j] = out_gate[j] * vec::tanh(cr[j]);
+        }
+      });
+    });
+  });
+}
+
+void CpuBackend::lstm_cell_backward(const Tensor& grad_gates, const Tensor& grad_prev_cell, const Tensor& grad_hidden,
+                                    const Tensor& grad_output, const Tensor& grad_cell, const Tensor& gates,
+                                    const Tensor& prev_cell, const Tensor& cell) {
+  const int64_t rows = cell.sizes()[0], size = cell.sizes()[1];
+  dispatch_floating(gates.dtype(), "lstm_cell_backward", [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    T *dg = grad_gates.data<T>(), *dc_prev = grad_prev_cell.data<T>();
+    const T *dh = grad_hidden.data<T>(), *dc_next = grad_cell.data<T>(), *g = gates.data<T>();
+    const T *c_prev = prev_cell.data<T>(), *c = cell.data<T>();
+    const T* dout = grad_output.defined() ? grad_output.data<T>() : nullptr;
+    parallel_for(rows, rows_per_grain(4 * size), [&](int64_t begin, int64_t end) {
+      vec::simd_call([&]() TG_INLINE_LAMBDA {
+        for (int64_t r = begin; r < end; ++r) {
+          const int64_t o = r * size;
+          if (dout)
+            lstm_cell_backward_row<true>(dg + 4 * o, dc_prev + o, dh + o, dout + o, dc_next + o, g + 4 * o,
+                                         c_prev + o, c + o, size);
+          else
+            lstm_cell_backward_row<false>(dg + 4 * o, dc_prev + o, dh + o, dout, dc_next + o, g + 4 * o,
+                                          c_prev + o, c + o, size);
+        }
+      });
+    });
   });
 }
 

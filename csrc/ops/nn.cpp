@@ -144,6 +144,99 @@ Tensor linear(const Tensor& input, const Tensor& weight, const Tensor& bias) {
   return bias.defined() ? add_(out, bias) : out;  // in place, as ATen: the bias may not widen the output
 }
 
+// ---- the LSTM layer ----
+
+namespace {
+
+// Row t of a contiguous [T, rows, cols] tensor as a [rows, cols] matrix, or as a batch of one [1, rows, cols].
+Tensor step_matrix(const Tensor& seq, int64_t t) {
+  const int64_t rows = seq.sizes()[1], cols = seq.sizes()[2];
+  return make_view(seq, DimVec{rows, cols}, DimVec{cols, 1}, seq.offset() + t * rows * cols);
+}
+
+Tensor as_batch(const Tensor& m) {
+  return make_view(m, DimVec{1, m.sizes()[0], m.sizes()[1]}, DimVec{0, m.strides()[0], m.strides()[1]}, m.offset());
+}
+
+Tensor transposed_batch(const Tensor& m) {
+  return make_view(m, DimVec{1, m.sizes()[1], m.sizes()[0]}, DimVec{0, m.strides()[1], m.strides()[0]}, m.offset());
+}
+
+}  // namespace
+
+std::vector<Tensor> lstm_layer_forward(const Tensor& input_gates, const Tensor& h0, const Tensor& c0,
+                                       const Tensor& w_hh, const Tensor& b_hh, bool reverse) {
+  const int64_t steps = input_gates.sizes()[0], batch = input_gates.sizes()[1], gate_size = input_gates.sizes()[2];
+  const int64_t hidden_size = gate_size / 4;
+  const ScalarType dtype = input_gates.dtype();
+  const Device device = input_gates.device();
+  Backend& backend = backend_for(device);
+  Tensor x = contiguous(input_gates), bias = b_hh.defined() ? contiguous(b_hh) : Tensor();
+  Tensor output = empty(DimVec{steps, batch, hidden_size}, dtype, device);
+  Tensor cells = empty(DimVec{steps, batch, hidden_size}, dtype, device);
+  Tensor gates = empty(DimVec{steps, batch, gate_size}, dtype, device);
+  Tensor w_hh_t = transposed_batch(w_hh);
+  Tensor hidden = contiguous(h0), cell = contiguous(c0);
+  for (int64_t s = 0; s < steps; ++s) {
+    const int64_t t = reverse ? steps - 1 - s : s;
+    Tensor step_gates = step_matrix(gates, t);
+    backend.bmm(as_batch(step_gates), as_batch(hidden), w_hh_t);
+    Tensor next_hidden = step_matrix(output, t), next_cell = step_matrix(cells, t);
+    backend.lstm_cell(next_hidden, next_cell, step_gates, step_matrix(x, t), bias, cell);
+    hidden = next_hidden;
+    cell = next_cell;
+  }
+  return {output, clone(hidden), clone(cell), gates, cells};
+}
+
+std::vector<Tensor> lstm_layer_backward(const Tensor& grad_output, const Tensor& grad_hn, const Tensor& grad_cn,
+                                        const Tensor& saved_gates, const Tensor& saved_cells,
+                                        const Tensor& saved_output, const Tensor& h0, const Tensor& c0,
+                                        const Tensor& w_hh, bool has_bias, bool reverse) {
+  Tensor gates = contiguous(saved_gates), cells = contiguous(saved_cells), output = contiguous(saved_output);
+  const int64_t steps = gates.sizes()[0], batch = gates.sizes()[1], gate_size = gates.sizes()[2];
+  const int64_t hidden_size = gate_size / 4;
+  const ScalarType dtype = gates.dtype();
+  const Device device = gates.device();
+  Backend& backend = backend_for(device);
+  const DimVec state_shape{batch, hidden_size};
+  Tensor grad_out = grad_output.defined() ? contiguous(grad_output) : Tensor();
+  // The gradients reaching the current step's hidden state through the recurrence, and its cell.
+  Tensor grad_hidden = grad_hn.defined() ? clone(contiguous(grad_hn)) : zeros(state_shape, dtype, device);
+  Tensor grad_cell = grad_cn.defined() ? clone(contiguous(grad_cn)) : zeros(state_shape, dtype, device);
+  Tensor grad_prev_cell = empty(state_shape, dtype, device);
+  Tensor grad_gates = empty(gates.sizes(), dtype, device);
+  Tensor first_cell = contiguous(c0), first_hidden = contiguous(h0);
+  for (int64_t s = steps - 1; s >= 0; --s) {
+    const int64_t t = reverse ? steps - 1 - s : s;
+    const int64_t previous = reverse ? t + 1 : t - 1;
+    Tensor step_grad_gates = step_matrix(grad_gates, t);
+    backend.lstm_cell_backward(step_grad_gates, grad_prev_cell, grad_hidden,
+                               grad_out.defined() ? step_matrix(grad_out, t) : Tensor(), grad_cell,
+                               step_matrix(gates, t), s == 0 ? first_cell : step_matrix(cells, previous),
+                               step_matrix(cells, t));
+    backend.bmm(as_batch(grad_hidden), as_batch(step_grad_gates), as_batch(w_hh));
+    std::swap(grad_cell, grad_prev_cell);
+  }
+  // grad_w_hh = sum over steps of grad_gates[t].T @ (the hidden state step t read): h0 for the first step
+  // processed, the output of the step before for the others; one GEMM over all of those.
+  Tensor grad_w_hh = empty(DimVec{gate_size, hidden_size}, dtype, device);
+  const int64_t first = reverse ? steps - 1 : 0;
+  backend.bmm(as_batch(grad_w_hh), transposed_batch(step_matrix(grad_gates, first)), as_batch(first_hidden));
+  if (steps > 1) {
+    const int64_t rows = (steps - 1) * batch;
+    Tensor later_grads = make_view(grad_gates, DimVec{rows, gate_size}, DimVec{gate_size, 1},
+                                   reverse ? 0 : batch * gate_size);
+    Tensor read_states = make_view(output, DimVec{rows, hidden_size}, DimVec{hidden_size, 1},
+                                   output.offset() + (reverse ? batch * hidden_size : 0));
+    Tensor rest = empty(DimVec{gate_size, hidden_size}, dtype, device);
+    backend.bmm(as_batch(rest), transposed_batch(later_grads), as_batch(read_states));
+    backend.binary(BinaryOp::Add, grad_w_hh, grad_w_hh, rest);
+  }
+  Tensor grad_b_hh = has_bias ? sum(grad_gates, DimVec{0, 1}, false) : Tensor();
+  return {grad_gates, grad_hidden, grad_cell, grad_w_hh, grad_b_hh};
+}
+
 // ---- activations ----
 
 struct ActivationBackward : Node {

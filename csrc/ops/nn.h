@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <optional>
 #include <utility>
+#include <vector>
 #include "core/tensor.h"
 
 namespace tg::ops {
@@ -47,6 +48,19 @@ std::pair<Tensor, Tensor> max_pool2d(const Tensor& input, const DimVec& kernel, 
 Tensor avg_pool2d(const Tensor& input, const DimVec& kernel, const DimVec& stride, const DimVec& padding,
                   bool ceil_mode, bool count_include_pad, std::optional<int64_t> divisor_override);
 Tensor adaptive_avg_pool2d(const Tensor& input, const DimVec& output_size);
+
+// One direction of one LSTM layer over a padded batch, without recording autograd (tapegrad.nn.LSTM records
+// one node for it). input_gates [T, B, 4H] = x @ w_ih.T + b_ih; h0, c0 [B, H]; w_hh [4H, H]; b_hh [4H] or
+// undefined; `reverse` walks time backwards. Returns {output [T, B, H], h_n, c_n, gates [T, B, 4H]
+// (activated), cells [T, B, H]}: the last two are what lstm_layer_backward needs besides the inputs.
+std::vector<Tensor> lstm_layer_forward(const Tensor& input_gates, const Tensor& h0, const Tensor& c0,
+                                       const Tensor& w_hh, const Tensor& b_hh, bool reverse);
+// Gradients {input_gates, h0, c0, w_hh, b_hh (undefined when has_bias is false)} from those of output, h_n
+// and c_n (any of them undefined for zero).
+std::vector<Tensor> lstm_layer_backward(const Tensor& grad_output, const Tensor& grad_hn, const Tensor& grad_cn,
+                                        const Tensor& gates, const Tensor& cells, const Tensor& output,
+                                        const Tensor& h0, const Tensor& c0, const Tensor& w_hh, bool has_bias,
+                                        bool reverse);
 
 Tensor mse_loss(const Tensor& input, const Tensor& target, Reduction reduction);
 Tensor l1_loss(const Tensor& input, const Tensor& target, Reduction reduction);

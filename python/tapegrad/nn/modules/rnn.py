@@ -5,6 +5,8 @@ import numbers
 import warnings
 
 from ... import _C
+from ...autograd.function import Function
+from ...grad_mode import enable_grad
 from .. import functional as F
 from .. import init
 from ..parameter import Parameter
@@ -48,6 +50,64 @@ def _lstm_step(x_proj, state, w_hh, b_hh, w_hr=None):
 _STEPS = {"LSTM": _lstm_step, "GRU": _gru_step, "RNN_TANH": _rnn_tanh_step, "RNN_RELU": _rnn_relu_step}
 
 
+def _lstm_steps(input_gates, h0, c0, w_hh, b_hh, reverse):
+    """The LSTM layer's composite form over input_gates [T, B, 4H]: what _LSTMLayer computes in one kernel."""
+    state, outputs = (h0, c0), [None] * input_gates.size(0)
+    for t in (reversed if reverse else iter)(range(input_gates.size(0))):
+        state = _lstm_step(input_gates[t], state, w_hh, b_hh)
+        outputs[t] = state[0]
+    return _C.stack(outputs), state[0], state[1]
+
+
+class _LSTMLayer(Function):
+    """One direction of an LSTM layer without projections over a padded batch, as one node (PyTorch's CPU
+    LSTM is oneDNN's fused layer): the steps run in C++, and backward computes w_hh's gradient in one GEMM over
+    all steps rather than one per step. Under create_graph, backward goes through the composite steps."""
+    _node_name = "MkldnnRnnLayerBackward0"
+
+    @staticmethod
+    def forward(ctx, input_gates, h0, c0, w_hh, b_hh, reverse):
+        output, h_n, c_n, gates, cells = _C._nn._lstm_layer_forward(input_gates, h0, c0, w_hh, b_hh, reverse)
+        ctx.save_for_backward(input_gates, h0, c0, w_hh, b_hh, output, gates, cells)
+        ctx.reverse = reverse
+        ctx.set_materialize_grads(False)
+        return output, h_n, c_n
+
+    @staticmethod
+    def backward(ctx, grad_output, grad_hn, grad_cn):
+        input_gates, h0, c0, w_hh, b_hh, output, gates, cells = ctx.saved_tensors
+        if _C.is_grad_enabled():  # create_graph: gradients that are themselves differentiable
+            return _composite_lstm_layer_grads(ctx, (grad_output, grad_hn, grad_cn))
+        grads = _C._nn._lstm_layer_backward(grad_output, grad_hn, grad_cn, gates, cells, output, h0, c0, w_hh,
+                                            b_hh is not None, ctx.reverse)
+        return (*grads, None)
+
+
+def _composite_lstm_layer_grads(ctx, grads):
+    from ... import autograd
+
+    input_gates, h0, c0, w_hh, b_hh = ctx.saved_tensors[:5]
+    inputs = [(i, t) for i, t in enumerate((input_gates, h0, c0, w_hh, b_hh)) if ctx.needs_input_grad[i]]
+    with enable_grad():
+        outputs = _lstm_steps(input_gates, h0, c0, w_hh, b_hh, ctx.reverse)
+    pairs = [(out, g) for out, g in zip(outputs, grads) if g is not None]
+    found = autograd.grad([out for out, _ in pairs], [t for _, t in inputs], [g for _, g in pairs],
+                          create_graph=True, allow_unused=True)
+    result = [None] * 6
+    for (i, _), g in zip(inputs, found):
+        result[i] = g
+    return tuple(result)
+
+
+def _fused_lstm_direction(data, length, state, weights, reverse):
+    """_run_direction for an LSTM layer without projections over `length` equal batches, through _LSTMLayer."""
+    w_ih, w_hh, b_ih, b_hh = weights
+    batch = data.size(0) // length
+    input_gates = F.linear(data, w_ih, b_ih).view(length, batch, w_hh.size(0))
+    output, h_n, c_n = _LSTMLayer.apply(input_gates, state[0], state[1], w_hh, b_hh, reverse)
+    return output.view(length * batch, output.size(-1)), (h_n, c_n)
+
+
 def _state_rows(state, start, end):
     return tuple(s[start:end] for s in state) if isinstance(state, tuple) else state[start:end]
 
@@ -64,6 +124,9 @@ def _run_direction(step, data, batch_sizes, state, weights, reverse):
     final state of every sequence, as torch's PackedLayer / ReversedPackedLayer compute them. weights =
     (w_ih, w_hh, b_ih, b_hh, extra...) with None for absent biases."""
     w_ih, w_hh, b_ih, b_hh, *extra = weights
+    if step is _lstm_step and not extra and data.numel() > 0 and w_hh.numel() > 0 and \
+            all(size == batch_sizes[0] for size in batch_sizes):
+        return _fused_lstm_direction(data, len(batch_sizes), state, weights, reverse)
     x_proj = F.linear(data, w_ih, b_ih).split(batch_sizes)
     outputs = [None] * len(x_proj)
     if reverse:  # starts with the fewest sequences and takes on each longer one's initial state as it begins
