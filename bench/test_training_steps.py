@@ -78,6 +78,25 @@ def test_small_cnn(benchmark, lib):
 
 
 
+@pytest.mark.benchmark(group="makemore MLP step (embedding, linear, BatchNorm1d, tanh, linear), batch 32")
+def test_makemore_mlp(benchmark, lib):
+    nn = lib.nn
+    rng = np.random.default_rng(0)
+    model = nn.Sequential(nn.Embedding(27, 10), nn.Flatten(), nn.Linear(30, 200, bias=False), nn.BatchNorm1d(200),
+                          nn.Tanh(), nn.Linear(200, 27))
+    optimizer = lib.optim.SGD(model.parameters(), lr=0.1)
+    x = lib.tensor(rng.integers(0, 27, size=(32, 3)))
+    y = lib.tensor(rng.integers(0, 27, size=32))
+
+    def step():
+        loss = lib.nn.functional.cross_entropy(model(x), y)
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad()
+
+    benchmark(step)
+
+
 class CharLM:
     """A character language model's step: embedding, a sequence model (module `body`, applied by `run`), a linear
     head, cross-entropy over every position, AdamW. 65 symbols, width 128, batch 32 of 64 steps."""

@@ -345,7 +345,8 @@ BATCH_NORM_LAYOUTS = {
 
 @pytest.mark.parametrize("affine", [True, False])
 @pytest.mark.parametrize("layout", BATCH_NORM_LAYOUTS)
-@pytest.mark.parametrize("shape", [(6, 4), (5, 3, 7), (8, 16, 32, 32)], ids=str)
+# (N, C) inputs take a kernel with the channels as vector lanes; (300, 1001) splits them across threads.
+@pytest.mark.parametrize("shape", [(6, 4), (300, 1001), (5, 3, 7), (8, 16, 32, 32)], ids=str)
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_batch_norm_training_fused(threads, dtype, shape, layout, affine):
     x, tx = pair(shape, dtype, seed=8)

@@ -286,6 +286,75 @@ struct ChannelPlanes {
   }
 };
 
+// BatchNorm of an [N, C] input (BatchNorm1d on features): with one value per sample and channel the
+// per-channel loops would make calls per value, so here channels are the vector lanes, each summed over the
+// samples in the same order, in double, as those loops do. Channels split across the pool.
+template <typename T>
+void batch_norm_columns(T* y, T* mean, T* var, T* rstd, const T* x, const T* w, const T* b, int64_t batch,
+                        int64_t channels, double eps) {
+  parallel_for(channels, rows_per_grain(batch), [&](int64_t c0, int64_t c1) {
+    const int64_t width = c1 - c0;
+    std::vector<double> mu(width), sq(width);
+    std::vector<T> alpha(width), beta(width);
+    vec::simd_call([&]() TG_INLINE_LAMBDA {
+      for (int64_t n = 0; n < batch; ++n)
+        for (int64_t j = 0; j < width; ++j) mu[j] += double(x[n * channels + c0 + j]);
+      for (int64_t j = 0; j < width; ++j) mu[j] /= double(batch);
+      for (int64_t n = 0; n < batch; ++n)
+        for (int64_t j = 0; j < width; ++j) {
+          const double d = x[n * channels + c0 + j] - mu[j];
+          sq[j] += d * d;
+        }
+      for (int64_t j = 0; j < width; ++j) {
+        const int64_t c = c0 + j;
+        const double v = sq[j] / double(batch);
+        const T inv = T(1.0 / std::sqrt(v + eps));
+        mean[c] = T(mu[j]);
+        var[c] = T(v);
+        rstd[c] = inv;
+        alpha[j] = w ? inv * w[c] : inv;
+        beta[j] = (b ? b[c] : T(0)) - T(mu[j]) * alpha[j];
+      }
+      for (int64_t n = 0; n < batch; ++n)
+        for (int64_t j = 0; j < width; ++j) y[n * channels + c0 + j] = x[n * channels + c0 + j] * alpha[j] + beta[j];
+    });
+  });
+}
+
+// Its backward, in the same layout: the per-channel sums of dy and (x - mean) * dy, then the input gradient.
+template <typename T>
+void batch_norm_columns_backward(T* dx, T* grad_weight, T* grad_bias, const T* dy, const T* x, const T* mean,
+                                 const T* rstd, const T* w, int64_t batch, int64_t channels) {
+  parallel_for(channels, rows_per_grain(batch), [&](int64_t c0, int64_t c1) {
+    const int64_t width = c1 - c0;
+    std::vector<double> sum_dy(width), dot(width);
+    std::vector<T> k(width), dy_mean(width), scale(width);
+    vec::simd_call([&]() TG_INLINE_LAMBDA {
+      for (int64_t n = 0; n < batch; ++n)
+        for (int64_t j = 0; j < width; ++j) {
+          const int64_t at = n * channels + c0 + j;
+          sum_dy[j] += double(dy[at]);
+          dot[j] += double(x[at] - mean[c0 + j]) * dy[at];
+        }
+      for (int64_t j = 0; j < width; ++j) {
+        const int64_t c = c0 + j;
+        const T inv = rstd[c];
+        if (grad_weight) grad_weight[c] = T(dot[j] * inv);
+        if (grad_bias) grad_bias[c] = T(sum_dy[j]);
+        k[j] = T(dot[j] * inv * inv / double(batch));
+        dy_mean[j] = T(sum_dy[j] / double(batch));
+        scale[j] = w ? inv * w[c] : inv;
+      }
+      if (!dx) return;
+      for (int64_t n = 0; n < batch; ++n)
+        for (int64_t j = 0; j < width; ++j) {
+          const int64_t at = n * channels + c0 + j;
+          dx[at] = (dy[at] - dy_mean[j] - (x[at] - mean[c0 + j]) * k[j]) * scale[j];
+        }
+    });
+  });
+}
+
 }  // namespace
 
 void CpuBackend::batch_norm(const Tensor& out, const Tensor& mean, const Tensor& var, const Tensor& rstd,
@@ -297,6 +366,9 @@ void CpuBackend::batch_norm(const Tensor& out, const Tensor& mean, const Tensor&
     const T* x = in.data<T>();
     const T* w = weight.defined() ? weight.data<T>() : nullptr;
     const T* b = bias.defined() ? bias.data<T>() : nullptr;
+    if (planes.plane == 1)
+      return batch_norm_columns(out.data<T>(), mean.data<T>(), var.data<T>(), rstd.data<T>(), x, w, b, planes.batch,
+                                planes.channels, eps);
     planes.for_channels([&](int64_t c) {
       // Two passes in double: the mean, then the biased variance around it.
       double mu = planes.sum(c, [&](int64_t at) {
@@ -329,6 +401,11 @@ void CpuBackend::batch_norm_backward(const Tensor& grad_in, const Tensor& grad_w
     const T* x = in.data<T>();
     const T* dy = grad_out.data<T>();
     const T* w = weight.defined() ? weight.data<T>() : nullptr;
+    if (planes.plane == 1)
+      return batch_norm_columns_backward(grad_in.defined() ? grad_in.data<T>() : nullptr,
+                                         grad_weight.defined() ? grad_weight.data<T>() : nullptr,
+                                         grad_bias.defined() ? grad_bias.data<T>() : nullptr, dy, x,
+                                         mean.data<T>(), rstd.data<T>(), w, planes.batch, planes.channels);
     planes.for_channels([&](int64_t c) {
       const T mu = mean.data<T>()[c], inv = rstd.data<T>()[c];
       double sum_dy = planes.sum(c, [&](int64_t at) {
