@@ -107,6 +107,8 @@ UNARY = {
     "ceil": lambda lib, x: x.ceil(), "round": lambda lib, x: x.round(), "trunc": lambda lib, x: x.trunc(),
     "clamp": lambda lib, x: x.clamp(-1.0, 1.0), "clamp_min": lambda lib, x: x.clamp(min=0.0),
     "pow_2": lambda lib, x: x ** 2, "pow_half": lambda lib, x: x ** 0.5, "pow_minus_1": lambda lib, x: x ** -1,
+    "pow_1": lambda lib, x: x ** 1, "pow_3": lambda lib, x: x ** 3, "pow_minus_2": lambda lib, x: x ** -2,
+    "pow_2_float": lambda lib, x: x ** 2.0, "pow_4": lambda lib, x: x ** 4,
     "gelu": lambda lib, x: F(lib).gelu(x), "gelu_tanh": lambda lib, x: F(lib).gelu(x, approximate="tanh"),
     "leaky_relu": lambda lib, x: F(lib).leaky_relu(x, 0.1),
 }

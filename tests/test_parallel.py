@@ -371,3 +371,39 @@ def test_batch_norm_training_fused(threads, dtype, shape, layout, affine):
     rtol = 1e-4 if dtype == "float32" else 1e-10
     for ours, theirs in zip(*results):
         np.testing.assert_allclose(ours.detach().numpy(), theirs.detach().numpy(), rtol=rtol, atol=rtol)
+
+
+@pytest.mark.parametrize("shape", [(3, 5), (700, 300), (2, 150, 257)], ids=str)
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_layer_norm_rows_across_threads(threads, dtype, shape):
+    """Rows split across the pool; the weight and bias gradients sum over rows in fixed blocks."""
+    x, tx = pair(shape, dtype, seed=21)
+    g, tg = pair(shape, dtype, seed=22)
+    w, tw = pair(shape[-1:], dtype, seed=23)
+    b, tb = pair(shape[-1:], dtype, seed=24)
+    results = []
+    for lib, t, grad, weight, bias in ((tapegrad, x, g, w, b), (torch, tx, tg, tw, tb)):
+        inputs = [t.requires_grad_(), weight.requires_grad_(), bias.requires_grad_()]
+        out = lib.nn.functional.layer_norm(t, shape[-1:], weight, bias)
+        results.append([out, *lib.autograd.grad(out, inputs, grad)])
+    rtol = 1e-4 if dtype == "float32" else 1e-10
+    for ours, theirs in zip(*results):
+        close(ours.detach(), theirs.detach(), rtol=rtol)
+
+
+def test_layer_norm_gradients_do_not_depend_on_thread_count():
+    x, _ = pair((3000, 40), "float32", seed=25)
+    g, _ = pair((3000, 40), "float32", seed=26)
+    w = tapegrad.ones(40, requires_grad=True)
+    before = tapegrad.get_num_threads()
+    results = []
+    try:
+        for n in THREAD_COUNTS:
+            tapegrad.set_num_threads(n)
+            out = tapegrad.nn.functional.layer_norm(x.requires_grad_(), (40,), w)
+            results.append([t.numpy() for t in tapegrad.autograd.grad(out, [x, w], g)])
+    finally:
+        tapegrad.set_num_threads(before)
+    for other in results[1:]:
+        for a, b in zip(other, results[0]):
+            np.testing.assert_array_equal(a, b)

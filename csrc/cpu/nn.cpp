@@ -212,24 +212,28 @@ void CpuBackend::layer_norm(const Tensor& out, const Tensor& mean, const Tensor&
     using T = typename decltype(tag)::type;
     const T* w = weight.defined() ? weight.data<T>() : nullptr;
     const T* b = bias.defined() ? bias.data<T>() : nullptr;
-    for (int64_t r = 0; r < rows; ++r) {
-      const T* x = in.data<T>() + r * n;
-      T* y = out.data<T>() + r * n;
-      // Two passes in double: the mean, then the biased variance around it.
-      double mu = vec::row_sum(n, [&](int64_t i) { return double(x[i]); }) / double(n);
-      double sq = vec::row_sum(n, [&](int64_t i) { return (x[i] - mu) * (x[i] - mu); });
-      T inv = T(1.0 / std::sqrt(sq / double(n) + eps));
-      mean.data<T>()[r] = T(mu);
-      rstd.data<T>()[r] = inv;
-      // ATen's form: x * rstd - mean * rstd, then the affine.
-      T shift = -T(mu) * inv;
-      for (int64_t i = 0; i < n; ++i) {
-        T v = x[i] * inv + shift;
-        if (w) v *= w[i];
-        if (b) v += b[i];
-        y[i] = v;
-      }
-    }
+    parallel_for(rows, rows_per_grain(n), [&](int64_t begin, int64_t end) {
+      vec::simd_call([&]() TG_INLINE_LAMBDA {
+        for (int64_t r = begin; r < end; ++r) {
+          const T* x = in.data<T>() + r * n;
+          T* y = out.data<T>() + r * n;
+          // Two passes in double: the mean, then the biased variance around it.
+          double mu = vec::row_sum(n, [&](int64_t i) TG_INLINE_LAMBDA { return double(x[i]); }) / double(n);
+          double sq = vec::row_sum(n, [&](int64_t i) TG_INLINE_LAMBDA { return (x[i] - mu) * (x[i] - mu); });
+          T inv = T(1.0 / std::sqrt(sq / double(n) + eps));
+          mean.data<T>()[r] = T(mu);
+          rstd.data<T>()[r] = inv;
+          // ATen's form: x * rstd - mean * rstd, then the affine.
+          T shift = -T(mu) * inv;
+          for (int64_t i = 0; i < n; ++i) {
+            T v = x[i] * inv + shift;
+            if (w) v *= w[i];
+            if (b) v += b[i];
+            y[i] = v;
+          }
+        }
+      });
+    });
   });
 }
 
@@ -237,29 +241,53 @@ void CpuBackend::layer_norm_backward(const Tensor& grad_in, const Tensor& grad_w
                                      const Tensor& grad_out, const Tensor& in, const Tensor& mean, const Tensor& rstd,
                                      const Tensor& weight) {
   int64_t rows = mean.numel(), n = rows ? in.numel() / rows : 0;
+  if (rows == 0) return;
+  // The weight and bias gradients sum over rows in fixed blocks (at most 64, whatever the thread count),
+  // each block in its own double accumulators, then the blocks in order: the same bits on any thread count.
+  const int64_t block_rows = std::max<int64_t>(64, (rows + 63) / 64), blocks = (rows + block_rows - 1) / block_rows;
+  const bool affine_grads = grad_weight.defined() || grad_bias.defined();
+  std::vector<double> partial_w(grad_weight.defined() ? blocks * n : 0), partial_b(grad_bias.defined() ? blocks * n : 0);
   dispatch_floating(in.dtype(), "LayerNormBackwardKernelImpl", [&](auto tag) {
     using T = typename decltype(tag)::type;
     const T* w = weight.defined() ? weight.data<T>() : nullptr;
-    std::vector<double> acc_w(grad_weight.defined() ? n : 0), acc_b(grad_bias.defined() ? n : 0), g(n);
-    for (int64_t r = 0; r < rows; ++r) {
-      const T* x = in.data<T>() + r * n;
-      const T* dy = grad_out.data<T>() + r * n;
-      double mu = mean.data<T>()[r], inv = rstd.data<T>()[r];
-      if (grad_in.defined()) {
-        // dx = rstd * (g - mean(g) - xhat * mean(g * xhat)) with g = dy * weight, in ATen's a/b/c form.
-        for (int64_t i = 0; i < n; ++i) g[i] = w ? double(dy[i]) * w[i] : double(dy[i]);
-        double ds = vec::row_sum(n, [&](int64_t i) { return g[i] * x[i]; });
-        double db = vec::row_sum(n, [&](int64_t i) { return g[i]; });
-        double b = (db * mu - ds) * inv * inv * inv / double(n);
-        double c = -b * mu - db * inv / double(n);
-        T* dx = grad_in.data<T>() + r * n;
-        for (int64_t i = 0; i < n; ++i) dx[i] = T(inv * g[i] + b * x[i] + c);
+    parallel_for(blocks, std::max<int64_t>(1, rows_per_grain(n) / block_rows), [&](int64_t first, int64_t last) {
+      std::vector<double> g(n);
+      vec::simd_call([&]() TG_INLINE_LAMBDA {
+        for (int64_t block = first; block < last; ++block) {
+          double* acc_w = partial_w.empty() ? nullptr : partial_w.data() + block * n;
+          double* acc_b = partial_b.empty() ? nullptr : partial_b.data() + block * n;
+          for (int64_t r = block * block_rows; r < std::min(rows, (block + 1) * block_rows); ++r) {
+            const T* x = in.data<T>() + r * n;
+            const T* dy = grad_out.data<T>() + r * n;
+            double mu = mean.data<T>()[r], inv = rstd.data<T>()[r];
+            if (grad_in.defined()) {
+              // dx = rstd * (g - mean(g) - xhat * mean(g * xhat)) with g = dy * weight, in ATen's a/b/c form.
+              for (int64_t i = 0; i < n; ++i) g[i] = w ? double(dy[i]) * w[i] : double(dy[i]);
+              double ds = vec::row_sum(n, [&](int64_t i) TG_INLINE_LAMBDA { return g[i] * x[i]; });
+              double db = vec::row_sum(n, [&](int64_t i) TG_INLINE_LAMBDA { return g[i]; });
+              double b = (db * mu - ds) * inv * inv * inv / double(n);
+              double c = -b * mu - db * inv / double(n);
+              T* dx = grad_in.data<T>() + r * n;
+              for (int64_t i = 0; i < n; ++i) dx[i] = T(inv * g[i] + b * x[i] + c);
+            }
+            if (acc_w)
+              for (int64_t i = 0; i < n; ++i) acc_w[i] += double(dy[i]) * ((x[i] - mu) * inv);
+            if (acc_b)
+              for (int64_t i = 0; i < n; ++i) acc_b[i] += dy[i];
+          }
+        }
+      });
+    });
+    if (!affine_grads) return;
+    for (int64_t i = 0; i < n; ++i) {
+      double total_w = 0, total_b = 0;
+      for (int64_t block = 0; block < blocks; ++block) {
+        if (!partial_w.empty()) total_w += partial_w[block * n + i];
+        if (!partial_b.empty()) total_b += partial_b[block * n + i];
       }
-      for (size_t i = 0; i < acc_w.size(); ++i) acc_w[i] += double(dy[i]) * ((x[i] - mu) * inv);
-      for (size_t i = 0; i < acc_b.size(); ++i) acc_b[i] += dy[i];
+      if (grad_weight.defined()) grad_weight.data<T>()[i] = T(total_w);
+      if (grad_bias.defined()) grad_bias.data<T>()[i] = T(total_b);
     }
-    for (size_t i = 0; i < acc_w.size(); ++i) grad_weight.data<T>()[i] = T(acc_w[i]);
-    for (size_t i = 0; i < acc_b.size(); ++i) grad_bias.data<T>()[i] = T(acc_b[i]);
   });
 }
 

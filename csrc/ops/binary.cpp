@@ -236,12 +236,16 @@ struct PowBackward : Node {
     TensorList out(2);
     if (needs_input_grad(0)) {
       // d/da a^b = b * a^(b-1), and 0 where b == 0 (so 0^0 has gradient 0, as in PyTorch). A number
-      // exponent stays a number, so that b - 1 = -0.5 is rsqrt there too.
-      Tensor b_minus_1 = b.is_wrapped_number()
-                             ? wrap(b.item().is_floating() ? Scalar(b.item().to_double() - 1) : Scalar(b.item().to_int() - 1))
-                             : sub(b, wrap(int64_t(1)));
-      Tensor d = mul(b, pow(a, b_minus_1));
-      out[0] = where(eq(b, wrap(int64_t(0))), zeros_like(d), mul(g, d));
+      // exponent stays a number, so that b - 1 = -0.5 is rsqrt there too, and its zero case is known here.
+      if (b.is_wrapped_number()) {
+        Scalar e = b.item();
+        Tensor b_minus_1 = wrap(e.is_floating() ? Scalar(e.to_double() - 1) : Scalar(e.to_int() - 1));
+        Tensor d = mul(b, pow(a, b_minus_1));
+        out[0] = e.to_double() == 0 ? zeros_like(d) : mul(g, d);
+      } else {
+        Tensor d = mul(b, pow(a, sub(b, wrap(int64_t(1)))));
+        out[0] = where(eq(b, wrap(int64_t(0))), zeros_like(d), mul(g, d));
+      }
     }
     if (needs_input_grad(1)) {
       // d/db a^b = a^b * log(a), defined as 0 where a == 0 and b >= 0; log(a) in the result's dtype.
@@ -273,6 +277,16 @@ Tensor pow(const Tensor& a, const Tensor& b) {
     // As ATen: x ** 0.5 is sqrt(x) and x ** -0.5 rsqrt(x), which keep the sign of -0.0 (-0.0 ** -0.5 is -inf).
     AutoGradMode no_grad(false);
     out = exponent > 0 ? sqrt(a) : rsqrt(a);
+  } else if (exponent == 1 || exponent == -1 || exponent == 2 || exponent == 3 || exponent == -2) {
+    // ATen's products for these exponents (pow_tensor_scalar_optimized_kernel): x * x * x rounds as torch
+    // does, and all are vector loops rather than a call to std::pow per element.
+    AutoGradMode no_grad(false);
+    Tensor x = to_dtype(a, dt);
+    if (exponent == 1) out = clone(x);
+    else if (exponent == -1) out = reciprocal(x);
+    else if (exponent == 2) out = mul(x, x);
+    else if (exponent == 3) out = mul(mul(x, x), x);
+    else out = reciprocal(mul(x, x));
   } else {
     out = binary_kernel(BinaryOp::Pow, a, b, dt, dt);
   }
