@@ -407,3 +407,44 @@ def test_layer_norm_gradients_do_not_depend_on_thread_count():
     for other in results[1:]:
         for a, b in zip(other, results[0]):
             np.testing.assert_array_equal(a, b)
+
+
+LOSSES = {
+    "mse": lambda F, x, t, reduction: F.mse_loss(x, t, reduction=reduction),
+    "smooth_l1": lambda F, x, t, reduction: F.smooth_l1_loss(x, t, reduction=reduction, beta=0.5),
+    "huber": lambda F, x, t, reduction: F.huber_loss(x, t, reduction=reduction, delta=2.0),
+    "bce_with_logits": lambda F, x, t, reduction: F.binary_cross_entropy_with_logits(x, t.sigmoid(),
+                                                                                      reduction=reduction),
+}
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("loss", LOSSES)
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_pointwise_losses_large(threads, dtype, loss, reduction):
+    """130k elements: the contiguous vector path, reduced in fixed chunks, with both gradients."""
+    x, tx = pair((130, 1000), dtype, seed=27, low=-30.0, high=30.0)
+    t, tt = pair((130, 1000), dtype, seed=28)
+    results = []
+    for lib, inp, target in ((tapegrad, x, t), (torch, tx, tt)):
+        inp, target = inp.detach().requires_grad_(), target.detach().requires_grad_()
+        out = LOSSES[loss](lib.nn.functional, inp, target, reduction)
+        grad = lib.ones_like(out) if reduction == "none" else lib.tensor(0.5, dtype=out.dtype)
+        results.append([out, *lib.autograd.grad(out, [inp, target], grad)])
+    rtol = 1e-4 if dtype == "float32" else 1e-10
+    for ours, theirs in zip(*results):
+        close(ours.detach(), theirs.detach(), rtol=rtol)
+
+
+def test_reduced_loss_does_not_depend_on_thread_count():
+    x, _ = pair((1_000_003,), "float32", seed=29)
+    t, _ = pair((1_000_003,), "float32", seed=30)
+    before = tapegrad.get_num_threads()
+    try:
+        results = []
+        for n in THREAD_COUNTS:
+            tapegrad.set_num_threads(n)
+            results.append(tapegrad.nn.functional.mse_loss(x, t).item())
+    finally:
+        tapegrad.set_num_threads(before)
+    assert results[0] == results[1] == results[2]

@@ -86,6 +86,99 @@ T loss_grad(PointwiseLoss op, bool wrt_target, T x, T t, T g, T pw, bool has_pw,
   return T(0);
 }
 
+// The common case as vector loops: contiguous input and target of one shape, no weight or pos_weight, and a
+// loss whose formula cannot throw (not bce, which checks its input's range). The elementwise formulas are
+// loss_value's and loss_grad's, with vec::exp and vec::log1p.
+bool flat_loss_case(PointwiseLoss op, const Tensor& input, const Tensor& target, const PointwiseLossArgs& args) {
+  return op != PointwiseLoss::Bce && !args.weight.defined() && !args.pos_weight.defined() && input.is_contiguous() &&
+         target.is_contiguous();
+}
+
+template <PointwiseLoss Op, typename T>
+TG_ALWAYS_INLINE T flat_loss(T x, T t, T beta) {
+  if constexpr (Op == PointwiseLoss::Mse) {
+    T d = x - t;
+    return d * d;
+  } else if constexpr (Op == PointwiseLoss::SmoothL1) {
+    T z = std::abs(x - t);
+    return z < beta ? T(0.5) * z * z / beta : z - T(0.5) * beta;
+  } else {
+    T log_sigmoid = std::min(x, T(0)) - vec::log1p(vec::exp(-std::abs(x)));
+    return (T(1) - t) * x - log_sigmoid;
+  }
+}
+
+template <PointwiseLoss Op, bool WrtTarget, typename T>
+TG_ALWAYS_INLINE T flat_loss_grad(T x, T t, T g, T beta, T scale) {
+  if constexpr (Op == PointwiseLoss::Mse) {
+    return T(2) * scale * (WrtTarget ? t - x : x - t) * g;
+  } else if constexpr (Op == PointwiseLoss::SmoothL1) {
+    T d = WrtTarget ? t - x : x - t;
+    return d <= -beta ? -scale * g : d >= beta ? scale * g : scale * d * g / beta;
+  } else {
+    return WrtTarget ? -x * g * scale : (T(1) / (T(1) + vec::exp(-x)) - t) * g * scale;
+  }
+}
+
+// Reduced losses sum fixed chunks, each with row_sum's lanes, and then the chunks in order: the same bits on
+// any thread count.
+constexpr int64_t kLossChunk = 16384;
+
+template <PointwiseLoss Op, typename T>
+void flat_loss_forward(T* out, const T* x, const T* t, int64_t n, T beta, bool reduce, bool mean) {
+  if (!reduce) {
+    parallel_for(n, kElementwiseGrain, [&](int64_t begin, int64_t end) {
+      vec::simd_for(end - begin, [&](int64_t i) TG_INLINE_LAMBDA {
+        out[begin + i] = flat_loss<Op>(x[begin + i], t[begin + i], beta);
+      });
+    });
+    return;
+  }
+  const int64_t chunks = (n + kLossChunk - 1) / kLossChunk;
+  std::vector<double> partial(chunks);
+  parallel_for(chunks, std::max<int64_t>(1, kElementwiseGrain / kLossChunk), [&](int64_t first, int64_t last) {
+    vec::simd_call([&]() TG_INLINE_LAMBDA {
+      for (int64_t c = first; c < last; ++c) {
+        const int64_t start = c * kLossChunk;
+        partial[c] = vec::row_sum(std::min(kLossChunk, n - start), [&](int64_t i) TG_INLINE_LAMBDA {
+          return double(flat_loss<Op>(x[start + i], t[start + i], beta));
+        });
+      }
+    });
+  });
+  double total = 0;
+  for (double p : partial) total += p;
+  *out = T(mean ? total / double(n) : total);
+}
+
+template <PointwiseLoss Op, bool WrtTarget, typename T>
+void flat_loss_backward(T* grad, const T* x, const T* t, const T* g, bool scalar_grad, int64_t n, T beta, T scale) {
+  parallel_for(n, kElementwiseGrain, [&](int64_t begin, int64_t end) {
+    if (scalar_grad) {
+      const T g0 = *g;
+      vec::simd_for(end - begin, [&](int64_t i) TG_INLINE_LAMBDA {
+        grad[begin + i] = flat_loss_grad<Op, WrtTarget>(x[begin + i], t[begin + i], g0, beta, scale);
+      });
+    } else {
+      vec::simd_for(end - begin, [&](int64_t i) TG_INLINE_LAMBDA {
+        grad[begin + i] = flat_loss_grad<Op, WrtTarget>(x[begin + i], t[begin + i], g[begin + i], beta, scale);
+      });
+    }
+  });
+}
+
+// Calls f(std::integral_constant<PointwiseLoss, op>) for the ops flat_loss_case admits.
+template <typename F>
+void with_flat_loss(PointwiseLoss op, F&& f) {
+  switch (op) {
+    case PointwiseLoss::Mse: return f(std::integral_constant<PointwiseLoss, PointwiseLoss::Mse>());
+    case PointwiseLoss::SmoothL1: return f(std::integral_constant<PointwiseLoss, PointwiseLoss::SmoothL1>());
+    case PointwiseLoss::BceWithLogits:
+      return f(std::integral_constant<PointwiseLoss, PointwiseLoss::BceWithLogits>());
+    case PointwiseLoss::Bce: break;
+  }
+}
+
 }  // namespace
 
 void CpuBackend::pointwise_loss(PointwiseLoss op, const Tensor& out, const Tensor& input, const Tensor& target,
@@ -95,6 +188,12 @@ void CpuBackend::pointwise_loss(PointwiseLoss op, const Tensor& out, const Tenso
   dispatch_floating(input.dtype(), "pointwise_loss", [&](auto tag) {
     using T = typename decltype(tag)::type;
     T beta = T(args.beta);
+    if (flat_loss_case(op, input, target, args) && (reduce || out.is_contiguous())) {
+      return with_flat_loss(op, [&](auto kind) {
+        flat_loss_forward<decltype(kind)::value>(out.data<T>(), input.data<T>(), target.data<T>(), input.numel(),
+                                                 beta, reduce, mean);
+      });
+    }
     double total = 0;
     auto operands = optional_operands<5>({reduce ? nullptr : &out, &input, &target, &args.weight, &args.pos_weight});
     for_each_run<5>(input.sizes(), operands, [&](auto p, auto s, int64_t n) {
@@ -122,6 +221,20 @@ void CpuBackend::pointwise_loss_backward(PointwiseLoss op, const Tensor& grad_in
   dispatch_floating(input.dtype(), "pointwise_loss_backward", [&](auto tag) {
     using T = typename decltype(tag)::type;
     T beta = T(args.beta), sc = T(scale);
+    const bool scalar_grad = grad_out.numel() > 0 && std::all_of(grad_out.strides().begin(), grad_out.strides().end(),
+                                                                 [](int64_t stride) { return stride == 0; });
+    if (flat_loss_case(op, input, target, args) && (scalar_grad || grad_out.is_contiguous())) {
+      return with_flat_loss(op, [&](auto kind) {
+        constexpr PointwiseLoss kOp = decltype(kind)::value;
+        const int64_t n = input.numel();
+        if (has_gi)
+          flat_loss_backward<kOp, false>(grad_input.data<T>(), input.data<T>(), target.data<T>(), grad_out.data<T>(),
+                                         scalar_grad, n, beta, sc);
+        if (has_gt)
+          flat_loss_backward<kOp, true>(grad_target.data<T>(), input.data<T>(), target.data<T>(), grad_out.data<T>(),
+                                        scalar_grad, n, beta, sc);
+      });
+    }
     auto operands = optional_operands<7>(
         {&grad_input, &grad_target, &grad_out, &input, &target, &args.weight, &args.pos_weight});
     parallel_for_each_run<7>(input.sizes(), operands, [&](auto p, auto s, int64_t n) {
