@@ -448,3 +448,24 @@ def test_reduced_loss_does_not_depend_on_thread_count():
     finally:
         tapegrad.set_num_threads(before)
     assert results[0] == results[1] == results[2]
+
+
+@pytest.mark.parametrize("op", ["softmax", "log_softmax"])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("shape,dim", [((16, 10, 5), 1), ((4, 7, 300), 1), ((3, 5, 6, 7), -3), ((6, 2, 9), 0)],
+                         ids=str)
+@pytest.mark.parametrize("transposed", [False, True], ids=["contiguous", "transposed_input"])
+def test_softmax_over_a_middle_dim(threads, op, dtype, shape, dim, transposed):
+    """The classes of [N, C, L] logits: positions after dim are the vector lanes, in blocks of 256."""
+    x, tx = pair(shape, dtype, seed=31, low=-20.0, high=20.0)
+    if transposed:  # same values and shape, laid out with the last two dims swapped
+        x, tx = x.transpose(-1, -2).contiguous().transpose(-1, -2), tx.transpose(-1, -2).contiguous().transpose(-1, -2)
+    g, tg = pair(shape, dtype, seed=32)
+    results = []
+    for lib, t, grad in ((tapegrad, x, g), (torch, tx, tg)):
+        t = t.detach().requires_grad_()
+        out = getattr(t, op)(dim)
+        results.append([out.detach(), *lib.autograd.grad(out, [t], grad)])
+    rtol = 1e-5 if dtype == "float32" else 1e-12
+    for ours, theirs in zip(*results):
+        close(ours, theirs, rtol=rtol)

@@ -63,6 +63,9 @@ struct CpuBackend final : Backend {
   void lstm_cell_backward(const Tensor& grad_gates, const Tensor& grad_prev_cell, const Tensor& grad_hidden,
                           const Tensor& grad_output, const Tensor& grad_cell, const Tensor& gates,
                           const Tensor& prev_cell, const Tensor& cell) override;
+
+ private:
+  Tensor contiguous_copy(const Tensor& t);
 };
 
 }  // namespace tg::cpu

@@ -543,9 +543,117 @@ TG_ALWAYS_INLINE void softmax_backward_row(T* gi, const T* go, const T* y, int64
 constexpr int64_t kSoftmaxGrain = 16384;
 int64_t softmax_grain(int64_t row_length) { return std::max<int64_t>(1, kSoftmaxGrain / std::max<int64_t>(row_length, 1)); }
 
+// Softmax along a middle dim of contiguous [outer, len, inner] tensors (log_softmax over classes at dim 1 of
+// [N, C, L] logits): the inner positions are the vector lanes, each reduced over len in order (as
+// softmax_row does rows shorter than row_sum's lanes), in blocks of up to kSoftmaxWidth positions.
+constexpr int64_t kSoftmaxWidth = 256;
+
+struct SoftmaxColumns {
+  int64_t outer, len, inner, blocks;
+  SoftmaxColumns(const Tensor& t, int64_t dim) : outer(1), len(t.sizes()[dim]), inner(1) {
+    for (int64_t d = 0; d < dim; ++d) outer *= t.sizes()[d];
+    for (int64_t d = dim + 1; d < t.dim(); ++d) inner *= t.sizes()[d];
+    blocks = (inner + kSoftmaxWidth - 1) / kSoftmaxWidth;
+  }
+  // Whether dim is not the last that counts and the outputs are contiguous (the inputs are made so).
+  static bool applies(std::initializer_list<const Tensor*> outputs, int64_t dim) {
+    int64_t inner = 1;
+    for (int64_t d = dim + 1; d < outputs.begin()[0]->dim(); ++d) inner *= outputs.begin()[0]->sizes()[d];
+    for (const Tensor* t : outputs)
+      if (!t->is_contiguous()) return false;
+    return inner > 1;
+  }
+  // f(offset of the block's first element, its width) for each block, across the pool.
+  template <typename F>
+  void for_each_block(F f) const {
+    const int64_t block_size = len * std::min(inner, kSoftmaxWidth);
+    parallel_for(outer * blocks, std::max<int64_t>(1, kSoftmaxGrain / std::max<int64_t>(block_size, 1)),
+                 [&](int64_t begin, int64_t end) {
+      vec::simd_call([&]() TG_INLINE_LAMBDA {
+        for (int64_t unit = begin; unit < end; ++unit) {
+          const int64_t j0 = unit % blocks * kSoftmaxWidth;
+          f(unit / blocks * len * inner + j0, std::min(kSoftmaxWidth, inner - j0));
+        }
+      });
+    });
+  }
+};
+
+template <typename T>
+void softmax_columns(T* y, const T* x, const SoftmaxColumns& c, bool log) {
+  c.for_each_block([&](int64_t at, int64_t width) TG_INLINE_LAMBDA {
+    T max_v[kSoftmaxWidth];
+    double total[kSoftmaxWidth];
+    const T* xs = x + at;
+    T* ys = y + at;
+    for (int64_t j = 0; j < width; ++j) {
+      max_v[j] = -std::numeric_limits<T>::infinity();
+      total[j] = 0;
+    }
+    for (int64_t k = 0; k < c.len; ++k)
+      for (int64_t j = 0; j < width; ++j) max_v[j] = max_v[j] < xs[k * c.inner + j] ? xs[k * c.inner + j] : max_v[j];
+    if (log) {
+      for (int64_t k = 0; k < c.len; ++k)
+        for (int64_t j = 0; j < width; ++j) total[j] += double(vec::exp(xs[k * c.inner + j] - max_v[j]));
+      T log_total[kSoftmaxWidth];
+      for (int64_t j = 0; j < width; ++j) log_total[j] = static_cast<T>(std::log(total[j]));
+      for (int64_t k = 0; k < c.len; ++k)
+        for (int64_t j = 0; j < width; ++j) ys[k * c.inner + j] = xs[k * c.inner + j] - max_v[j] - log_total[j];
+    } else {
+      for (int64_t k = 0; k < c.len; ++k)
+        for (int64_t j = 0; j < width; ++j) {
+          const T e = vec::exp(xs[k * c.inner + j] - max_v[j]);
+          ys[k * c.inner + j] = e;
+          total[j] += double(e);
+        }
+      for (int64_t j = 0; j < width; ++j) total[j] = 1.0 / total[j];
+      for (int64_t k = 0; k < c.len; ++k)
+        for (int64_t j = 0; j < width; ++j) ys[k * c.inner + j] = static_cast<T>(ys[k * c.inner + j] * total[j]);
+    }
+  });
+}
+
+// softmax_backward_row's formulas in the same layout.
+template <typename T>
+void softmax_backward_columns(T* gi, const T* go, const T* y, const SoftmaxColumns& c, bool log) {
+  c.for_each_block([&](int64_t at, int64_t width) TG_INLINE_LAMBDA {
+    double total[kSoftmaxWidth];
+    for (int64_t j = 0; j < width; ++j) total[j] = 0;
+    for (int64_t k = 0; k < c.len; ++k) {
+      const int64_t row = at + k * c.inner;
+      for (int64_t j = 0; j < width; ++j) total[j] += log ? double(go[row + j]) : double(go[row + j]) * y[row + j];
+    }
+    for (int64_t k = 0; k < c.len; ++k) {
+      const int64_t row = at + k * c.inner;
+      if (log) {
+        for (int64_t j = 0; j < width; ++j)
+          gi[row + j] = static_cast<T>(go[row + j] - double(vec::exp(y[row + j])) * total[j]);
+      } else {
+        for (int64_t j = 0; j < width; ++j) gi[row + j] = static_cast<T>(y[row + j] * (go[row + j] - total[j]));
+      }
+    }
+  });
+}
+
 }  // namespace
 
+// t itself when contiguous, else a contiguous copy.
+Tensor CpuBackend::contiguous_copy(const Tensor& t) {
+  if (t.is_contiguous()) return t;
+  Tensor c = empty(t.sizes(), t.dtype(), t.device());
+  copy(c, t);
+  return c;
+}
+
 void CpuBackend::softmax(const Tensor& out, const Tensor& in, int64_t dim, bool log) {
+  if (SoftmaxColumns::applies({&out}, dim)) {
+    const Tensor x = contiguous_copy(in);
+    dispatch_floating(in.dtype(), "softmax", [&](auto tag) {
+      using T = typename decltype(tag)::type;
+      softmax_columns(out.data<T>(), x.data<T>(), SoftmaxColumns(in, dim), log);
+    });
+    return;
+  }
   int64_t len = in.sizes()[dim];
   int64_t in_stride = in.strides()[dim];
   int64_t out_stride = out.strides()[dim];
@@ -577,6 +685,14 @@ void CpuBackend::softmax(const Tensor& out, const Tensor& in, int64_t dim, bool 
 
 void CpuBackend::softmax_backward(const Tensor& grad_in, const Tensor& grad_out, const Tensor& out,
                                   int64_t dim, bool log) {
+  if (SoftmaxColumns::applies({&grad_in}, dim)) {
+    const Tensor go = contiguous_copy(grad_out), y = contiguous_copy(out);
+    dispatch_floating(out.dtype(), "softmax_backward", [&](auto tag) {
+      using T = typename decltype(tag)::type;
+      softmax_backward_columns(grad_in.data<T>(), go.data<T>(), y.data<T>(), SoftmaxColumns(out, dim), log);
+    });
+    return;
+  }
   int64_t len = out.sizes()[dim];
   int64_t gi_s = grad_in.strides()[dim], go_s = grad_out.strides()[dim], o_s = out.strides()[dim];
   Tensor gi_rows = row_starts(grad_in, dim), go_rows = row_starts(grad_out, dim), o_rows = row_starts(out, dim);
