@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <numeric>
+#include <utility>
 #include <vector>
 #include "cpu/cpu_backend.h"
 #include "cpu/parallel.h"
@@ -67,19 +68,22 @@ void CpuBackend::sort(const Tensor& values, const Tensor& indices, const Tensor&
     T* out_values = values.data<T>();
     int64_t* out_indices = indices.data<int64_t>();
     parallel_for(rows.count(), rows_per_grain(rows.n), [&](int64_t begin, int64_t end) {
-      std::vector<int64_t> order(static_cast<size_t>(rows.n));
+      // (value, index) pairs side by side: the comparisons read no second array. The index breaks ties, so
+      // the order is total and a full sort is stable, as torch's.
+      std::vector<std::pair<T, int64_t>> items(static_cast<size_t>(rows.n));
+      auto before = [&](const std::pair<T, int64_t>& a, const std::pair<T, int64_t>& b) {
+        return sorts_before(a.first, b.first, descending) ||
+               (!sorts_before(b.first, a.first, descending) && a.second < b.second);
+      };
       for (int64_t r = begin; r < end; ++r) {
         const T* row = src + rows.start(r);
-        std::iota(order.begin(), order.end(), int64_t(0));
-        auto before = [&](int64_t a, int64_t b) {
-          T x = row[a * rows.inner], y = row[b * rows.inner];
-          return sorts_before(x, y, descending) || (!sorts_before(y, x, descending) && a < b);
-        };
-        std::partial_sort(order.begin(), order.begin() + k, order.end(), before);
+        for (int64_t i = 0; i < rows.n; ++i) items[i] = {row[i * rows.inner], i};
+        if (k == rows.n) std::sort(items.begin(), items.end(), before);
+        else std::partial_sort(items.begin(), items.begin() + k, items.end(), before);
         int64_t out_base = (r / rows.inner) * k * rows.inner + r % rows.inner;
         for (int64_t i = 0; i < k; ++i) {
-          out_values[out_base + i * rows.inner] = row[order[i] * rows.inner];
-          out_indices[out_base + i * rows.inner] = order[i];
+          out_values[out_base + i * rows.inner] = items[i].first;
+          out_indices[out_base + i * rows.inner] = items[i].second;
         }
       }
     });
