@@ -147,6 +147,8 @@ SEEDED = {
                                     _randn("fadt", 4, 6, 3, 2)),
     "dropout3d_train": (lambda F, x: F.dropout3d(x, 0.4), _randn("d3t", 4, 6, 2, 3, 2)),
     "dropout3d_unbatched_train": (lambda F, x: F.dropout3d(x, 0.4), _randn("d3u", 6, 2, 3, 2)),
+    "dropout3d_unbatched_inplace": (lambda F, x: F.dropout3d(x.contiguous() * 1, 0.4, inplace=True),
+                                    _randn("d3ui", 6, 2, 3, 2)),
 }
 
 
@@ -315,6 +317,12 @@ ERRORS = [
     "lib.nn.functional.rrelu(lib.ones(2, 3), 0.5, 0.1)",
     "lib.nn.functional.rrelu(lib.ones(2, 3), 0.5, 0.1, training=True)",
     "lib.nn.RReLU(0.5, 0.1)(lib.ones(2))",
+    "lib.nn.functional.rrelu(lib.ones(2, dtype=lib.int64), training=True)",
+    "lib.nn.functional.rrelu(lib.ones(2, dtype=lib.int64))",
+    "lib.nn.functional.lp_pool2d(lib.ones(2, 3), 2, 2)",
+    "lib.nn.functional.max_pool2d_with_indices(lib.ones(2), 2)",
+    "lib.nn.MaxUnpool2d(2)(lib.ones(1, 1, 2, 2), lib.zeros(1, 1, 2, 2, dtype=lib.int64), output_size=[1, 2, 3])",
+    "lib.nn.init.eye(lib.ones(2, 3, 4))",
     "lib.nn.functional.max_unpool2d(lib.ones(1, 1, 2, 2), lib.ones(1, 1, 2, 2, dtype=lib.int64) * 16, 2)",
     "lib.nn.functional.max_unpool2d(lib.ones(1, 1, 2, 2), lib.ones(1, 1, 2, 2, dtype=lib.int64) * -1, 2)",
     "lib.nn.functional.max_unpool2d(lib.ones(1, 1, 2, 2), lib.ones(1, 1, 2, 2), 2)",
@@ -395,3 +403,60 @@ def test_deprecated_init_warns_and_forwards_like_torch(name, args, shape):
     assert our_warnings == ref_warnings == [(FutureWarning, f"`nn.init.{name}` is now deprecated in favor of "
                                                             f"`nn.init.{name}_`.")]
     assert_close(ours, ref, "float32")
+
+
+# ---- LazyLinear ----
+
+@pytest.mark.parametrize("bias", [True, False])
+def test_lazy_linear_materialises_like_torch(bias):
+    x = _randn("lazy", 4, 2, 5, dtype="float32")
+    results = []
+    for lib in LIBS:
+        lib.manual_seed(11)
+        layer = lib.nn.LazyLinear(3, bias=bias)
+        before = (repr(layer), str(layer.weight), type(layer).__name__, layer.has_uninitialized_params(),
+                  [(k, type(v).__name__) for k, v in layer.state_dict().items()])
+        inp = lib.tensor(x, requires_grad=True)
+        out = layer(inp)
+        out.sum().backward()
+        after = (repr(layer), type(layer).__name__, type(layer.weight).__name__)
+        results.append((before, after, [out, inp.grad] + [p for p in layer.parameters()] +
+                        [p.grad for p in layer.parameters()]))
+    (before, after, tensors), (ref_before, ref_after, ref_tensors) = results
+    assert before == ref_before and after == ref_after
+    for ours, ref in zip(tensors, ref_tensors, strict=True):
+        assert_close(ours, ref, "float32")
+
+
+def test_lazy_linear_load_state_dict_materialises_like_torch():
+    ref_linear = torch.nn.Linear(4, 3)
+    state = {k: v.detach().numpy() for k, v in ref_linear.state_dict().items()}
+    outs = []
+    for lib in LIBS:
+        layer = lib.nn.LazyLinear(3).double()
+        layer.load_state_dict({k: lib.tensor(v) for k, v in state.items()})
+        assert type(layer).__name__ == "LazyLinear" and not layer.has_uninitialized_params()
+        outs.append(layer(lib.tensor(_randn("lazy_load", 2, 4))))
+        assert repr(layer) == "Linear(in_features=4, out_features=3, bias=True)"
+    assert_close(*outs, "float32")
+
+
+def test_lazy_linear_dtype_and_copy_like_torch():
+    for lib in LIBS:
+        layer = lib.nn.LazyLinear(2).double()
+        twin = __import__("copy").deepcopy(layer)
+        assert str(twin.weight) == "<UninitializedParameter>"
+        assert str(layer(lib.ones(3, 4, dtype=lib.float64)).dtype) == "torch.float64"
+        assert twin(lib.ones(1, 5, dtype=lib.float64)).shape == (1, 2)
+
+
+LAZY_ERRORS = [
+    "lib.nn.LazyLinear(3).weight.shape",
+    "m = lib.nn.LazyLinear(3)\nm.load_state_dict(lib.nn.Linear(4, 3).state_dict())\nm(lib.ones(2, 5))",
+    "lib.nn.Linear(4, 3).load_state_dict(lib.nn.LazyLinear(3).state_dict())",
+]
+
+
+@pytest.mark.parametrize("code", LAZY_ERRORS)
+def test_lazy_linear_errors_match_torch(code):
+    check_same_error(code)

@@ -161,7 +161,7 @@ def dropout3d(input, p=0.5, training=True, inplace=False):
             stacklevel=2)
     if input.dim() == 5:
         return _feature_dropout(input, p, training, inplace)
-    return _feature_dropout(input.unsqueeze(0), p, training, False).squeeze(0)
+    return _feature_dropout(input.unsqueeze(0), p, training, inplace).squeeze(0)  # in place through the view
 
 
 def alpha_dropout(input, p=0.5, training=False, inplace=False):
