@@ -146,6 +146,8 @@ SEEDED = {
     "feature_alpha_dropout_train": (lambda F, x: F.feature_alpha_dropout(x, 0.4, training=True),
                                     _randn("fadt", 4, 6, 3, 2)),
     "dropout3d_train": (lambda F, x: F.dropout3d(x, 0.4), _randn("d3t", 4, 6, 2, 3, 2)),
+    "dropout1d_train": (lambda F, x: F.dropout1d(x, 0.3), _randn("d1t", 4, 6, 5)),
+    "dropout2d_train": (lambda F, x: F.dropout2d(x, 0.6), _randn("d2t", 4, 6, 3, 5)),
     "dropout3d_unbatched_train": (lambda F, x: F.dropout3d(x, 0.4), _randn("d3u", 6, 2, 3, 2)),
     "dropout3d_unbatched_inplace": (lambda F, x: F.dropout3d(x.contiguous() * 1, 0.4, inplace=True),
                                     _randn("d3ui", 6, 2, 3, 2)),
