@@ -129,7 +129,8 @@ def _rrelu_noise(input, lower, upper):
     (the draws of a float64 uniform_); 1 elsewhere."""
     negative = input.detach() <= 0
     noise = _C.ones(input.shape, dtype=_C.float64, device=input.device)
-    noise[negative] = _C.empty(int(negative.sum().item()), dtype=_C.float64).uniform_(lower, upper)
+    draws = _C.empty(int(negative.sum().item()), dtype=_C.float64, device=input.device)
+    noise[negative] = draws.uniform_(lower, upper)
     return noise.to(input.dtype)
 
 

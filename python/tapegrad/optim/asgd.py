@@ -1,6 +1,6 @@
 """ASGD, as torch.optim.ASGD's single-tensor (CPU default) implementation, written with tapegrad's tensor ops."""
 from .. import _C
-from .adaptive import _apply_weight_decay, _check_non_negative, _PerParameterOptimizer, _step_tensor
+from .adaptive import _apply_weight_decay, _check_non_negative, _PerParameterOptimizer
 from .optimizer import _check_flags, _check_lr
 
 
@@ -22,9 +22,10 @@ class ASGD(_PerParameterOptimizer):
         super().__init__(params, defaults)
 
     def init_state(self, p, state, group):
-        state["step"] = _step_tensor()
-        state["eta"] = _C.tensor(float(group["lr"]))
-        state["mu"] = _C.tensor(1.0)
+        # Unlike the other optimizers' steps, torch keeps ASGD's step, eta and mu on the parameter's device.
+        state["step"] = _C.zeros((), device=p.device)
+        state["eta"] = _C.tensor(float(group["lr"]), device=p.device)
+        state["mu"] = _C.ones((), device=p.device)
         state["ax"] = _C.zeros_like(p)
 
     def update(self, p, grad, state, group):
@@ -43,5 +44,5 @@ class ASGD(_PerParameterOptimizer):
         step = step_t.item()
         # Through float32 tensors (torch.as_tensor of a float), so a float64 eta or mu loaded from a state dict
         # holds the same float32-rounded values as torch's.
-        eta.copy_(_C.tensor(lr / ((1 + lambd * lr * step) ** alpha)))
-        mu.copy_(_C.tensor(1 / max(1, step - t0)))
+        eta.copy_(_C.tensor(lr / ((1 + lambd * lr * step) ** alpha), device=p.device))
+        mu.copy_(_C.tensor(1 / max(1, step - t0), device=p.device))
