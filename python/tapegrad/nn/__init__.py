@@ -2,6 +2,6 @@
 from . import functional, init, utils
 from .modules import *  # noqa: F401,F403
 from .modules import __all__ as _modules_all
-from .parameter import Buffer, Parameter
+from .parameter import Buffer, Parameter, UninitializedParameter
 
-__all__ = ["Parameter", "Buffer", "functional", "init", "utils"] + _modules_all
+__all__ = ["Parameter", "Buffer", "UninitializedParameter", "functional", "init", "utils"] + _modules_all

@@ -1,10 +1,11 @@
-"""Group, instance and RMS normalisation and channel-wise dropout of torch.nn.functional, composed from
-reductions and elementwise ops."""
+"""Group, instance, RMS and local response normalisation, and channel-wise and alpha dropout of
+torch.nn.functional, composed from reductions and elementwise ops."""
 import math
 import warnings
 
 from .. import _C
 from ..grad_mode import no_grad
+from . import functional as F
 
 
 def _normalize_last(x, eps):
@@ -79,16 +80,46 @@ def rms_norm(input, normalized_shape, weight=None, eps=None):
     return out * weight if weight is not None else out
 
 
-def _feature_dropout(input, p, training, inplace):
-    """Zeroes whole channels (dim 1 of a batched input) with probability p and scales the rest by 1/(1-p)."""
+def _bernoulli_noise(input, feature, q):
+    """torch's dropout noise: 1 with probability q, per channel (N, C, 1, ...) when feature, else per element;
+    drawn by bernoulli_ in the order torch fills empty_like(input), which is a dense input's memory order."""
+    options = dict(dtype=input.dtype, device=input.device)
+    if feature:
+        return _C.empty(tuple(input.shape[:2]) + (1,) * (input.dim() - 2), **options).bernoulli_(q)
+    order = sorted(range(input.dim()), key=lambda d: -input.stride(d))
+    if not input.permute(order).is_contiguous():
+        order = list(range(input.dim()))
+    noise = _C.empty([input.size(d) for d in order], **options).bernoulli_(q)
+    return noise.permute(sorted(range(input.dim()), key=order.__getitem__))
+
+
+_SELU_SATURATION = 1.7580993408473766  # -(SELU's limit at -inf): scale * alpha
+
+
+def _dropout(input, p, training, inplace, feature=False, alpha=False):
+    """torch's _dropout_impl. Feature dropout zeroes whole channels (dim 1 of a batched input); alpha dropout
+    sends dropped values to SELU's saturation and then maps a * x + b to keep the mean and variance."""
     if p < 0.0 or p > 1.0:
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
-    if not training or p == 0.0:
+    if p == 0 or not training or input.numel() == 0:
         return input
-    shape = tuple(input.shape[:2]) + (1,) * (input.dim() - 2)
-    keep = (_C.rand(shape, dtype=input.dtype, device=input.device) < 1 - p).to(input.dtype)
-    scale = keep / (1 - p) if p < 1.0 else keep
-    return input.mul_(scale) if inplace else input * scale
+    if p == 1:
+        zero = _C.zeros((), dtype=input.dtype, device=input.device)
+        return input.mul_(zero) if inplace else input * zero
+    if feature and input.dim() < 2:
+        raise RuntimeError("Feature dropout requires at least 2 dimensions in the input")
+    noise = _bernoulli_noise(input, feature, 1 - p)
+    if not alpha:
+        noise.div_(1 - p)
+        return input.mul_(noise) if inplace else input * noise
+    a = 1.0 / math.sqrt((_SELU_SATURATION * _SELU_SATURATION * p + 1) * (1 - p))
+    b = noise.add(-1).mul_(_SELU_SATURATION * a).add_(_SELU_SATURATION * a * p)
+    noise.mul_(a)
+    return input.mul_(noise).add_(b) if inplace else (input * noise).add_(b)
+
+
+def _feature_dropout(input, p, training, inplace):
+    return _dropout(input, p, training, inplace, feature=True)
 
 
 def dropout1d(input, p=0.5, training=True, inplace=False):
@@ -118,3 +149,41 @@ def dropout2d(input, p=0.5, training=True, inplace=False):
             "(C, H, W). To maintain the 1D channel-wise dropout behavior, please switch to using dropout1d "
             "instead.", stacklevel=2)
     return _feature_dropout(input, p, training, inplace)
+
+
+def dropout3d(input, p=0.5, training=True, inplace=False):
+    if input.dim() not in (4, 5):
+        warnings.warn(
+            f"dropout3d: Received a {input.dim()}-D input to dropout3d, which is deprecated and will result in an "
+            "error in a future release. To retain the behavior and silence this warning, please use dropout "
+            "instead. Note that dropout3d exists to provide channel-wise dropout on inputs with 3 spatial "
+            "dimensions, a channel dimension, and an optional batch dimension (i.e. 4D or 5D inputs).",
+            stacklevel=2)
+    if input.dim() == 5:
+        return _feature_dropout(input, p, training, inplace)
+    return _feature_dropout(input.unsqueeze(0), p, training, inplace).squeeze(0)  # in place through the view
+
+
+def alpha_dropout(input, p=0.5, training=False, inplace=False):
+    return _dropout(input, p, training, inplace, alpha=True)
+
+
+def feature_alpha_dropout(input, p=0.5, training=False, inplace=False):
+    return _dropout(input, p, training, inplace, feature=True, alpha=True)
+
+
+def local_response_norm(input, size, alpha=1e-4, beta=0.75, k=1.0):
+    """input / (k + alpha * mean of x^2 over `size` neighbouring channels)^beta, the window zero-padded as in
+    PyTorch (which averages over the padded window, so edge channels divide by size too)."""
+    dim = input.dim()
+    if dim < 3:
+        raise ValueError(f"Expected 3D or higher dimensionality                          input (got {dim} dimensions)")
+    if input.numel() == 0:
+        return input
+    sizes = input.shape
+    if dim > 3:
+        input.view(sizes[0], 1, sizes[1], sizes[2], -1)  # fails where torch's view of input * input fails
+    div = input.mul(input).reshape(sizes[0], 1, sizes[1], -1)
+    div = F.pad(div, (0, 0, size // 2, (size - 1) // 2))
+    div = F.avg_pool2d(div, (size, 1), stride=1).squeeze(1).reshape(sizes)
+    return input / div.mul(alpha).add(k).pow(beta)

@@ -1,5 +1,7 @@
 """Activations and similarity functions of torch.nn.functional composed from elementwise ops and reductions."""
 from .. import _C
+from .._ops import _TYPE_WORD, triu_indices
+from .._random import _check_float
 from . import functional as F
 
 
@@ -99,3 +101,89 @@ def gumbel_softmax(logits, tau=1.0, hard=False, eps=1e-10, dim=-1):
     index = soft.argmax(dim, keepdim=True)
     hard_sample = _C.zeros_like(logits).scatter(dim, index, 1.0)
     return hard_sample - soft.detach() + soft
+
+
+# ---- shrinkage and randomised leaky ReLU ----
+
+def hardshrink(input, lambd=0.5):
+    """0 where -lambd <= input <= lambd, input elsewhere (NaN passes through)."""
+    F._check_tensor("hardshrink", input)
+    _check_float(input, "hardshrink_cpu")
+    inside = (input >= -lambd) & (input <= lambd)
+    return _C.where(inside, _C.zeros_like(input), input)
+
+
+def softshrink(input, lambd=0.5):
+    """input - lambd above lambd, input + lambd below -lambd, 0 between (NaN passes through)."""
+    F._check_tensor("softshrink", input)
+    _check_float(input, "softshrink_check")
+    largest = 3.4028234663852886e38 if str(input.dtype) == "torch.float32" else 1.7976931348623157e308
+    if not 0 <= lambd <= largest:
+        raise RuntimeError(f"lambda must be in range [0, {largest:g}] for input dtype "
+                           f"{_TYPE_WORD[str(input.dtype)]}, but found {lambd:g}")
+    return _C.where(input > lambd, input - lambd, _C.where(input < -lambd, input + lambd, input * 0))
+
+
+def _rrelu_noise(input, lower, upper):
+    """torch's training-mode slopes: for each input <= 0, in element order, one U(lower, upper) drawn as a double
+    (the draws of a float64 uniform_); 1 elsewhere."""
+    negative = input.detach() <= 0
+    noise = _C.ones(input.shape, dtype=_C.float64, device=input.device)
+    draws = _C.empty(int(negative.sum().item()), dtype=_C.float64, device=input.device)
+    noise[negative] = draws.uniform_(lower, upper)
+    return noise.to(input.dtype)
+
+
+def _rrelu(input, lower, upper, training, inplace):
+    if lower > upper:
+        raise RuntimeError("Lower bound should be less than or equal to the upper bound")
+    if not training:
+        return F.leaky_relu(input, (lower + upper) / 2, inplace)
+    _check_float(input, "rrelu_with_noise_out_cpu")
+    noise = _rrelu_noise(input, lower, upper)
+    return input.mul_(noise) if inplace else input * noise
+
+
+def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):
+    F._check_tensor("rrelu", input)
+    return _rrelu(input, lower, upper, training, inplace)
+
+
+def rrelu_(input, lower=1.0 / 8, upper=1.0 / 3, training=False):
+    F._check_tensor("rrelu_", input)
+    return _rrelu(input, lower, upper, training, True)
+
+
+# ---- in-place forms torch.nn.functional offers by name ----
+
+def elu_(input, alpha=1.0):
+    return F.elu(input, alpha, inplace=True)
+
+
+def celu_(input, alpha=1.0):
+    return celu(input, alpha, inplace=True)
+
+
+def selu_(input):
+    return selu(input, inplace=True)
+
+
+def threshold_(input, threshold, value):
+    return F.threshold(input, threshold, value, inplace=True)
+
+
+def hardtanh_(input, min_val=-1.0, max_val=1.0):
+    return F.hardtanh(input, min_val, max_val, inplace=True)
+
+
+def pdist(input, p=2):
+    """The p-norm distances between every pair of rows i < j of a 2-D input, in row-major pair order."""
+    if input.dim() != 2:
+        raise RuntimeError(f"pdist only supports 2D tensors, got: {input.dim()}D")
+    if not input.is_floating_point():
+        raise RuntimeError("pdist only supports floating-point dtypes")
+    if p < 0:
+        raise RuntimeError("pdist only supports non-negative p values")
+    n = input.size(0)
+    first, second = triu_indices(n, n, 1, device=input.device)
+    return (input.index_select(0, first) - input.index_select(0, second)).norm(p, 1)

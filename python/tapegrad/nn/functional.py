@@ -219,9 +219,7 @@ def adaptive_avg_pool2d(input, output_size):
 
 def pad(input, pad, mode="constant", value=None):
     if mode != "constant":
-        if mode in ("reflect", "replicate", "circular"):
-            raise NotImplementedError(f"tapegrad's pad supports mode='constant' only, not {mode!r}")
-        raise NotImplementedError(f"Unrecognised padding mode {mode}")
+        return _pad_nonconstant(input, pad, mode, value)
     return _C.constant_pad_nd(input, pad, 0 if value is None else value)
 
 
@@ -353,3 +351,32 @@ __all__ += ["kl_div", "poisson_nll_loss", "gaussian_nll_loss", "huber_loss", "so
 from ._embedding_bag import embedding_bag  # noqa: E402
 
 __all__ += ["embedding_bag"]
+
+# ---- non-constant padding modes (_padding.py) ----
+
+from ._padding import pad_nonconstant as _pad_nonconstant  # noqa: E402
+
+# ---- shrinkage, rrelu, in-place spellings and pdist (_pointwise.py) ----
+
+from ._pointwise import (  # noqa: E402
+    celu_, elu_, hardshrink, hardtanh_, pdist, rrelu, rrelu_, selu_, softshrink, threshold_,
+)
+
+__all__ += ["hardshrink", "softshrink", "rrelu", "rrelu_", "elu_", "celu_", "selu_", "threshold_", "hardtanh_",
+            "pdist"]
+
+# ---- max unpooling, LP pooling and *_with_indices (_pooling.py) ----
+
+from ._pooling import (  # noqa: E402
+    adaptive_max_pool1d_with_indices, adaptive_max_pool2d_with_indices, lp_pool1d, lp_pool2d, max_pool1d_with_indices,
+    max_pool2d_with_indices, max_unpool1d, max_unpool2d,
+)
+
+__all__ += ["max_unpool1d", "max_unpool2d", "lp_pool1d", "lp_pool2d", "max_pool1d_with_indices",
+            "max_pool2d_with_indices", "adaptive_max_pool1d_with_indices", "adaptive_max_pool2d_with_indices"]
+
+# ---- local response norm, alpha dropout and dropout3d (_norm.py) ----
+
+from ._norm import alpha_dropout, dropout3d, feature_alpha_dropout, local_response_norm  # noqa: E402
+
+__all__ += ["local_response_norm", "alpha_dropout", "feature_alpha_dropout", "dropout3d"]

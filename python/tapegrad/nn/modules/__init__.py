@@ -52,3 +52,21 @@ __all__ += [
     "TripletMarginLoss", "TripletMarginWithDistanceLoss",
 ]
 __all__ += ["ParameterDict"]
+
+# Padding modes, shrinkage and random activations, unpooling, LP pooling, LRN and alpha dropout.
+from .activation import Hardshrink, RReLU, Softshrink
+from .dropout import AlphaDropout, Dropout3d, FeatureAlphaDropout
+from .normalization import LocalResponseNorm
+from .padding import (
+    CircularPad1d, CircularPad2d, CircularPad3d, ConstantPad3d, ReflectionPad1d, ReflectionPad2d, ReflectionPad3d,
+    ReplicationPad1d, ReplicationPad2d, ReplicationPad3d, ZeroPad3d,
+)
+from .pooling import LPPool1d, LPPool2d, MaxUnpool1d, MaxUnpool2d
+from .linear import LazyLinear
+
+__all__ += [
+    "ReflectionPad1d", "ReflectionPad2d", "ReflectionPad3d", "ReplicationPad1d", "ReplicationPad2d",
+    "ReplicationPad3d", "CircularPad1d", "CircularPad2d", "CircularPad3d", "ConstantPad3d", "ZeroPad3d",
+    "Hardshrink", "Softshrink", "RReLU", "MaxUnpool1d", "MaxUnpool2d", "LPPool1d", "LPPool2d", "LocalResponseNorm",
+    "AlphaDropout", "FeatureAlphaDropout", "Dropout3d", "LazyLinear",
+]
