@@ -22,6 +22,17 @@ def test_seed000_step(benchmark, lib):
     benchmark(step)
 
 
+def classification_step(lib, model, optimizer, x, y):
+    """One step of cross-entropy training of model on (x, y)."""
+    def step():
+        loss = lib.nn.functional.cross_entropy(model(x), y)
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad()
+
+    return step
+
+
 def mlp_step(lib, sizes, batch):
     rng = np.random.default_rng(0)
     layers = []
@@ -31,14 +42,7 @@ def mlp_step(lib, sizes, batch):
     optimizer = lib.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     x = lib.tensor(rng.standard_normal((batch, sizes[0])).astype(np.float32))
     y = lib.tensor(rng.integers(0, sizes[-1], size=batch))
-
-    def step():
-        loss = lib.nn.functional.cross_entropy(model(x), y)
-        loss.backward()
-        optimizer.step()
-        optimizer.zero_grad()
-
-    return step
+    return classification_step(lib, model, optimizer, x, y)
 
 
 @pytest.mark.benchmark(group="MLP 784-256-10 step, batch 64")
@@ -67,14 +71,7 @@ def test_small_cnn(benchmark, lib):
     optimizer = lib.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     x = lib.tensor(rng.standard_normal((32, 3, 32, 32)).astype(np.float32))
     y = lib.tensor(rng.integers(0, 10, size=32))
-
-    def step():
-        loss = lib.nn.functional.cross_entropy(model(x), y)
-        loss.backward()
-        optimizer.step()
-        optimizer.zero_grad()
-
-    benchmark(step)
+    benchmark(classification_step(lib, model, optimizer, x, y))
 
 
 
@@ -87,14 +84,7 @@ def test_makemore_mlp(benchmark, lib):
     optimizer = lib.optim.SGD(model.parameters(), lr=0.1)
     x = lib.tensor(rng.integers(0, 27, size=(32, 3)))
     y = lib.tensor(rng.integers(0, 27, size=32))
-
-    def step():
-        loss = lib.nn.functional.cross_entropy(model(x), y)
-        loss.backward()
-        optimizer.step()
-        optimizer.zero_grad()
-
-    benchmark(step)
+    benchmark(classification_step(lib, model, optimizer, x, y))
 
 
 class CharLM:
