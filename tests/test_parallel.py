@@ -469,3 +469,24 @@ def test_softmax_over_a_middle_dim(threads, op, dtype, shape, dim, transposed):
     rtol = 1e-5 if dtype == "float32" else 1e-12
     for ours, theirs in zip(*results):
         close(ours, theirs, rtol=rtol)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("descending", [False, True])
+def test_sort_special_values_and_ties(threads, dtype, descending):
+    """NaN of either sign after every number (first when descending), -0.0 tied with 0.0, ties in index
+    order: the integer keys the float sort compares."""
+    specials = [float("nan"), -float("nan"), float("inf"), -float("inf"), -0.0, 0.0, 1.5, 1.5, -2.0, 3.0]
+    rng = np.random.default_rng(33)
+    data = rng.choice(np.array(specials, dtype=dtype), size=(70, 600))
+    a, ta = tapegrad.tensor(data), torch.tensor(data)
+    for dim in (1, 0):
+        values, indices = a.sort(dim=dim, descending=descending, stable=True)
+        t_values, t_indices = ta.sort(dim=dim, descending=descending, stable=True)
+        np.testing.assert_array_equal(values.numpy(), t_values.numpy())
+        np.testing.assert_array_equal(np.signbit(values.numpy()), np.signbit(t_values.numpy()))
+        np.testing.assert_array_equal(indices.numpy(), t_indices.numpy())
+        top, top_indices = a.topk(7, dim, largest=descending)
+        t_top, t_top_indices = ta.topk(7, dim, largest=descending)
+        np.testing.assert_array_equal(top.numpy(), t_top.numpy())
+        np.testing.assert_array_equal(a.gather(dim, top_indices).numpy(), top.numpy())

@@ -36,6 +36,49 @@ bool sorts_before(T a, T b, bool descending) {
   return descending ? a > b : a < b;
 }
 
+// An unsigned key in a floating value's sort order: every NaN above +inf (torch sorts NaN last, or first
+// when descending), -0.0 equal to 0.0 (a tie, as torch compares them).
+template <typename T, typename Key>
+Key order_key(T value) {
+  if (std::isnan(value)) return ~Key(0);
+  if (value == T(0)) value = T(0);
+  const Key bits = __builtin_bit_cast(Key, value), sign = Key(1) << (8 * sizeof(Key) - 1);
+  return bits & sign ? ~bits : bits | sign;
+}
+
+// Sorts one row of floats as torch: by key (inverted when descending), then by index; the first k are
+// written out. float32 packs key and index into one integer, so the sort compares integers.
+template <typename T>
+void sort_floating_row(const T* row, int64_t n, int64_t stride, int64_t k, bool descending, T* out_values,
+                       int64_t* out_indices, int64_t out_stride, std::vector<uint64_t>& packed,
+                       std::vector<std::pair<uint64_t, int64_t>>& pairs) {
+  auto finish = [&](auto first, auto last, auto index_of) {
+    if (k == n) std::sort(first, last);
+    else std::partial_sort(first, first + k, last);
+    for (int64_t i = 0; i < k; ++i) {
+      const int64_t index = index_of(first[i]);
+      out_values[i * out_stride] = row[index * stride];
+      out_indices[i * out_stride] = index;
+    }
+  };
+  if constexpr (sizeof(T) == 4) {
+    if (n <= int64_t(UINT32_MAX)) {
+      packed.resize(n);
+      for (int64_t i = 0; i < n; ++i) {
+        uint32_t key = order_key<T, uint32_t>(row[i * stride]);
+        packed[i] = uint64_t(descending ? ~key : key) << 32 | uint64_t(i);
+      }
+      return finish(packed.begin(), packed.end(), [](uint64_t item) { return int64_t(item & UINT32_MAX); });
+    }
+  }
+  pairs.resize(n);
+  for (int64_t i = 0; i < n; ++i) {
+    uint64_t key = order_key<double, uint64_t>(double(row[i * stride]));
+    pairs[i] = {descending ? ~key : key, i};
+  }
+  finish(pairs.begin(), pairs.end(), [](const std::pair<uint64_t, int64_t>& item) { return item.second; });
+}
+
 }  // namespace
 
 void CpuBackend::cumsum(const Tensor& out, const Tensor& in, int64_t dim) {
@@ -67,6 +110,18 @@ void CpuBackend::sort(const Tensor& values, const Tensor& indices, const Tensor&
     const T* src = in.data<T>();
     T* out_values = values.data<T>();
     int64_t* out_indices = indices.data<int64_t>();
+    if constexpr (std::is_floating_point_v<T>) {
+      parallel_for(rows.count(), rows_per_grain(rows.n), [&](int64_t begin, int64_t end) {
+        std::vector<uint64_t> packed;
+        std::vector<std::pair<uint64_t, int64_t>> pairs;
+        for (int64_t r = begin; r < end; ++r) {
+          int64_t out_base = (r / rows.inner) * k * rows.inner + r % rows.inner;
+          sort_floating_row(src + rows.start(r), rows.n, rows.inner, k, descending, out_values + out_base,
+                            out_indices + out_base, rows.inner, packed, pairs);
+        }
+      });
+      return;
+    }
     parallel_for(rows.count(), rows_per_grain(rows.n), [&](int64_t begin, int64_t end) {
       // (value, index) pairs side by side: the comparisons read no second array. The index breaks ties, so
       // the order is total and a full sort is stable, as torch's.
