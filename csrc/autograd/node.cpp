@@ -408,6 +408,20 @@ void rebase_history(const Tensor& self, const std::shared_ptr<Node>& node) {
   if (impl->retains_grad) node->retained_outputs.emplace_back(0, impl);
 }
 
+void adopt_view(const Tensor& self, const Tensor& view) {
+  TensorImpl* impl = self.impl();
+  impl->sizes = view.sizes();
+  impl->strides = view.strides();
+  impl->offset = view.offset();
+  self.bump_version();
+  std::shared_ptr<Node> fn = view.impl()->grad_fn;
+  if (!fn) return;
+  if (impl->retains_grad && impl->grad_fn) impl->grad_fn->forget_retained(impl);
+  set_history(self, fn, 0);
+  if (impl->retains_grad) fn->retained_outputs.emplace_back(0, impl);
+  impl->view_version = impl->storage->version;  // a view's new node already follows its base's history
+}
+
 Tensor& compute_inplace(Tensor& self, const std::function<Tensor(const Tensor&)>& out_of_place) {
   check_inplace(self);
   Tensor input = self;
