@@ -24,8 +24,11 @@ std::string forward_name(const std::string& node_name) {
   while (end > 0 && std::isdigit(static_cast<unsigned char>(node_name[end - 1]))) --end;
   static const std::string suffix = "Backward";
   if (end < node_name.size() && end >= suffix.size() &&
-      node_name.compare(end - suffix.size(), suffix.size(), suffix) == 0)
-    return node_name.substr(0, end - suffix.size());
+      node_name.compare(end - suffix.size(), suffix.size(), suffix) == 0) {
+    // As PyTorch: "MulBackward0" reads "Mul", but an overload keeps its number ("TBackward1" reads "T1").
+    std::string overload = node_name.substr(end);
+    return node_name.substr(0, end - suffix.size()) + (overload == "0" ? "" : overload);
+  }
   return node_name;
 }
 

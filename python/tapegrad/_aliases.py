@@ -3,7 +3,7 @@ beside an out-of-place op (eq_, logical_and_, cumsum_, ...), the torch.* forms o
 (torch.abs_(t)), and small predicates (is_nonzero, is_same_size, is_complex)."""
 from . import _C
 from ._C import Tensor
-from ._ops import _C_TYPE, _inplace
+from ._ops import _C_TYPE, _inplace, _recorded
 from .grad_mode import no_grad
 
 _COMPARISONS = {"greater": "gt", "greater_equal": "ge", "less": "lt", "less_equal": "le", "not_equal": "ne"}
@@ -12,9 +12,8 @@ _COMPARISONS = {"greater": "gt", "greater_equal": "ge", "less": "lt", "less_equa
 _INPLACE_SPELLINGS = {"multiply_": "mul_", "subtract_": "sub_", "true_divide_": "div_", "negative_": "neg_",
                       "clip_": "clamp_", "fix_": "trunc_"}
 
-# In-place methods that write the out-of-place op's result into self.
-_WRITTEN_BACK = ["floor_divide", "remainder", "eq", "ne", "lt", "le", "gt", "ge", "logical_and", "logical_or",
-                 "logical_xor", "logical_not", *_COMPARISONS]
+# In-place methods that write the out-of-place op's result into self (as PyTorch, the logical ones record no node).
+_WRITTEN_BACK = ["floor_divide", "remainder", "logical_and", "logical_or", "logical_xor", "logical_not"]
 
 # PyTorch's torch.<name>_(input, ...) functions, each the Tensor method of that name.
 _TORCH_INPLACE = ["abs_", "acos_", "acosh_", "addmv_", "arccos_", "arccosh_", "arcsin_", "arcsinh_", "arctan_",
@@ -30,6 +29,21 @@ def _divide_(self, other, *, rounding_mode=None):
     if rounding_mode is None:
         return self.div_(other)
     return _inplace("divide", lambda x, y: _C.div(x, y, rounding_mode=rounding_mode))(self, other)
+
+
+def _comparison_inplace(name):
+    """self.eq_(other) and its kin: 1 or 0 in self's dtype, recorded as PyTorch's EqBackward0 (number other) or
+    EqBackward1 (tensor other), whose gradients are zeros."""
+    nodes = {kind: _recorded(f"{name.capitalize()}Backward{kind}", lambda x, y: getattr(x, name)(y).to(x.dtype),
+                             lambda g, x, y: (_C.zeros_like(x), _C.zeros_like(y) if isinstance(y, Tensor) else None))
+             for kind in (0, 1)}
+
+    def method(self, other):
+        node = nodes[1 if isinstance(other, Tensor) else 0]
+        return _C._compute_inplace(self, lambda source: node(source, other))
+
+    method.__name__ = name + "_"
+    return method
 
 
 def _scan_inplace(name):
@@ -126,6 +140,10 @@ def install_tensor_members():
         setattr(Tensor, alias, _method_alias(name))
     for name in _WRITTEN_BACK:
         setattr(Tensor, name + "_", _inplace(name, getattr(Tensor, name)))
+    for name in ("eq", "ne", "lt", "le", "gt", "ge"):
+        setattr(Tensor, name + "_", _comparison_inplace(name))
+    for alias, name in _COMPARISONS.items():
+        setattr(Tensor, alias + "_", _method_alias(name + "_"))
     Tensor.divide_ = _divide_
     Tensor.cumsum_ = _scan_inplace("cumsum")
     Tensor.cumprod_ = _scan_inplace("cumprod")

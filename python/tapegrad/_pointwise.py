@@ -5,6 +5,7 @@ import math
 from . import _C
 from ._C import Tensor
 from ._ops import _TYPE_WORD, _as_tensor, _is_float, _recorded, result_type
+from ._views import broadcast_tensors
 from .grad_mode import no_grad
 
 
@@ -112,7 +113,7 @@ def signbit(input):
     import numpy as np
 
     # NumPy reads the sign bit itself, so that -0.0 and -nan count as negative.
-    return _C.from_numpy(np.ascontiguousarray(np.signbit(input.detach().numpy())))
+    return _C.from_numpy(np.signbit(input.detach().numpy()))
 
 
 def isposinf(input):
@@ -132,7 +133,7 @@ def isin(elements, test_elements, *, assume_unique=False, invert=False):
     # A membership test, never differentiated: NumPy's sorted search does it.
     dtype = result_type(elements, test_elements)
     values, candidates = (np.asarray(_as_tensor(x, dtype).detach()) for x in (elements, test_elements))
-    return _C.from_numpy(np.ascontiguousarray(np.isin(values, candidates, invert=invert)))
+    return _C.from_numpy(np.isin(values, candidates, invert=invert))
 
 
 def _integer_operands(name, input, other):
@@ -146,7 +147,7 @@ def _integer_operands(name, input, other):
 
 def _gcd_of(a, b):
     a, b = a.abs(), b.abs()
-    a, b = _C.broadcast_tensors(a, b)
+    a, b = broadcast_tensors(a, b)
     # Euclid's steps on every element at once, until every divisor is 0.
     while bool((b != 0).any()):
         nonzero = b != 0

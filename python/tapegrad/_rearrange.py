@@ -34,9 +34,10 @@ def rot90(input, k=1, dims=(0, 1)):
     n = input.dim()
     if n < 2:
         raise RuntimeError(f"expected total dims >= 2, but got total dims = {n}")
-    if dims[0] == dims[1] or abs(dims[0] - dims[1]) == n:
+    wrapped = (_wrap_dim(dims[0], n), _wrap_dim(dims[1], n))
+    if wrapped[0] == wrapped[1]:
         raise RuntimeError(f"expected rotation dims to be different, but got dim0 = {dims[0]} and dim1 = {dims[1]}")
-    return _rot90(input, k, (_wrap_dim(dims[0], n), _wrap_dim(dims[1], n)))
+    return _rot90(input, k, wrapped)
 
 
 def fliplr(input):

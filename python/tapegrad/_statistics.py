@@ -479,9 +479,11 @@ class _Aminmax(Function):
 
 def aminmax(input, *, dim=None, keepdim=False):
     dims = _dims(dim, input.dim())
-    if input.numel() == 0 and (dim is None or input.shape[dims[0]] == 0):
+    if dim is None and input.numel() == 0:
         raise RuntimeError("aminmax(): cannot compute aminmax over an empty dimension as the operation has no "
                            "identity.")
+    if dim is not None and input.dim() and input.shape[dims[0]] == 0:
+        raise IndexError(f"aminmax: Expected reduction dim {dims[0]} to have non-zero size.")
     return _AMINMAX(*_Aminmax.apply(input, dims, keepdim))
 
 

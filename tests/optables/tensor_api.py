@@ -73,6 +73,8 @@ CASES = [
                                                   L.not_equal(a, a.round())), [(3, 4), (4,)], grad=False),
     OpCase("comparison_inplace", lambda L, a, b: (a.clone().gt_(b), a.clone().le_(0.1), a.clone().not_equal_(b),
                                                   a.clone().less_(b)), [(3, 4), (4,)], grad=False),
+    OpCase("comparison_inplace_records_zero_gradient", lambda L, a, b: ((a * 1).gt_(b), (a * 1).ne_(0.5)),
+           [(3, 4), (4,)]),
     OpCase("logical_inplace", lambda L, a, b: (a.round().logical_and_(b), a.clone().logical_not_(),
                                                a.round().logical_xor_(b)), [(3, 4), (4,)], grad=False),
     OpCase("cumsum_", lambda L, a: (a * 1).cumsum_(1), [(3, 4)]),
