@@ -107,6 +107,20 @@ def test_inplace_view_on_leaf_that_requires_grad_raises(name):
     assert_same_error(lambda lib: INPLACE_VIEWS[name](leaf(lib)[:]))
 
 
+def test_view_taken_before_an_inplace_view_op_still_reaches_the_base():
+    def run(lib):
+        leaf = lib.arange(1.0, 7.0).reshape(2, 3).requires_grad_()
+        t = leaf * 2
+        row = t[0]
+        t.t_()
+        (row * 10).sum().backward()
+        return grad_fn_name(row), tuple(row.shape), leaf.grad
+
+    ref, ours = both(run)
+    assert ours[:2] == ref[:2]
+    assert_same(ref[2], ours[2])
+
+
 def test_inplace_view_on_leaf_is_allowed_under_no_grad():
     def run(lib):
         leaf = lib.ones(2, 3, requires_grad=True)
@@ -346,6 +360,9 @@ def test_inplace_ops_record_the_op_node():
     lambda lib: lib.tensor([3, -6]).true_divide_(2),
     lambda lib: lib.ones(2, requires_grad=True).multiply_(2),
     lambda lib: lib.abs_(3),
+    lambda lib: lib.is_floating_point(3),
+    lambda lib: lib.is_nonzero([1]),
+    lambda lib: lib.ones(2, 1).squeeze_(None),
 ])
 def test_errors(code):
     assert_same_error(code)

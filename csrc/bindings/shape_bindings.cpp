@@ -87,6 +87,8 @@ void bind_shape(py::module_& m) {
   def_method("squeeze", squeeze, py::arg("dim") = py::ellipsis());
   def_method("squeeze_", [](py::object self, py::object dim) {
     Tensor t = unwrap(self.ptr());
+    TG_CHECK_TYPE(!dim.is_none(), "squeeze_() received an invalid combination of arguments - got (NoneType), but "
+                  "expected one of:\n * ()\n * (int dim)\n * (tuple of ints dim)");
     if (dim.ptr() == Py_Ellipsis) ops::squeeze_(t);
     else if (PyLong_Check(dim.ptr())) ops::squeeze_(t, dim.cast<int64_t>());
     else ops::squeeze_(t, py::cast<DimVec>(dim));

@@ -87,10 +87,14 @@ def _method_alias(name):
     return method
 
 
+def _check_tensor(name, input):
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{name}(): argument 'input' (position 1) must be Tensor, not {type(input).__name__}")
+
+
 def _torch_inplace(name):
     def fn(input, *args, **kwargs):
-        if not isinstance(input, Tensor):
-            raise TypeError(f"{name}(): argument 'input' (position 1) must be Tensor, not {type(input).__name__}")
+        _check_tensor(name, input)
         return getattr(input, name)(*args, **kwargs)
 
     fn.__name__ = name
@@ -98,6 +102,7 @@ def _torch_inplace(name):
 
 
 def is_nonzero(input):
+    _check_tensor("is_nonzero", input)
     if input.numel() == 0:
         raise RuntimeError("Boolean value of Tensor with no values is ambiguous")
     if input.numel() > 1:
@@ -106,14 +111,17 @@ def is_nonzero(input):
 
 
 def is_same_size(input, other):
+    _check_tensor("is_same_size", input)
     return tuple(input.shape) == tuple(other.shape)
 
 
 def is_floating_point(input):
+    _check_tensor("is_floating_point", input)
     return input.is_floating_point()
 
 
 def is_complex(input):
+    _check_tensor("is_complex", input)
     return False  # tapegrad has no complex dtypes
 
 
