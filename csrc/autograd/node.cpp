@@ -24,8 +24,11 @@ std::string forward_name(const std::string& node_name) {
   while (end > 0 && std::isdigit(static_cast<unsigned char>(node_name[end - 1]))) --end;
   static const std::string suffix = "Backward";
   if (end < node_name.size() && end >= suffix.size() &&
-      node_name.compare(end - suffix.size(), suffix.size(), suffix) == 0)
-    return node_name.substr(0, end - suffix.size());
+      node_name.compare(end - suffix.size(), suffix.size(), suffix) == 0) {
+    // As PyTorch: "MulBackward0" reads "Mul", but an overload keeps its number ("TBackward1" reads "T1").
+    std::string overload = node_name.substr(end);
+    return node_name.substr(0, end - suffix.size()) + (overload == "0" ? "" : overload);
+  }
   return node_name;
 }
 
@@ -406,6 +409,20 @@ void rebase_history(const Tensor& self, const std::shared_ptr<Node>& node) {
   }
   set_history(self, node, 0);
   if (impl->retains_grad) node->retained_outputs.emplace_back(0, impl);
+}
+
+void adopt_view(const Tensor& self, const Tensor& view) {
+  TensorImpl* impl = self.impl();
+  impl->sizes = view.sizes();
+  impl->strides = view.strides();
+  impl->offset = view.offset();
+  self.bump_version();
+  std::shared_ptr<Node> fn = view.impl()->grad_fn;
+  if (!fn) return;
+  if (impl->retains_grad && impl->grad_fn) impl->grad_fn->forget_retained(impl);
+  set_history(self, fn, 0);
+  if (impl->retains_grad) fn->retained_outputs.emplace_back(0, impl);
+  impl->view_version = impl->storage->version;  // a view's new node already follows its base's history
 }
 
 Tensor& compute_inplace(Tensor& self, const std::function<Tensor(const Tensor&)>& out_of_place) {

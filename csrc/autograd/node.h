@@ -165,6 +165,9 @@ void check_inplace(const Tensor& self, const Tensor& other = Tensor());
 void check_inplace_may_overlap(const Tensor& self, const Tensor& other = Tensor());
 // After an in-place op recorded as `node`, `self` becomes that node's output.
 void rebase_history(const Tensor& self, const std::shared_ptr<Node>& node);
+// After an in-place view op (t_, squeeze_, ...): self takes the geometry of `view`, a view of self made by
+// the out-of-place op, and its node as grad_fn; the data is unchanged but, as PyTorch, the version moves.
+void adopt_view(const Tensor& self, const Tensor& view);
 // An in-place op written as its out-of-place twin (self.sin_() as sin): writes
 // out_of_place(self) into self and makes that op's node self's grad_fn, as PyTorch records
 // SinBackward0 for sin_. The op sees a copy of self, so what it saves stays valid.

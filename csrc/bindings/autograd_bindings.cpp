@@ -142,6 +142,17 @@ void bind_autograd(py::module_& m) {
     py::setattr(self, "requires_grad", py::bool_(flag));
     return self;
   }, py::arg("requires_grad").noconvert() = true);
+  // An in-place op written in Python as its out-of-place twin: out_of_place(copy of self) is written into self
+  // and its node becomes self's grad_fn, as PyTorch records LogitBackward0 for logit_.
+  m.def("_compute_inplace", [](py::object self, py::function out_of_place) {
+    Tensor t = unwrap(self.ptr());
+    compute_inplace(t, [&out_of_place](const Tensor& x) {
+      py::object result = out_of_place(py::reinterpret_steal<py::object>(wrap(x)));
+      TG_CHECK_TYPE(is_tensor(result.ptr()), "an in-place op's out-of-place twin must return a Tensor");
+      return unwrap(result.ptr());
+    });
+    return self;
+  });
   def_method("detach", [](const Tensor& t) { return ops::detach(t); });
   def_method("detach_", [](py::object self) {
     Tensor t = unwrap(self.ptr());

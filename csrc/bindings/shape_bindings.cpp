@@ -56,6 +56,12 @@ void bind_shape(py::module_& m) {
   def_method("transpose", transpose, py::arg("dim0"), py::arg("dim1"));
   m.def("swapaxes", transpose, py::arg("input"), py::arg("axis0"), py::arg("axis1"));
   def_method("swapaxes", transpose, py::arg("axis0"), py::arg("axis1"));
+  m.def("swapdims", transpose, py::arg("input"), py::arg("dim0"), py::arg("dim1"));
+  def_method("swapdims", transpose, py::arg("dim0"), py::arg("dim1"));
+  def_inplace<int64_t, int64_t>("transpose_", ops::transpose_, py::arg("dim0"), py::arg("dim1"));
+  def_inplace<int64_t, int64_t>("swapaxes_", ops::transpose_, py::arg("axis0"), py::arg("axis1"));
+  def_inplace<int64_t, int64_t>("swapdims_", ops::transpose_, py::arg("dim0"), py::arg("dim1"));
+  def_inplace<>("t_", [](Tensor& t) { ops::t_(t); });
   m.def("t", [](const Tensor& t) { return ops::t(t); }, py::arg("input"));
   def_method("t", [](const Tensor& t) { return ops::t(t); });
   def_property("T", [](const Tensor& t) {
@@ -79,6 +85,16 @@ void bind_shape(py::module_& m) {
   };
   m.def("squeeze", squeeze, py::arg("input"), py::arg("dim") = py::ellipsis());
   def_method("squeeze", squeeze, py::arg("dim") = py::ellipsis());
+  def_method("squeeze_", [](py::object self, py::object dim) {
+    Tensor t = unwrap(self.ptr());
+    TG_CHECK_TYPE(!dim.is_none(), "squeeze_() received an invalid combination of arguments - got (NoneType), but "
+                  "expected one of:\n * ()\n * (int dim)\n * (tuple of ints dim)");
+    if (dim.ptr() == Py_Ellipsis) ops::squeeze_(t);
+    else if (PyLong_Check(dim.ptr())) ops::squeeze_(t, dim.cast<int64_t>());
+    else ops::squeeze_(t, py::cast<DimVec>(dim));
+    return self;
+  }, py::arg("dim") = py::ellipsis());
+  def_inplace<int64_t>("unsqueeze_", [](Tensor& t, int64_t dim) { ops::unsqueeze_(t, dim); }, py::arg("dim"));
   auto unsqueeze = [](const Tensor& t, int64_t dim) { return ops::unsqueeze(t, dim); };
   m.def("unsqueeze", unsqueeze, py::arg("input"), py::arg("dim"));
   def_method("unsqueeze", unsqueeze, py::arg("dim"));

@@ -191,6 +191,13 @@ Tensor squeeze(const Tensor& a);
 Tensor squeeze(const Tensor& a, int64_t dim);
 Tensor squeeze(const Tensor& a, const DimVec& dims);
 Tensor unsqueeze(const Tensor& a, int64_t dim);
+// In-place view ops: self's own sizes and strides change, as PyTorch's t_, transpose_, squeeze_, unsqueeze_.
+void t_(Tensor& self);
+void transpose_(Tensor& self, int64_t dim0, int64_t dim1);
+void squeeze_(Tensor& self);
+void squeeze_(Tensor& self, int64_t dim);
+void squeeze_(Tensor& self, const DimVec& dims);
+void unsqueeze_(Tensor& self, int64_t dim);
 Tensor flatten(const Tensor& a, int64_t start_dim, int64_t end_dim);
 Tensor select(const Tensor& a, int64_t dim, int64_t index);
 Tensor slice(const Tensor& a, int64_t dim, std::optional<int64_t> start, std::optional<int64_t> end, int64_t step);

@@ -292,6 +292,48 @@ Tensor unsqueeze(const Tensor& a, int64_t dim) {
   return restride_view(a, sizes, strides, "UnsqueezeBackward0");
 }
 
+// ---- in-place view ops: the out-of-place view's geometry, recorded under PyTorch's in-place node names ----
+
+void t_(Tensor& self) {
+  check_inplace_may_overlap(self);
+  TG_CHECK(self.dim() <= 2, "t_() expects a tensor with <= 2 dimensions, but self is ", self.dim(), "D");
+  adopt_view(self, permute_named(self, swap_order(self.dim(), 0, self.dim() - 1), "TBackward1"));
+}
+
+void transpose_(Tensor& self, int64_t dim0, int64_t dim1) {
+  check_inplace_may_overlap(self);
+  int64_t d0 = wrap_dim(dim0, self.dim()), d1 = wrap_dim(dim1, self.dim());
+  adopt_view(self, permute_named(self, swap_order(self.dim(), d0, d1), "TransposeBackward1"));
+}
+
+// Takes the geometry the out-of-place op (which checks the dims) gives, with the in-place node's name.
+template <typename ViewOp>
+static void restride_(Tensor& self, ViewOp view_op, const char* name) {
+  check_inplace_may_overlap(self);
+  Tensor geometry;
+  {
+    AutoGradMode no_grad(false);
+    geometry = view_op(self);
+  }
+  adopt_view(self, restride_view(self, geometry.sizes(), geometry.strides(), name));
+}
+
+void squeeze_(Tensor& self) {
+  restride_(self, [](const Tensor& a) { return squeeze(a); }, "SqueezeBackward3");
+}
+
+void squeeze_(Tensor& self, int64_t dim) {
+  restride_(self, [dim](const Tensor& a) { return squeeze(a, dim); }, "SqueezeBackward4");
+}
+
+void squeeze_(Tensor& self, const DimVec& dims) {
+  restride_(self, [&dims](const Tensor& a) { return squeeze(a, dims); }, "SqueezeBackward5");
+}
+
+void unsqueeze_(Tensor& self, int64_t dim) {
+  restride_(self, [dim](const Tensor& a) { return unsqueeze(a, dim); }, "UnsqueezeBackward1");
+}
+
 // ---- select / slice / as_strided: gradients scatter into zeros of the input's shape ----
 
 struct ScatterViewBackward : Node {

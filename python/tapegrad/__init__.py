@@ -48,6 +48,16 @@ from . import _views  # noqa: E402
 
 _ops.install(globals(), _views)
 _views.install_tensor_members()
+from . import _pointwise, _rearrange  # noqa: E402
+
+_ops.install(globals(), _pointwise)
+_ops.install(globals(), _rearrange)
+for _name, _method in _pointwise.TENSOR_ONLY.items():
+    setattr(Tensor, _name, _method)
+from . import _aliases  # noqa: E402
+
+_ops.install(globals(), _aliases)
+_aliases.install_tensor_members()
 from . import linalg, special  # noqa: E402
 
 _ops.install(globals(), linalg)

@@ -456,7 +456,16 @@ def cross(input, other, dim=None):
     return linalg_cross(input, other, dim=dim)
 
 
-FUNCTIONS = {"einsum": einsum, "tensordot": tensordot, "kron": kron, "block_diag": block_diag, "cdist": cdist,
+def inner(input, other):
+    if input.dim() == 0 or other.dim() == 0:
+        return input * other
+    if input.shape[-1] != other.shape[-1]:
+        raise RuntimeError(f"inner() the last dimension must match on both input tensors but got shapes "
+                           f"{list(input.shape)} and {list(other.shape)}")
+    return tensordot(input, other, ([-1], [-1]))
+
+
+FUNCTIONS = {"inner": inner, "einsum": einsum, "tensordot": tensordot, "kron": kron, "block_diag": block_diag, "cdist": cdist,
              "cross": cross}
-METHODS = ["kron", "cross"]
+METHODS = ["inner", "kron", "cross"]
 INPLACE = []

@@ -86,14 +86,14 @@ def _inplace(name, out_of_place):
     """self.<name>_(...): the out-of-place result written into self (its dtype must hold the result)."""
 
     def method(self, *args, **kwargs):
-        result = out_of_place(self, *args, **kwargs)
-        if _is_float(result.dtype) and not _is_float(self.dtype):
-            raise RuntimeError(f"result type {_TYPE_WORD[str(result.dtype)]} can't be cast to the desired output "
-                               f"type {_TYPE_WORD[str(self.dtype)]}")
-        if tuple(result.shape) != tuple(self.shape):
-            raise RuntimeError(f"output with shape {list(self.shape)} doesn't match the broadcast shape "
-                               f"{list(result.shape)}")
-        return self.copy_(result)
+        def write(source):
+            result = out_of_place(source, *args, **kwargs)
+            if tuple(result.shape) != tuple(self.shape):
+                raise RuntimeError(f"output with shape {list(self.shape)} doesn't match the broadcast shape "
+                                   f"{list(result.shape)}")
+            return result
+
+        return _C._compute_inplace(self, write)
 
     method.__name__ = name + "_"
     return method
@@ -438,6 +438,48 @@ def baddbmm(input, batch1, batch2, *, beta=1, alpha=1):
     return _baddbmm(input, batch1, batch2, beta, alpha)
 
 
+def _addr_compute(input, vec1, vec2, beta, alpha):
+    product = _scaled(_C.outer(vec1, vec2), alpha)
+    return product if beta == 0 else _scaled(input, beta) + product
+
+
+def _addr_grads(g, input, vec1, vec2, beta, alpha):
+    g_alpha = _scaled(g, alpha)
+    return (_scaled(g, beta) if beta != 0 else g * 0, _C.mv(g_alpha, vec2), _C.mv(g_alpha.t(), vec1), None, None)
+
+
+_addr = _recorded("AddrBackward0", _addr_compute, _addr_grads)
+
+
+def addr(input, vec1, vec2, *, beta=1, alpha=1):
+    for name, vec in (("vec1", vec1), ("vec2", vec2)):
+        if vec.dim() != 1:
+            raise RuntimeError(f"addr: Expected 1-D argument {name}, but got {vec.dim()}-D")
+    return _addr(input, vec1, vec2, beta, alpha)
+
+
+def _addbmm_compute(input, batch1, batch2, beta, alpha):
+    product = _scaled(_C.bmm(batch1, batch2).sum(0), alpha)
+    return product if beta == 0 else _scaled(input, beta) + product
+
+
+def _addbmm_grads(g, input, batch1, batch2, beta, alpha):
+    # Every batch's product received the same gradient.
+    g_batches = _scaled(g, alpha).unsqueeze(0).expand(batch1.shape[0], *g.shape)
+    return (_scaled(g, beta) if beta != 0 else g * 0, _C.bmm(g_batches, batch2.transpose(1, 2)),
+            _C.bmm(batch1.transpose(1, 2), g_batches), None, None)
+
+
+_addbmm = _recorded("AddbmmBackward0", _addbmm_compute, _addbmm_grads)
+
+
+def addbmm(input, batch1, batch2, *, beta=1, alpha=1):
+    for name, batch in (("batch1", batch1), ("batch2", batch2)):
+        if batch.dim() != 3:
+            raise RuntimeError(f"{name} must be a 3D tensor")
+    return _addbmm(input, batch1, batch2, beta, alpha)
+
+
 # ---- reductions and small linear algebra ----
 
 def _trace_compute(x):
@@ -669,7 +711,8 @@ def bitwise_not(input):
 FUNCTIONS = {
     "result_type": result_type, "addcmul": addcmul, "addcdiv": addcdiv, "lerp": lerp, "logaddexp": logaddexp,
     "xlogy": xlogy, "fmod": fmod, "fmax": fmax, "fmin": fmin, "frac": frac, "sgn": sgn, "logit": logit, "nan_to_num": nan_to_num, "clamp_min": clamp_min,
-    "clamp_max": clamp_max, "addmm": addmm, "addmv": addmv, "baddbmm": baddbmm, "trace": trace, "dist": dist,
+    "clamp_max": clamp_max, "addmm": addmm, "addmv": addmv, "baddbmm": baddbmm,
+    "addr": addr, "addbmm": addbmm, "trace": trace, "dist": dist,
     "movedim": movedim, "moveaxis": moveaxis, "atleast_1d": atleast_1d, "atleast_2d": atleast_2d,
     "atleast_3d": atleast_3d, "hstack": hstack, "vstack": vstack, "row_stack": row_stack, "dstack": dstack,
     "column_stack": column_stack, "take_along_dim": take_along_dim, "meshgrid": meshgrid,
@@ -679,11 +722,11 @@ FUNCTIONS = {
 }
 
 # Tensor methods: the function with self first, and in-place twins where PyTorch has them.
-METHODS = ["addcmul", "addcdiv", "lerp", "logaddexp", "xlogy", "fmod", "fmax", "fmin", "frac", "sgn", "logit", "nan_to_num", "clamp_min", "clamp_max", "addmm", "addmv", "baddbmm", "trace",
+METHODS = ["addcmul", "addcdiv", "lerp", "logaddexp", "xlogy", "fmod", "fmax", "fmin", "frac", "sgn", "logit", "nan_to_num", "clamp_min", "clamp_max", "addmm", "addmv", "baddbmm", "addr", "addbmm", "trace",
            "dist", "movedim", "moveaxis", "take_along_dim", "count_nonzero", "bitwise_and", "bitwise_or",
            "bitwise_xor", "bitwise_not"]
 INPLACE = ["addcmul", "addcdiv", "lerp", "xlogy", "fmod", "frac", "sgn", "logit",
-           "nan_to_num", "clamp_min", "clamp_max", "addmm", "addmv", "baddbmm", "bitwise_and", "bitwise_or",
+           "nan_to_num", "clamp_min", "clamp_max", "addmm", "addmv", "baddbmm", "addr", "addbmm", "bitwise_and", "bitwise_or",
            "bitwise_xor", "bitwise_not"]
 
 

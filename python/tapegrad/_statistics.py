@@ -445,9 +445,117 @@ def nanquantile(input, q, dim=None, keepdim=False, *, interpolation="linear", ou
     return _quantile(input, q, dim, keepdim, interpolation, True)
 
 
+# ---- aminmax, cov, corrcoef ----
+
+_AMINMAX = _values_indices_type("aminmax", ("min", "max"))
+
+
+def _extremes(x, dims, keepdim):
+    if x.dim() == 0:
+        return x.clone(), x.clone()
+    return x.amin(dims, keepdim), x.amax(dims, keepdim)
+
+
+class _Aminmax(Function):
+    _node_name = "AminmaxBackward0"
+
+    @staticmethod
+    def forward(ctx, x, dims, keepdim):
+        ctx.save_for_backward(x)
+        ctx.args = dims, keepdim
+        return _extremes(x, dims, keepdim)
+
+    @staticmethod
+    def backward(ctx, g_min, g_max):
+        x, = ctx.saved_tensors
+        dims, keepdim = ctx.args
+        grad = _C.zeros_like(x)
+        # As amin's and amax's gradients: shared evenly between the elements tied for the extreme.
+        for g, extreme in zip((g_min, g_max), _extremes(x, dims, keepdim)):
+            hits = (x == _unsqueeze_reduced(extreme, dims, keepdim)).to(x.dtype)
+            grad = grad + hits * _unsqueeze_reduced(g, dims, keepdim) / hits.sum(dims, keepdim=True)
+        return grad, None, None
+
+
+def aminmax(input, *, dim=None, keepdim=False):
+    dims = _dims(dim, input.dim())
+    if dim is None and input.numel() == 0:
+        raise RuntimeError("aminmax(): cannot compute aminmax over an empty dimension as the operation has no "
+                           "identity.")
+    if dim is not None and input.dim() and input.shape[dims[0]] == 0:
+        raise IndexError(f"aminmax: Expected reduction dim {dims[0]} to have non-zero size.")
+    return _AMINMAX(*_Aminmax.apply(input, dims, keepdim))
+
+
+def _check_weights(name, w, observations, integral):
+    if w.dim() > 1:
+        raise RuntimeError(f"cov(): expected {name} to have one or fewer dimensions but got {name} with {w.dim()} "
+                           "dimensions")
+    if integral and w.dtype != _C.int64:
+        raise RuntimeError(f"cov(): expected {name} to have integral dtype but got {name} with "
+                           f"{_TYPE_WORD[str(w.dtype)]} dtype")
+    if not integral and not w.dtype.is_floating_point:
+        raise RuntimeError(f"cov(): expected {name} to have floating point dtype but got {name} with "
+                           f"{_TYPE_WORD[str(w.dtype)]} dtype")
+    if w.numel() != observations:
+        raise RuntimeError(f"cov(): expected {name} to have the same numel as there are observations in the input "
+                           f"but got {w.numel()} != {observations}")
+    if observations and bool((w < 0).any()):
+        raise RuntimeError(f"cov(): {name} cannot be negative")
+
+
+def cov(input, *, correction=1, fweights=None, aweights=None):
+    """ATen's cov: variables in rows, observations in columns, weighted by fweights * aweights."""
+    if input.dim() > 2:
+        raise RuntimeError(f"cov(): expected input to have two or fewer dimensions but got an input with "
+                           f"{input.dim()} dimensions")
+    if input.dtype == _C.bool:
+        raise RuntimeError("cov(): bool dtype is not supported for input")
+    x = input.view(1, -1) if input.dim() < 2 else input
+    observations = x.shape[1]
+    w = None
+    if fweights is not None:
+        _check_weights("fweights", fweights, observations, True)
+        w = fweights
+    if aweights is not None:
+        _check_weights("aweights", aweights, observations, False)
+        w = aweights if w is None else w * aweights
+    w_sum = w.sum() if w is not None else _C.tensor(observations)
+    if w is not None and not bool(w_sum != 0):
+        raise RuntimeError("cov(): weights sum to zero, can't be normalized")
+    avg = (x * w if w is not None else x).sum(1) / w_sum
+    if w is not None and aweights is not None and correction != 0:
+        norm_factor = w_sum - correction * (w * aweights).sum() / w_sum
+    else:
+        norm_factor = w_sum - correction
+    if bool(norm_factor <= 0):
+        import warnings
+
+        warnings.warn("cov(): degrees of freedom is <= 0. Correction should be strictly less than the number of "
+                      "observations.")
+        norm_factor = _C.zeros_like(norm_factor)
+    centered = x - avg.unsqueeze(1)
+    product = _C.mm(centered, (centered * w if w is not None else centered).t())
+    return _C.true_divide(product, norm_factor).squeeze()
+
+
+def corrcoef(input):
+    if input.dim() > 2:
+        raise RuntimeError(f"corrcoef(): expected input to have two or fewer dimensions but got an input with "
+                           f"{input.dim()} dimensions")
+    c = cov(input)
+    if c.dim() == 0:
+        return c / c
+    stddev = c.diagonal().sqrt()
+    c = c / stddev.view(-1, 1)
+    c = c / stddev.view(1, -1)
+    return c.clip(-1, 1)
+
+
 FUNCTIONS = {"std_mean": std_mean, "var_mean": var_mean, "nansum": nansum, "nanmean": nanmean, "median": median,
              "nanmedian": nanmedian, "kthvalue": kthvalue, "mode": mode, "cummax": cummax, "cummin": cummin,
-             "logcumsumexp": logcumsumexp, "cumprod": cumprod, "quantile": quantile, "nanquantile": nanquantile}
-METHODS = ["nansum", "nanmean", "median", "nanmedian", "kthvalue", "mode", "cummax", "cummin", "logcumsumexp",
+             "logcumsumexp": logcumsumexp, "cumprod": cumprod, "quantile": quantile, "nanquantile": nanquantile,
+             "aminmax": aminmax, "cov": cov, "corrcoef": corrcoef}
+METHODS = ["aminmax", "cov", "corrcoef", "nansum", "nanmean", "median", "nanmedian", "kthvalue", "mode", "cummax", "cummin", "logcumsumexp",
            "cumprod", "quantile", "nanquantile"]
 INPLACE = []

@@ -1,10 +1,10 @@
-"""Tensor.unfold (a sliding-window view), unflatten, broadcast_shapes / broadcast_tensors, and the nbytes and
-itemsize properties."""
+"""Tensor.unfold (a sliding-window view), unflatten, broadcast_shapes / broadcast_tensors / broadcast_to, ravel,
+tensor_split with hsplit / vsplit / dsplit, and the nbytes and itemsize properties."""
 import math
 
 from . import _C
 from ._C import Tensor
-from ._ops import _recorded, _wrap_dim
+from ._ops import _TYPE_WORD, _recorded, _wrap_dim
 from ._size import Size
 from .grad_mode import no_grad
 
@@ -102,6 +102,67 @@ def broadcast_tensors(*tensors):
     return tuple(t.expand(*shape) for t in tensors)
 
 
+def broadcast_to(input, size):
+    return input.expand(*size)
+
+
+def ravel(input):
+    return input.contiguous().view(-1)
+
+
+def _split_points(indices_or_sections, dim_size):
+    """The [start, end) slices tensor_split cuts: equal sections (the first ones one longer), or at indices."""
+    if isinstance(indices_or_sections, int):
+        sections = indices_or_sections
+        if sections <= 0:
+            raise RuntimeError(f"number of sections must be larger than 0, got {sections}")
+        size, longer = divmod(dim_size, sections)
+        ends = [(i + 1) * size + min(i + 1, longer) for i in range(sections)]
+        return list(zip([0] + ends[:-1], ends))
+    indices = list(indices_or_sections)
+    return list(zip([0] + indices, indices + [None]))
+
+
+def tensor_split(input, indices_or_sections, dim=0):
+    if input.dim() == 0:
+        raise RuntimeError("tensor_split expected at least a 1-dimensional tensor, but got a tensor with 0 dims")
+    if isinstance(indices_or_sections, Tensor):
+        if indices_or_sections.dtype != _C.int64:
+            raise RuntimeError("tensor_split expected tensor_indices_or_sections to have dtype of long, but got "
+                               f"{_TYPE_WORD[str(indices_or_sections.dtype)]}")
+        if indices_or_sections.dim() > 1:
+            raise RuntimeError("tensor_split expected tensor_indices_or_sections to be a zero-dimensional or "
+                               f"one-dimensional tensor, but got a tensor with {indices_or_sections.dim()} dims")
+        indices_or_sections = indices_or_sections.tolist()
+    dim = _wrap_dim(dim, input.dim())
+    leading = (slice(None),) * dim
+    # Slices with Python's rules, as PyTorch's: indices past the end or out of order give empty pieces.
+    return tuple(input[leading + (slice(start, end),)]
+                 for start, end in _split_points(indices_or_sections, input.shape[dim]))
+
+
+def _directional_split(name, min_dims, pick_dim):
+    def split(input, indices_or_sections):
+        if input.dim() < min_dims:
+            raise RuntimeError(f"torch.{name} requires a tensor with at least {min_dims} dimension, but got a tensor "
+                               f"with {input.dim()} dimensions!")
+        dim = pick_dim(input)
+        if isinstance(indices_or_sections, int):
+            size = input.shape[dim]
+            if indices_or_sections == 0 or size % indices_or_sections:
+                raise RuntimeError(f"torch.{name} attempted to split along dimension {dim}, but the size of the "
+                                   f"dimension {size} is not divisible by the split_size {indices_or_sections}!")
+        return tensor_split(input, indices_or_sections, dim)
+
+    split.__name__ = name
+    return split
+
+
+hsplit = _directional_split("hsplit", 1, lambda x: 0 if x.dim() == 1 else 1)
+vsplit = _directional_split("vsplit", 2, lambda x: 0)
+dsplit = _directional_split("dsplit", 3, lambda x: 2)
+
+
 def _nbytes(self):
     return self.numel() * self.element_size()
 
@@ -110,8 +171,10 @@ def _itemsize(self):
     return self.element_size()
 
 
-FUNCTIONS = {"unflatten": unflatten, "broadcast_shapes": broadcast_shapes, "broadcast_tensors": broadcast_tensors}
-METHODS = ["unflatten"]
+FUNCTIONS = {"unflatten": unflatten, "broadcast_shapes": broadcast_shapes, "broadcast_tensors": broadcast_tensors,
+             "broadcast_to": broadcast_to, "ravel": ravel, "tensor_split": tensor_split, "hsplit": hsplit,
+             "vsplit": vsplit, "dsplit": dsplit}
+METHODS = ["unflatten", "broadcast_to", "ravel", "tensor_split", "hsplit", "vsplit", "dsplit"]
 INPLACE = []
 
 
