@@ -34,6 +34,16 @@ def test_conv2d_forward_backward(benchmark, lib, shape):
     benchmark(lambda: lib.autograd.grad(layer(x), [x, layer.weight, layer.bias], grad))
 
 
+@pytest.mark.benchmark(group="ConvTranspose2d(32, 16, 4, stride=2, padding=1) fwd+bwd 32x32x8x8")
+def test_conv_transpose2d_forward_backward(benchmark, lib):
+    # A DCGAN generator's upsampling step: 8x8 -> 16x16.
+    lib.manual_seed(0)
+    layer = lib.nn.ConvTranspose2d(32, 16, 4, stride=2, padding=1)
+    x = make(lib, random_float32(32, 32, 8, 8)).requires_grad_()
+    grad = make(lib, random_float32(32, 16, 16, 16, seed=1))
+    benchmark(lambda: lib.autograd.grad(layer(x), [x, layer.weight, layer.bias], grad))
+
+
 @pytest.mark.benchmark(group="MaxPool2d(2) fwd+bwd 32x16x32x32")
 def test_max_pool_2d(benchmark, lib):
     layer = lib.nn.MaxPool2d(2)

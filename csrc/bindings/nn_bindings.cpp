@@ -105,6 +105,13 @@ void bind_nn(py::module_& m) {
                        groups);
   }, py::arg("input"), py::arg("weight"), py::arg("bias"), py::arg("stride"), py::arg("padding_before"),
      py::arg("padding_after"), py::arg("dilation"), py::arg("groups"));
+  nn.def("conv_transpose", [](const Tensor& input, const Tensor& weight, const OptTensor& bias, const DimVec& stride,
+                             const DimVec& padding, const DimVec& output_padding, int64_t groups,
+                             const DimVec& dilation, int64_t spatial_dims) {
+    return ops::conv_transpose(input, weight, value_or_undefined(bias), stride, padding, output_padding, dilation,
+                               groups, spatial_dims);
+  }, py::arg("input"), py::arg("weight"), py::arg("bias"), py::arg("stride"), py::arg("padding"),
+     py::arg("output_padding"), py::arg("groups"), py::arg("dilation"), py::arg("spatial_dims"));
   // stride=None (or an empty tuple) is the kernel size.
   nn.def("max_pool2d", [](const Tensor& input, const DimVec& kernel_size, const std::optional<DimVec>& stride,
                          const DimVec& padding, const DimVec& dilation, bool ceil_mode) {

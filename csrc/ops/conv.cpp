@@ -64,7 +64,40 @@ DimVec pair_of(const DimVec& v, const char* name) {
 
 }  // namespace
 
-// ---- conv2d ----
+// ---- conv2d and conv_transpose2d ----
+
+namespace {
+
+// The gradient of a convolution of `in` by a weight of weight_sizes with respect to the weight, given that of
+// its output, as differentiable ops.
+Tensor weight_grad_as_ops(const Tensor& grad_out, const Tensor& in, const Window2d& window, int64_t groups,
+                          const DimVec& weight_sizes) {
+  int64_t n = in.sizes()[0], out_channels = weight_sizes[0], positions = window.out[0] * window.out[1];
+  int64_t patch = weight_sizes[1] * window.kernel[0] * window.kernel[1];
+  Tensor g = reshape(grad_out, DimVec{n, groups, out_channels / groups, positions});
+  Tensor cols = reshape(im2col(in, window), DimVec{n, groups, patch, positions});
+  return reshape(sum(matmul(g, transpose(cols, -1, -2)), DimVec{0}, false), weight_sizes);
+}
+
+// The same with the backend's kernel.
+Tensor weight_grad_kernel(const Tensor& grad_out, const Tensor& in, const Window2d& window, int64_t groups,
+                          const Tensor& weight) {
+  Tensor grad = empty(weight.sizes(), weight.dtype(), weight.device());
+  backend_for(in.device()).conv2d_backward_weight(grad, contiguous(grad_out), contiguous(in), window, groups);
+  return grad;
+}
+
+// The bias gradient of a [N, C, H, W] output: the spatial sums first, as each is a sum of adjacent dims, which
+// runs far faster than one over (0, 2, 3).
+Tensor bias_grad(const Tensor& grad_out) { return sum(sum(grad_out, DimVec{2, 3}, false), DimVec{0}, false); }
+
+// The gradients of a node with no samples, positions or channels to sum over.
+TensorList zero_grads(const Tensor& x, const Tensor& w, bool has_bias, int64_t bias_size) {
+  Tensor grad_bias = has_bias ? zeros(DimVec{bias_size}, w.dtype(), w.device()) : Tensor();
+  return {zeros_like(x), zeros_like(w), grad_bias};
+}
+
+}  // namespace
 
 struct ConvolutionBackward0 : Node {
   SavedTensor input, weight;
@@ -74,28 +107,20 @@ struct ConvolutionBackward0 : Node {
   std::string name() const override { return "ConvolutionBackward0"; }
   TensorList apply(TensorList&& grads) override {
     Tensor x = input.unpack(*this), w = weight.unpack(*this);
-    if (grads[0].numel() == 0) {  // no samples or positions, or an input without channels
-      Tensor bias_grad = has_bias ? zeros(DimVec{w.sizes()[0]}, w.dtype(), w.device()) : Tensor();
-      return {zeros_like(x), zeros_like(w), bias_grad};
-    }
+    if (grads[0].numel() == 0) return zero_grads(x, w, has_bias, w.sizes()[0]);
     TensorList out = GradMode::is_enabled() ? differentiable_grads(grads[0], x, w) : kernel_grads(grads[0], x, w);
-    // The spatial sums first: each is a sum of adjacent dims, which runs far faster than one over (0, 2, 3).
-    if (has_bias && needs_input_grad(2)) out[2] = sum(sum(grads[0], DimVec{2, 3}, false), DimVec{0}, false);
+    if (has_bias && needs_input_grad(2)) out[2] = bias_grad(grads[0]);
     return out;
   }
   // The backend's kernels: a GEMM per sample, its columns kept in cache.
   TensorList kernel_grads(const Tensor& grad, const Tensor& x, const Tensor& w) {
     TensorList out(3);
-    Backend& backend = backend_for(x.device());
     Tensor dense_grad = contiguous(grad);
     if (needs_input_grad(0)) {
       out[0] = empty(x.sizes(), x.dtype(), x.device());
-      backend.conv2d_backward_input(out[0], dense_grad, contiguous(w), window, groups);
+      backend_for(x.device()).conv2d_backward_input(out[0], dense_grad, contiguous(w), window, groups);
     }
-    if (needs_input_grad(1)) {
-      out[1] = empty(w.sizes(), w.dtype(), w.device());
-      backend.conv2d_backward_weight(out[1], dense_grad, contiguous(x), window, groups);
-    }
+    if (needs_input_grad(1)) out[1] = weight_grad_kernel(dense_grad, x, window, groups, w);
     return out;
   }
   // The same as differentiable ops, for a backward that is itself recorded (create_graph).
@@ -103,17 +128,14 @@ struct ConvolutionBackward0 : Node {
     int64_t n = x.sizes()[0], channels = x.sizes()[1], out_channels = w.sizes()[0];
     int64_t positions = window.out[0] * window.out[1];
     int64_t patch = channels / groups * window.kernel[0] * window.kernel[1];
-    Tensor g = reshape(grad, DimVec{n, groups, out_channels / groups, positions});
     TensorList out(3);
     if (needs_input_grad(0)) {
+      Tensor g = reshape(grad, DimVec{n, groups, out_channels / groups, positions});
       Tensor cols_grad = matmul(transpose(reshape(w, DimVec{groups, out_channels / groups, patch}), -1, -2), g);
       out[0] = col2im(reshape(cols_grad, DimVec{n, groups * patch, positions}), window, channels, x.sizes()[2],
                       x.sizes()[3]);
     }
-    if (needs_input_grad(1)) {
-      Tensor cols = reshape(im2col(x, window), DimVec{n, groups, patch, positions});
-      out[1] = reshape(sum(matmul(g, transpose(cols, -1, -2)), DimVec{0}, false), w.sizes());
-    }
+    if (needs_input_grad(1)) out[1] = weight_grad_as_ops(grad, x, window, groups, w.sizes());
     return out;
   }
   void release_saved() override {
@@ -121,6 +143,34 @@ struct ConvolutionBackward0 : Node {
     weight.reset();
   }
 };
+
+namespace {
+
+// A checked [N, C, H, W] input convolved over `window` (its output size included), recorded.
+Tensor convolve(const Tensor& input, const Tensor& weight, const Tensor& bias, const Window2d& window,
+                int64_t groups) {
+  const DimVec& sizes = input.sizes();
+  // As ATen, an input without channels gives an output without channels.
+  DimVec out_sizes{sizes[0], sizes[1] == 0 ? 0 : weight.sizes()[0], window.out[0], window.out[1]};
+  Tensor out = empty(out_sizes, input.dtype(), input.device());
+  {
+    AutoGradMode no_grad(false);
+    if (out.numel() > 0)
+      backend_for(out.device()).conv2d(out, contiguous(input), contiguous(weight), bias, window, groups);
+  }
+  if (compute_requires_grad(input, weight, bias)) {
+    auto node = make_node<ConvolutionBackward0>(input, weight, bias);
+    node->input = SavedTensor(input, false);
+    node->weight = SavedTensor(weight, false);
+    node->window = window;
+    node->groups = groups;
+    node->has_bias = bias.defined();
+    set_history(out, node);
+  }
+  return out;
+}
+
+}  // namespace
 
 Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias, const DimVec& stride_in,
               const DimVec& padding_before_in, const DimVec& padding_after_in, const DimVec& dilation_in,
@@ -175,22 +225,173 @@ Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias, con
     window.dilation[d] = dilation[d];
     window.out[d] = (padded[d] - effective_kernel[d]) / stride[d] + 1;
   }
+  return convolve(input, weight, bias, window, groups);
+}
 
-  // As ATen, an input without channels gives an output without channels.
-  DimVec out_sizes{batched_sizes[0], batched_sizes[1] == 0 ? 0 : out_channels, window.out[0], window.out[1]};
-  Tensor out = empty(out_sizes, input.dtype(), input.device());
+// The adjoint of a convolution: each input position spreads its channels' values, weighted by the kernel, over
+// a window of the output. Its input gradient is that convolution of the output gradient, and its weight
+// gradient the convolution's weight gradient with input and output gradient swapped; `window` is that
+// convolution's, whose input is this op's output and whose output is this op's input.
+struct ConvolutionTransposeBackward : Node {
+  SavedTensor input, weight;
+  Window2d window{};
+  int64_t groups = 1;
+  bool has_bias = false;
+  bool unit_height = false;  // a 1-d op, computed in 2-d over a height of one
+  std::string name() const override { return "ConvolutionBackward0"; }
+  TensorList apply(TensorList&& grads) override {
+    Tensor x = input.unpack(*this), w = weight.unpack(*this);
+    int64_t out_channels = w.sizes()[1] * groups;
+    if (grads[0].numel() == 0 || x.numel() == 0) return zero_grads(x, w, has_bias, out_channels);
+    auto as_2d = [&](const Tensor& t) { return unit_height ? unsqueeze(t, 2) : t; };
+    auto as_given = [&](const Tensor& t) { return unit_height ? squeeze(t, 2) : t; };
+    Tensor grad = as_2d(grads[0]);
+    TensorList out(3);
+    // Recorded as a convolution (differentiable again) when the backward is itself recorded.
+    if (needs_input_grad(0)) out[0] = as_given(convolve(grad, as_2d(w), Tensor(), window, groups));
+    if (needs_input_grad(1)) {
+      DimVec weight_sizes = as_2d(w).sizes();
+      out[1] = as_given(GradMode::is_enabled() ? weight_grad_as_ops(as_2d(x), grad, window, groups, weight_sizes)
+                                               : weight_grad_kernel(as_2d(x), grad, window, groups, as_2d(w)));
+    }
+    if (has_bias && needs_input_grad(2)) out[2] = bias_grad(grad);
+    return out;
+  }
+  void release_saved() override {
+    input.reset();
+    weight.reset();
+  }
+};
+
+namespace {
+
+// A window parameter for `dims` spatial dims, from one value or `dims`, as ATen's expand_param_if_needed.
+DimVec expand_param(const DimVec& v, const char* name, int64_t dims) {
+  TG_CHECK(v.size() == 1 || int64_t(v.size()) == dims, "expected ", name, " to be a single integer value or a list of ",
+           dims, " values to match the convolution dimensions, but got ", name, "=", shape_str(v));
+  return v.size() == 1 ? DimVec(dims, v[0]) : v;
+}
+
+// A 1-d window parameter as its 2-d form over a unit height, whose height takes `height_value`.
+DimVec with_unit_height(const DimVec& v, int64_t height_value) { return DimVec{height_value, v[0]}; }
+
+}  // namespace
+
+Tensor conv_transpose(const Tensor& input, const Tensor& weight, const Tensor& bias, const DimVec& stride_in,
+                      const DimVec& padding_in, const DimVec& output_padding_in, const DimVec& dilation_in,
+                      int64_t groups, int64_t spatial_dims) {
+  TG_CHECK(input.dim() == spatial_dims + 1 || input.dim() == spatial_dims + 2, "Expected ", spatial_dims + 1,
+           "D (unbatched) or ", spatial_dims + 2, "D (batched) input to conv_transpose", spatial_dims,
+           "d, but got input of size: ", shape_str(input.sizes()));
+  TG_CHECK(weight.dim() >= 3, "weight should have at least three dimensions");
+  // As PyTorch's argument parser, one value stands for each of the function's dims; the weight decides how many
+  // the convolution has.
+  int64_t weight_dims = weight.dim() - 2;
+  DimVec stride = expand_param(expand_param(stride_in, "stride", spatial_dims), "stride", weight_dims);
+  DimVec padding = expand_param(expand_param(padding_in, "padding", spatial_dims), "padding", weight_dims);
+  DimVec dilation = expand_param(expand_param(dilation_in, "dilation", spatial_dims), "dilation", weight_dims);
+  DimVec output_padding = expand_param(expand_param(output_padding_in, "output_padding", spatial_dims),
+                                       "output_padding", weight_dims);
+  TG_CHECK(groups > 0, "non-positive groups is not supported");
+  for (int64_t d = 0; d < weight_dims; ++d) {
+    TG_CHECK(padding[d] >= 0, "negative padding is not supported");
+    TG_CHECK(output_padding[d] >= 0, "negative output_padding is not supported");
+    TG_CHECK(stride[d] > 0, "non-positive stride is not supported");
+    TG_CHECK(dilation[d] >= 0, "dilation should be greater than zero");
+  }
+  // As ATen, an unbatched input is a batch of one, recorded as such.
+  if (input.dim() == spatial_dims + 1)
+    return squeeze(conv_transpose(unsqueeze(input, 0), weight, bias, stride_in, padding_in, output_padding_in,
+                                  dilation_in, groups, spatial_dims), 0);
+  const DimVec& sizes = input.sizes();
+  const DimVec& weight_sizes = weight.sizes();
+  TG_CHECK(weight.dim() == input.dim(), "Expected ", weight.dim(), "-dimensional input for ", weight.dim(),
+           "-dimensional weight ", shape_str(weight_sizes), ", but got ", input.dim(), "-dimensional input of size ",
+           shape_str(sizes), " instead");
+  int64_t in_channels = weight_sizes[0], out_channels = weight_sizes[1] * groups;
+  TG_CHECK(in_channels >= groups, "Given groups=", groups, ", expected weight to be at least ", groups,
+           " at dimension 0, but got weight of size ", shape_str(weight_sizes), " instead");
+  // ATen's own message doubles the brackets here.
+  TG_CHECK(in_channels % groups == 0, "Given groups=", groups, ", expected weight to be divisible by ", groups,
+           " at dimension 0, but got weight of size [", shape_str(weight_sizes), "] instead");
+  TG_CHECK(sizes[1] == in_channels, "Given transposed=1, weight of size ", shape_str(weight_sizes),
+           ", expected input", shape_str(sizes), " to have ", in_channels, " channels, but got ", sizes[1],
+           " channels instead");
+  TG_CHECK(!bias.defined() || (bias.dim() == 1 && bias.numel() == out_channels), "Given transposed=1, weight of size ",
+           shape_str(weight_sizes), ", expected bias to be 1-dimensional with ", out_channels,
+           " elements, but got bias of size ", shape_str(bias.sizes()), " instead");
+  for (int64_t d = 2; d < input.dim(); ++d)
+    TG_CHECK(sizes[d] > 0, "Only zero batch or zero channel inputs are supported, but got input shape: ",
+             shape_str(sizes));
+  // As ATen's slow kernel, 1-d runs as 2-d over a unit height (and reports that height in its messages); it is
+  // recorded as one node of the 1-d tensors, as PyTorch's.
+  bool unit_height = spatial_dims == 1;
+  Tensor input_2d = input, weight_2d = weight;
+  if (unit_height) {
+    AutoGradMode no_grad(false);
+    input_2d = unsqueeze(input, 2);
+    weight_2d = unsqueeze(weight, 2);
+    stride = with_unit_height(stride, 1);
+    padding = with_unit_height(padding, 0);
+    output_padding = with_unit_height(output_padding, 0);
+    dilation = with_unit_height(dilation, 1);
+  }
+  const DimVec& sizes_2d = input_2d.sizes();
+  const DimVec& weight_sizes_2d = weight_2d.sizes();
+  TG_CHECK(dilation[0] > 0 && dilation[1] > 0, "dilation should be greater than zero, but got dilation_height: ",
+           dilation[0], ", dilation_width: ", dilation[1]);
+  TG_CHECK((output_padding[0] < stride[0] || output_padding[0] < dilation[0]) &&
+           (output_padding[1] < stride[1] || output_padding[1] < dilation[1]),
+           "output padding must be smaller than either stride or dilation, but got output_padding_height: ",
+           output_padding[0], " output_padding_width: ", output_padding[1], " stride_height: ", stride[0],
+           " stride_width: ", stride[1], " dilation_height: ", dilation[0], " dilation_width: ", dilation[1]);
+  TG_CHECK(weight.numel() > 0, "non-empty 2D or 4D weight tensor expected, but got: ", shape_str(weight_sizes_2d));
+  Window2d window{};
+  int64_t out_size[2];
+  for (int64_t d = 0; d < 2; ++d) {
+    out_size[d] = (sizes_2d[2 + d] - 1) * stride[d] - 2 * padding[d] + dilation[d] * (weight_sizes_2d[2 + d] - 1) +
+                  output_padding[d] + 1;
+    window.kernel[d] = weight_sizes_2d[2 + d];
+    window.stride[d] = stride[d];
+    window.padding[d] = padding[d];
+    window.dilation[d] = dilation[d];
+    window.out[d] = sizes_2d[2 + d];
+  }
+  TG_CHECK(out_size[0] >= 1 && out_size[1] >= 1, "Given input size per channel: (", sizes_2d[2], " x ", sizes_2d[3],
+           "). Calculated output size per channel: (", out_size[0], " x ", out_size[1], "). Output size is too small");
+  // ATen's messages: the float32 path checks the weight as its oneDNN kernel does, the others as the slow one.
+  if (input.dtype() == ScalarType::Float32)
+    TG_CHECK(weight.dtype() == input.dtype(), "Input type (torch.", legacy_type_name(input.dtype()),
+             ") and weight type (torch.", legacy_type_name(weight.dtype()),
+             ") should be the same or input should be a MKLDNN tensor and weight is a dense tensor");
+  TG_CHECK(weight.dtype() == input.dtype(), "expected scalar type ", scalar_type_word(input.dtype()),
+           " but found ", scalar_type_word(weight.dtype()));
+  if (!is_floating(input.dtype()))
+    throw NotImplementedError(str_cat("\"conv_transpose", spatial_dims, "d\" not implemented for '",
+                                      dtype_name(input.dtype()), "'"));
+  // A float32 bias is converted for a float64 input, as ATen's slow kernel does; the oneDNN one refuses a mismatch.
+  TG_CHECK(!bias.defined() || bias.dtype() == input.dtype() || input.dtype() == ScalarType::Float64,
+           "Input type (torch.", legacy_type_name(input.dtype()), ") and bias type (torch.",
+           legacy_type_name(bias.dtype()), ") should be the same or input should be a MKLDNN tensor and bias is a "
+           "dense tensor");
+  Tensor out = empty(DimVec{sizes[0], out_channels, out_size[0], out_size[1]}, input.dtype(), input.device());
   {
     AutoGradMode no_grad(false);
-    if (out.numel() > 0)
-      backend_for(out.device()).conv2d(out, contiguous(input), contiguous(weight), bias, window, groups);
+    if (out.numel() > 0) {
+      backend_for(out.device()).conv2d_backward_input(out, contiguous(input_2d), contiguous(weight_2d), window,
+                                                      groups);
+      if (bias.defined()) add_(out, reshape(to_dtype(bias, input.dtype()), DimVec{out_channels, 1, 1}));
+    }
+    if (unit_height) out = own_result(squeeze(out, 2));
   }
   if (compute_requires_grad(input, weight, bias)) {
-    auto node = make_node<ConvolutionBackward0>(input, weight, bias);
+    auto node = make_node<ConvolutionTransposeBackward>(input, weight, bias);
     node->input = SavedTensor(input, false);
     node->weight = SavedTensor(weight, false);
     node->window = window;
     node->groups = groups;
     node->has_bias = bias.defined();
+    node->unit_height = unit_height;
     set_history(out, node);
   }
   return out;

@@ -42,6 +42,12 @@ Tensor one_hot(const Tensor& indices, int64_t num_classes);
 // (equal, except for padding='same' with an even kernel); weight is [O, C / groups, kh, kw], bias [O] or undefined.
 Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias, const DimVec& stride,
               const DimVec& padding_before, const DimVec& padding_after, const DimVec& dilation, int64_t groups);
+// conv_transpose1d or conv_transpose2d (spatial_dims 1 or 2), the adjoint of the convolution: weight is
+// [C, O / groups, k...], bias [O] or undefined; the output's size per spatial dim is
+// (in - 1) * stride - 2 * padding + dilation * (k - 1) + output_padding + 1.
+Tensor conv_transpose(const Tensor& input, const Tensor& weight, const Tensor& bias, const DimVec& stride,
+                      const DimVec& padding, const DimVec& output_padding, const DimVec& dilation, int64_t groups,
+                      int64_t spatial_dims);
 // (values, int64 indices of each max within its input plane); an empty stride means the kernel size.
 std::pair<Tensor, Tensor> max_pool2d(const Tensor& input, const DimVec& kernel, const DimVec& stride,
                                      const DimVec& padding, const DimVec& dilation, bool ceil_mode);

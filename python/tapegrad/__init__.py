@@ -65,12 +65,20 @@ _ops.install(globals(), linalg)
 __version__ = "0.1.0"
 
 
+# torch.conv2d and kin are torch.nn.functional's; they load with tapegrad.nn.
+_FUNCTIONAL_ALIASES = ("conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d")
+
+
 def __getattr__(name):
     # tapegrad.nn, tapegrad.utils and tapegrad.distributions load on first use, so that `import tapegrad` stays fast.
     if name in ("nn", "utils", "distributions"):
         import importlib
 
         return importlib.import_module("." + name, __name__)
+    if name in _FUNCTIONAL_ALIASES:
+        from .nn import functional
+
+        return getattr(functional, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 

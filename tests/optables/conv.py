@@ -1,5 +1,5 @@
 """Convolution and pooling: conv2d (stride, padding incl. 'same'/'valid', dilation, groups, bias, unbatched),
-max_pool2d, avg_pool2d and adaptive_avg_pool2d."""
+conv_transpose1d/2d, max_pool2d, avg_pool2d and adaptive_avg_pool2d."""
 import warnings
 
 from optables import OpCase
@@ -31,6 +31,14 @@ CASES = [
     OpCase("conv2d_valid", lambda L, x, w: F(L).conv2d(x, w, padding="valid"), [(2, 3, 5, 5), (2, 3, 3, 3)]),
     OpCase("conv2d_unbatched", lambda L, x, w, b: F(L).conv2d(x, w, b, padding=1), [(3, 4, 4), (2, 3, 3, 3), (2,)]),
     OpCase("conv2d_1x1", lambda L, x, w: F(L).conv2d(x, w), [(2, 4, 3, 3), (5, 4, 1, 1)]),
+    OpCase("conv_transpose2d", lambda L, x, w, b: F(L).conv_transpose2d(x, w, b), [(2, 3, 4, 5), (3, 2, 3, 3), (2,)]),
+    OpCase("conv_transpose2d_options",
+           lambda L, x, w, b: F(L).conv_transpose2d(x, w, b, stride=(2, 3), padding=1, output_padding=(1, 2), groups=2,
+                                                    dilation=(1, 2)), [(2, 4, 3, 4), (4, 1, 3, 2), (2,)]),
+    OpCase("conv_transpose2d_unbatched", lambda L, x, w: F(L).conv_transpose2d(x, w, stride=2),
+           [(3, 4, 4), (3, 2, 2, 2)]),
+    OpCase("conv_transpose1d", lambda L, x, w, b: F(L).conv_transpose1d(x, w, b, stride=2, output_padding=1),
+           [(2, 3, 5), (3, 4, 3), (4,)]),
     OpCase("max_pool2d", lambda L, x: F(L).max_pool2d(x, 2), [(2, 3, 6, 6)]),
     OpCase("max_pool2d_stride_padding", lambda L, x: F(L).max_pool2d(x, 3, stride=2, padding=1), [(2, 2, 7, 5)]),
     OpCase("max_pool2d_ceil", lambda L, x: F(L).max_pool2d(x, 2, ceil_mode=True), [(1, 2, 5, 7)]),

@@ -9,7 +9,8 @@ from ..grad_mode import no_grad
 __all__ = [
     "linear", "relu", "relu_", "leaky_relu", "leaky_relu_", "sigmoid", "tanh", "gelu", "silu", "elu", "softplus",
     "relu6", "hardtanh", "logsigmoid", "mish", "softmax", "log_softmax",
-    "softmin", "dropout", "one_hot", "embedding", "layer_norm", "batch_norm", "conv2d", "max_pool2d", "avg_pool2d",
+    "softmin", "dropout", "one_hot", "embedding", "layer_norm", "batch_norm", "conv2d", "conv_transpose1d",
+    "conv_transpose2d", "max_pool2d", "avg_pool2d",
     "adaptive_avg_pool2d", "pad", "mse_loss", "l1_loss",
     "smooth_l1_loss", "cross_entropy", "nll_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits",
 ]
@@ -199,6 +200,36 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     else:
         before = after = padding
     return _nn.conv2d(input, weight, bias, stride, before, after, dilation, groups)
+
+
+def _raise_for_non_int_sizes(function, **sizes):
+    """PyTorch's TypeError for the first size argument that is neither an int nor a sequence of ints."""
+    for name, value in sizes.items():
+        if isinstance(value, int):
+            continue
+        if not isinstance(value, (tuple, list)):
+            raise TypeError(f"{function}(): argument '{name}' must be tuple of ints, not {type(value).__name__}")
+        for pos, item in enumerate(value):
+            if not isinstance(item, int):
+                raise TypeError(f"{function}(): argument '{name}' must be tuple of ints, but found element of type "
+                                f"{type(item).__name__} at pos {pos}")
+
+
+def _conv_transpose(spatial_dims, input, weight, bias, stride, padding, output_padding, groups, dilation):
+    try:
+        return _nn.conv_transpose(input, weight, bias, stride, padding, output_padding, groups, dilation, spatial_dims)
+    except TypeError:
+        _raise_for_non_int_sizes(f"conv_transpose{spatial_dims}d", stride=stride, padding=padding,
+                                 output_padding=output_padding, dilation=dilation)
+        raise
+
+
+def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
+    return _conv_transpose(1, input, weight, bias, stride, padding, output_padding, groups, dilation)
+
+
+def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
+    return _conv_transpose(2, input, weight, bias, stride, padding, output_padding, groups, dilation)
 
 
 def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):

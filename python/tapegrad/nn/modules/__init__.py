@@ -3,7 +3,7 @@ from .activation import (
     ReLU6, Sigmoid, SiLU, Softmax, Softmax2d, Softmin, Softplus, Softsign, Tanh, Tanhshrink, Threshold,
 )
 from .batchnorm import BatchNorm1d, BatchNorm2d
-from .conv import Conv1d, Conv2d
+from .conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d
 from .container import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
 from .distance import CosineSimilarity, PairwiseDistance
 from .dropout import Dropout, Dropout1d, Dropout2d
@@ -46,6 +46,7 @@ __all__ = [
     "PReLU", "GLU", "Softsign", "Tanhshrink", "Threshold", "Hardswish", "Hardsigmoid", "CELU", "SELU", "Softmax2d",
     "CosineSimilarity", "PairwiseDistance", "Bilinear",
 ]
+__all__ += ["ConvTranspose1d", "ConvTranspose2d"]
 __all__ += [
     "KLDivLoss", "PoissonNLLLoss", "GaussianNLLLoss", "HuberLoss", "SoftMarginLoss", "MultiLabelSoftMarginLoss",
     "MultiLabelMarginLoss", "HingeEmbeddingLoss", "CosineEmbeddingLoss", "MarginRankingLoss", "MultiMarginLoss",

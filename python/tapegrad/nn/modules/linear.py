@@ -21,11 +21,13 @@ class Identity(Module):
         return input
 
 
-def _add_weight_and_bias(module, weight_shape, bias, device, dtype):
-    """Registers a layer's weight (and bias of weight_shape[0] elements, or None), then initialises them."""
+def _add_weight_and_bias(module, weight_shape, bias, device, dtype, bias_size=None):
+    """Registers a layer's weight (and bias of bias_size elements, by default weight_shape[0], or None), then
+    initialises them."""
     module.weight = Parameter(_C.empty(weight_shape, device=device, dtype=dtype))
     if bias:
-        module.bias = Parameter(_C.empty(weight_shape[0], device=device, dtype=dtype))
+        size = weight_shape[0] if bias_size is None else bias_size
+        module.bias = Parameter(_C.empty(size, device=device, dtype=dtype))
     else:
         module.register_parameter("bias", None)
     module.reset_parameters()
