@@ -370,14 +370,24 @@ def _scaled(t, factor):
     return t if factor == 1 else t * factor
 
 
+def _plus_scaled_input(product, input, beta):
+    """beta * input + product; with beta 0 the input is ignored (nan and inf in it included), as in torch."""
+    return product if beta == 0 else _scaled(input, beta) + product
+
+
+def _input_grad(g, beta):
+    """The added input's gradient, beta * g (zeros for beta 0)."""
+    return _scaled(g, beta) if beta != 0 else g * 0
+
+
 def _addmm_compute(input, mat1, mat2, beta, alpha):
     product = _scaled(_C.mm(mat1, mat2), alpha)
-    return product if beta == 0 else _scaled(input, beta) + product
+    return _plus_scaled_input(product, input, beta)
 
 
 def _addmm_grads(g, input, mat1, mat2, beta, alpha):
     g_alpha = _scaled(g, alpha)
-    return (_scaled(g, beta) if beta != 0 else g * 0, _C.mm(g_alpha, mat2.t()), _C.mm(mat1.t(), g_alpha), None, None)
+    return (_input_grad(g, beta), _C.mm(g_alpha, mat2.t()), _C.mm(mat1.t(), g_alpha), None, None)
 
 
 _addmm = _recorded("AddmmBackward0", _addmm_compute, _addmm_grads)
@@ -396,12 +406,12 @@ def addmm(input, mat1, mat2, *, beta=1, alpha=1):
 
 def _addmv_compute(input, mat, vec, beta, alpha):
     product = _scaled(_C.mv(mat, vec), alpha)
-    return product if beta == 0 else _scaled(input, beta) + product
+    return _plus_scaled_input(product, input, beta)
 
 
 def _addmv_grads(g, input, mat, vec, beta, alpha):
     g_alpha = _scaled(g, alpha)
-    return (_scaled(g, beta) if beta != 0 else g * 0, _C.outer(g_alpha, vec), _C.mv(mat.t(), g_alpha), None, None)
+    return (_input_grad(g, beta), _C.outer(g_alpha, vec), _C.mv(mat.t(), g_alpha), None, None)
 
 
 _addmv = _recorded("AddmvBackward0", _addmv_compute, _addmv_grads)
@@ -418,12 +428,12 @@ def addmv(input, mat, vec, *, beta=1, alpha=1):
 
 def _baddbmm_compute(input, batch1, batch2, beta, alpha):
     product = _scaled(_C.bmm(batch1, batch2), alpha)
-    return product if beta == 0 else _scaled(input, beta) + product
+    return _plus_scaled_input(product, input, beta)
 
 
 def _baddbmm_grads(g, input, batch1, batch2, beta, alpha):
     g_alpha = _scaled(g, alpha)
-    return (_scaled(g, beta) if beta != 0 else g * 0, _C.bmm(g_alpha, batch2.transpose(1, 2)),
+    return (_input_grad(g, beta), _C.bmm(g_alpha, batch2.transpose(1, 2)),
             _C.bmm(batch1.transpose(1, 2), g_alpha), None, None)
 
 
@@ -440,12 +450,12 @@ def baddbmm(input, batch1, batch2, *, beta=1, alpha=1):
 
 def _addr_compute(input, vec1, vec2, beta, alpha):
     product = _scaled(_C.outer(vec1, vec2), alpha)
-    return product if beta == 0 else _scaled(input, beta) + product
+    return _plus_scaled_input(product, input, beta)
 
 
 def _addr_grads(g, input, vec1, vec2, beta, alpha):
     g_alpha = _scaled(g, alpha)
-    return (_scaled(g, beta) if beta != 0 else g * 0, _C.mv(g_alpha, vec2), _C.mv(g_alpha.t(), vec1), None, None)
+    return (_input_grad(g, beta), _C.mv(g_alpha, vec2), _C.mv(g_alpha.t(), vec1), None, None)
 
 
 _addr = _recorded("AddrBackward0", _addr_compute, _addr_grads)
@@ -460,13 +470,13 @@ def addr(input, vec1, vec2, *, beta=1, alpha=1):
 
 def _addbmm_compute(input, batch1, batch2, beta, alpha):
     product = _scaled(_C.bmm(batch1, batch2).sum(0), alpha)
-    return product if beta == 0 else _scaled(input, beta) + product
+    return _plus_scaled_input(product, input, beta)
 
 
 def _addbmm_grads(g, input, batch1, batch2, beta, alpha):
     # Every batch's product received the same gradient.
     g_batches = _scaled(g, alpha).unsqueeze(0).expand(batch1.shape[0], *g.shape)
-    return (_scaled(g, beta) if beta != 0 else g * 0, _C.bmm(g_batches, batch2.transpose(1, 2)),
+    return (_input_grad(g, beta), _C.bmm(g_batches, batch2.transpose(1, 2)),
             _C.bmm(batch1.transpose(1, 2), g_batches), None, None)
 
 
