@@ -4,7 +4,7 @@ import math
 import numbers
 import warnings
 
-from ... import _C
+from ... import _C, autograd
 from ...autograd.function import Function
 from ...grad_mode import enable_grad
 from .. import functional as F
@@ -84,8 +84,9 @@ class _LSTMLayer(Function):
 
 
 def _composite_lstm_layer_grads(ctx, grads):
-    from ... import autograd
-
+    """_LSTMLayer's gradients through the composite steps recomputed from its saved inputs, recorded."""
+    if all(g is None for g in grads):
+        return (None,) * 6
     input_gates, h0, c0, w_hh, b_hh = ctx.saved_tensors[:5]
     inputs = [(i, t) for i, t in enumerate((input_gates, h0, c0, w_hh, b_hh)) if ctx.needs_input_grad[i]]
     with enable_grad():
