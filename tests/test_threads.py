@@ -68,7 +68,8 @@ def counted_during(state, call, repeats=20):
 
 @lib_param
 def test_backward_releases_the_gil(lib, python_counter):
-    w = lib.ones(128, 128, requires_grad=True)
+    # Big enough that each backward lasts milliseconds: the counting thread must get a core meanwhile.
+    w = lib.ones(256, 256, requires_grad=True)
     losses = []
     for _ in range(10):
         y = w
