@@ -20,8 +20,8 @@ LIBS = ("tapegrad", "torch", "numpy")
 CORETYPE_SETTINGS = ("Haswell", None)
 # The table lists workloads in this order of files; files not named here come last.
 FILE_ORDER = ["test_per_op.py", "test_training_steps.py", "test_gemm.py", "test_elementwise.py",
-              "test_reductions.py", "test_softmax.py", "test_conv.py", "test_normalization.py", "test_optim_step.py",
-              "test_import.py"]
+              "test_reductions.py", "test_softmax.py", "test_small_layers.py", "test_conv.py", "test_normalization.py",
+              "test_optim_step.py", "test_import.py"]
 
 
 def run_pytest(paths, pytest_args, env):

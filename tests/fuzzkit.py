@@ -105,6 +105,13 @@ def assert_same_outcome_kind(ours_exc, ref_exc, what):
         assert same_error_kind(ours_exc, ref_exc), f"{what}: tapegrad raises {ours_exc!r}, torch {ref_exc!r}"
 
 
+def assert_call_matches(call):
+    """call(lib) gives one tensor in both libraries: same dtype, shape and values (rtol 1e-6)."""
+    ours, ref = call(tapegrad), call(torch)
+    assert str(ours.dtype) == str(ref.dtype) and tuple(ours.shape) == tuple(ref.shape)
+    np.testing.assert_allclose(np.asarray(ours), ref.numpy(), rtol=1e-6)
+
+
 def tolerance(dtype_name):
     return dict(rtol=1e-7, atol=1e-9) if dtype_name == "float64" else dict(rtol=2e-4, atol=2e-5)
 
